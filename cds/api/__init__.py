@@ -1,0 +1,1 @@
+"""HTTP edge: routes, dependencies, error mapping."""

@@ -1,0 +1,86 @@
+"""create_app(settings): the FastAPI application, with everything loaded and validated first."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from cds.api import errors, routes
+from cds.api.state import AppState
+from cds.audit.store import AuditStore, MemoryAuditStore
+from cds.pipeline import Engine
+from cds.security import Authenticator
+from cds.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    store: AuditStore | None = None,
+    fhir_transport: httpx.AsyncBaseTransport | None = None,
+    authenticator: Authenticator | None = None,
+) -> FastAPI:
+    """Build the app. Loads hooks/ and the rules now, so a bad configuration fails at start-up.
+
+    `store` and `fhir_transport` are the IO seams tests pass in; by default the audit store is
+    opened from CDS_DATABASE_URL. `authenticator` too (tests); by default it is built from the
+    settings when CDS_JWT_REQUIRED=true.
+    """
+    settings = settings or Settings()
+    engine = engine or Engine.load(settings.hooks_dir)
+    state = AppState(
+        settings=settings,
+        engine=engine,
+        store=store if store is not None else _open_store(settings),
+        fhir_transport=fhir_transport,
+        authenticator=authenticator
+        if authenticator is not None or not settings.jwt_required
+        else Authenticator.from_settings(settings),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if not settings.jwt_required:
+            log.warning(
+                "AUTHENTICATION IS OFF (CDS_JWT_REQUIRED=false): any caller gets answers. "
+                "Local use only."
+            )
+        yield
+        state.store.close()
+        if state.authenticator is not None:
+            await state.authenticator.aclose()
+
+    app = FastAPI(
+        title="Leg pain & cramps CDS Hooks service",
+        version=engine.registry.release.version,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.cds = state
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type"],
+        max_age=600,
+    )
+    errors.install(app)
+    app.include_router(routes.router)
+    return app
+
+
+def _open_store(settings: Settings) -> AuditStore:
+    try:
+        from cds.audit.database import open_store  # noqa: PLC0415 (optional until migrated)
+    except ImportError:
+        return MemoryAuditStore()
+    return open_store(settings.database_url)

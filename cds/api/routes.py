@@ -1,0 +1,169 @@
+"""CDS Hooks endpoints: discovery, service calls, feedback."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from cds.api.auth import RequireEhr
+from cds.api.state import AppState, State
+from cds.api.errors import json_response
+from cds.audit.store import InvocationRecord, IssuedCard
+from cds.cards import RULE_EXTENSION
+from cds.cdshooks import DiscoveryResponse, FeedbackRequest, HookRequest
+from cds.errors import BadRequest, PayloadTooLarge, StorageUnavailable
+from cds.pipeline import RULESET_EXTENSION
+from cds.security.limits import deadline_exceeded, enforce_prefetch_limit
+from cds.service_call import CallResult, call_service, describe_validation_error, find_service
+
+log = logging.getLogger("cds.invocation")
+router = APIRouter()
+
+HOOK_REQUEST_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": HookRequest.model_json_schema()}},
+    }
+}
+FEEDBACK_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": FeedbackRequest.model_json_schema()}},
+    }
+}
+
+
+@router.get("/cds-services", summary="CDS Hooks discovery", dependencies=[RequireEhr])
+async def discovery(state: State) -> Response:
+    services = sorted(state.engine.services.values(), key=lambda s: s.id)
+    return json_response(DiscoveryResponse(services=[s.descriptor() for s in services]).to_wire())
+
+
+@router.post(
+    "/cds-services/{service_id}", openapi_extra=HOOK_REQUEST_SCHEMA, dependencies=[RequireEhr]
+)
+async def call(
+    service_id: str, request: Request, state: State, background: BackgroundTasks
+) -> Response:
+    started = time.perf_counter()
+    started_at = datetime.now(UTC)
+    service = find_service(state.engine, service_id)  # 404 before reading a body for nothing
+    body = await _json_body(request, state.settings.max_body_bytes)
+    enforce_prefetch_limit(body.get("prefetch"), state.settings.max_prefetch_resources)
+    deadline = state.settings.request_deadline_seconds
+    try:
+        # Only the FHIR fetching awaits in here (evaluation is synchronous), so this bounds it.
+        async with asyncio.timeout(deadline) as budget:
+            result = await call_service(
+                state.engine,
+                service_id,
+                body,
+                as_of=started_at,
+                client_factory=state.fhir_client,
+                server_allowed=state.fhir_server_allowed,
+            )
+    except TimeoutError:
+        if not budget.expired():
+            raise
+        raise deadline_exceeded(service.prefetch, body.get("prefetch"), deadline) from None
+    duration_ms = (time.perf_counter() - started) * 1000
+    background.add_task(_audit, state, _invocation(result, started_at, duration_ms))
+    log.info(
+        "invocation",
+        extra={
+            "hookInstance": str(result.request.hookInstance),
+            "service": service_id,
+            "duration_ms": round(duration_ms, 2),
+            "cards": len(result.wire["cards"]),
+        },
+    )
+    return json_response(result.wire)
+
+
+@router.post(
+    "/cds-services/{service_id}/feedback",
+    openapi_extra=FEEDBACK_SCHEMA,
+    dependencies=[RequireEhr],
+)
+async def feedback(service_id: str, request: Request, state: State) -> Response:
+    find_service(state.engine, service_id)
+    body = await _json_body(request, state.settings.max_body_bytes)
+    try:
+        parsed = FeedbackRequest.model_validate(body)
+    except ValidationError as exc:
+        raise BadRequest(describe_validation_error(exc)) from exc
+    try:
+        result = state.store.record_feedback(service_id, list(parsed.feedback), datetime.now(UTC))
+    except Exception as exc:
+        # Unstored feedback is lost: tell the EHR so it can retry.
+        log.exception("feedback could not be stored")
+        raise StorageUnavailable("feedback could not be stored; please retry") from exc
+    return json_response({"stored": result.stored, "duplicates": result.duplicates})
+
+
+async def _json_body(request: Request, limit: int) -> Any:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            too_big = int(declared) > limit
+        except ValueError as exc:
+            raise BadRequest("invalid Content-Length header") from exc
+        if too_big:
+            raise PayloadTooLarge(f"request body exceeds {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body exceeds {limit} bytes")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw:
+        raise BadRequest("request body is empty; a JSON object is required")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise BadRequest("request body must be a JSON object")
+    return body
+
+
+def _invocation(result: CallResult, started_at: datetime, duration_ms: float) -> InvocationRecord:
+    cards = tuple(
+        IssuedCard(
+            uuid=card["uuid"],
+            rule_id=card["extension"][RULE_EXTENSION]["id"],
+            rule_version=card["extension"][RULE_EXTENSION]["version"],
+            indicator=card["indicator"],
+        )
+        for card in result.wire["cards"]
+    )
+    patient_id = result.request.context.get("patientId")
+    return InvocationRecord(
+        hook_instance=str(result.request.hookInstance),
+        service_id=result.service.id,
+        hook=result.request.hook,
+        ruleset_release=result.wire["extension"][RULESET_EXTENSION],
+        patient_id=patient_id if isinstance(patient_id, str) else None,
+        started_at=started_at,
+        duration_ms=duration_ms,
+        status=200,
+        cards=cards,
+    )
+
+
+def _audit(state: AppState, invocation: InvocationRecord) -> None:
+    """Runs after the response is sent: an audit failure never holds back the cards."""
+    try:
+        state.store.record_invocation(invocation)
+    except Exception:
+        log.exception("audit write failed for %s", invocation.hook_instance)

@@ -1,0 +1,19 @@
+"""`cds`: serve, migrate, check, rules, replay, audit."""
+
+from __future__ import annotations
+
+import click
+
+from cds.cli.replay import replay
+from cds.cli.serve import check, migrate, serve
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Leg pain & cramps CDS Hooks service."""
+
+
+main.add_command(serve)
+main.add_command(migrate)
+main.add_command(check)
+main.add_command(replay)

@@ -1,0 +1,300 @@
+"""Gathering the data a service needs: prefetch first, then the EHR's FHIR server, else 412.
+
+- key present with data: used as given (OperationOutcomes inside a Bundle are reported, not used);
+  a paginated prefetch Bundle (with a `next` link) is completed from the FHIR server if possible;
+- key present with null: the EHR has no data of that kind (not missing);
+- key present with an OperationOutcome (or something that is not a resource): the EHR could
+  not get it, so it is missing;
+- key absent (or missing as above): fetched from fhirServer with the fhirAuthorization token,
+  if that server is allowed; when it cannot be fetched the request fails with the spec's 412;
+- Medications that medicationReferences point to, but that neither the prefetch nor the draft
+  orders hold, are read from the FHIR server; failing that, only their codes are lost (reported).
+
+Every fetch shares one deadline (CDS_FHIR_TIMEOUT_SECONDS, enforced by the client).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cds.cdshooks import HookRequest
+from cds.errors import MissingData, PrefetchUnavailable
+from cds.fhir.client import FhirClient, FhirFetchError
+from cds.fhir.prefetch import UnresolvedToken, context_tokens, render
+from cds.record import iter_resources
+
+log = logging.getLogger(__name__)
+
+MAX_REFERENCED_MEDICATIONS = 50
+REFERENCED_MEDICATIONS_KEY = "_referencedMedications"
+_MEDICATION_REFERENCE = re.compile(r"(?:^|/)Medication/([A-Za-z0-9\-.]{1,64})$")
+
+ClientFactory = Callable[[str, str | None], FhirClient]
+
+
+@dataclass
+class Gathered:
+    values: dict[str, Any]  # prefetch key -> FHIR JSON (None = no data)
+    fetched_keys: list[str] = field(default_factory=list)
+    data_warnings: list[str] = field(default_factory=list)
+
+
+def is_operation_outcome(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
+
+
+def split_prefetch(
+    templates: Mapping[str, str], request: HookRequest
+) -> tuple[dict[str, Any], list[str], list[str]]:
+    """Pure part: (values usable as given, keys to fetch, warnings)."""
+    given = request.prefetch or {}
+    values: dict[str, Any] = {}
+    to_fetch: list[str] = []
+    warnings: list[str] = []
+    for key in templates:
+        if key not in given:
+            to_fetch.append(key)
+            continue
+        value = given[key]
+        if is_operation_outcome(value):
+            warnings.append(f"prefetch '{key}' was an OperationOutcome: {_diagnostics(value)}")
+            to_fetch.append(key)
+            continue
+        if value is not None and (
+            not isinstance(value, dict) or not isinstance(value.get("resourceType"), str)
+        ):
+            warnings.append(f"prefetch '{key}' is not a FHIR resource or Bundle: not used")
+            to_fetch.append(key)
+            continue
+        outcomes = [r for r in iter_resources(value) if is_operation_outcome(r)]
+        for outcome in outcomes:
+            warnings.append(
+                f"prefetch '{key}' carried an OperationOutcome: {_diagnostics(outcome)}"
+            )
+        values[key] = value
+    return values, to_fetch, warnings
+
+
+def paginated_keys(values: Mapping[str, Any]) -> list[str]:
+    """Keys whose prefetch Bundle is one page of a longer search (it has a `next` link)."""
+    return [
+        key
+        for key, value in values.items()
+        if isinstance(value, dict)
+        and value.get("resourceType") == "Bundle"
+        and any(
+            isinstance(link, dict) and link.get("relation") == "next" and link.get("url")
+            for link in (value.get("link") if isinstance(value.get("link"), list) else [])
+        )
+    ]
+
+
+def referenced_medications(
+    values: Mapping[str, Any], request: HookRequest
+) -> tuple[list[str], int]:
+    """Medication references ("Medication/id") that no resource at hand resolves, and how many
+    unresolved references cannot be fetched at all (not a Medication on the FHIR server)."""
+    resources = [
+        r
+        for value in (*values.values(), request.context.get("draftOrders"))
+        for r in iter_resources(value)
+    ]
+    present = {
+        f"Medication/{r['id']}"
+        for r in resources
+        if r.get("resourceType") == "Medication" and isinstance(r.get("id"), str)
+    }
+    base = (request.fhirServer or "").rstrip("/")
+    wanted: set[str] = set()
+    unfetchable = 0
+    for resource in resources:
+        holder = resource.get("medicationReference")
+        target = holder.get("reference") if isinstance(holder, dict) else None
+        if not isinstance(target, str) or target.startswith("#"):
+            continue  # none, or contained: resolved inside the resource
+        if base and target.startswith(base + "/"):
+            target = target[len(base) + 1 :]
+        match = _MEDICATION_REFERENCE.search(target)
+        if match and f"Medication/{match.group(1)}" in present:
+            continue  # the record resolves it by id
+        if match and match.start() == 0:
+            wanted.add(target)
+        else:
+            unfetchable += 1
+    return sorted(wanted), unfetchable
+
+
+async def gather(
+    templates: Mapping[str, str],
+    request: HookRequest,
+    *,
+    client_factory: ClientFactory,
+    server_allowed: Callable[[str], bool],
+) -> Gathered:
+    values, to_fetch, warnings = split_prefetch(templates, request)
+    gathered = Gathered(values=values, data_warnings=warnings)
+    paginated = paginated_keys(values)
+    medications, unfetchable = referenced_medications(values, request)
+    if not to_fetch and not paginated and not medications:
+        _warn_unfetchable(gathered, unfetchable)
+        return gathered
+    server = request.fhirServer
+    reachable = server is not None and server_allowed(server)
+    if to_fetch and not reachable:
+        if not server:
+            reason, code = "not prefetched, and the request has no fhirServer", "not-found"
+        else:
+            reason = (
+                "not prefetched, and fhirServer is not on this service's allow-list "
+                "(CDS_ALLOWED_FHIR_SERVERS), so it was not contacted"
+            )
+            code = "forbidden"
+        raise PrefetchUnavailable(
+            missing=[MissingData(k, templates[k], reason, code) for k in to_fetch]
+        )
+    if server is None or not reachable:
+        why = "no fhirServer" if not server else "fhirServer not allowed"
+        for key in paginated:
+            gathered.data_warnings.append(
+                f"prefetch '{key}' is one page of a longer search; the rest could not be "
+                f"fetched ({why})"
+            )
+        if medications:
+            gathered.data_warnings.append(
+                f"{len(medications)} referenced Medication(s) are not in the prefetch and could "
+                f"not be fetched ({why})"
+            )
+        _warn_unfetchable(gathered, unfetchable)
+        return gathered
+    token = request.fhirAuthorization.access_token if request.fhirAuthorization else None
+    async with client_factory(server, token) as client:
+        await _fetch_missing(client, templates, to_fetch, request, gathered)
+        await _complete_pages(client, paginated, gathered)
+        # The prefetch may have lacked Medications the fetched data now references.
+        medications, unfetchable = referenced_medications(gathered.values, request)
+        await _resolve_medications(client, medications, gathered)
+        gathered.data_warnings.extend(client.notes)
+    _warn_unfetchable(gathered, unfetchable)
+    return gathered
+
+
+async def _fetch_missing(
+    client: FhirClient,
+    templates: Mapping[str, str],
+    to_fetch: list[str],
+    request: HookRequest,
+    gathered: Gathered,
+) -> None:
+    if not to_fetch:
+        return
+    tokens = context_tokens(request.context)
+    missing: list[MissingData] = []
+    queries: dict[str, str] = {}
+    for key in to_fetch:
+        try:
+            queries[key] = render(templates[key], tokens)
+        except UnresolvedToken as exc:
+            missing.append(MissingData(key, templates[key], str(exc), "required"))
+    results = await asyncio.gather(
+        *(client.read(q) for q in queries.values()), return_exceptions=True
+    )
+    for (key, query), result in zip(queries.items(), results, strict=True):
+        if isinstance(result, FhirFetchError):
+            missing.append(MissingData(key, query, str(result), result.code))
+        elif isinstance(result, Exception):
+            # Whatever a FHIR server sends must not become a 500; the type is enough to debug.
+            log.warning("unexpected error fetching %s: %s", key, type(result).__name__)
+            missing.append(
+                MissingData(key, query, "the FHIR server's answer could not be used", "exception")
+            )
+        elif isinstance(result, BaseException):
+            raise result
+        elif is_operation_outcome(result):
+            missing.append(
+                MissingData(key, query, f"OperationOutcome: {_diagnostics(result)}", "processing")
+            )
+        elif result is not None and (
+            not isinstance(result, dict) or not isinstance(result.get("resourceType"), str)
+        ):
+            missing.append(
+                MissingData(key, query, "the FHIR server's answer is not a resource", "structure")
+            )
+        else:
+            gathered.values[key] = result
+            gathered.fetched_keys.append(key)
+            for outcome in (r for r in iter_resources(result) if is_operation_outcome(r)):
+                gathered.data_warnings.append(
+                    f"fetched '{key}' carried an OperationOutcome: {_diagnostics(outcome)}"
+                )
+    if missing:
+        raise PrefetchUnavailable(missing=missing)
+
+
+async def _complete_pages(client: FhirClient, keys: list[str], gathered: Gathered) -> None:
+    """Follow the next links of paginated prefetch Bundles; on failure keep the first page."""
+    if not keys:
+        return
+    results = await asyncio.gather(
+        *(client.complete_bundle(gathered.values[k], label=f"prefetch '{k}'") for k in keys),
+        return_exceptions=True,
+    )
+    for key, result in zip(keys, results, strict=True):
+        if isinstance(result, dict):
+            gathered.values[key] = result
+        elif isinstance(result, Exception):
+            reason = str(result) if isinstance(result, FhirFetchError) else type(result).__name__
+            gathered.data_warnings.append(
+                f"prefetch '{key}' is one page of a longer search; the rest could not be "
+                f"fetched ({reason})"
+            )
+        elif isinstance(result, BaseException):
+            raise result
+
+
+async def _resolve_medications(
+    client: FhirClient, references: list[str], gathered: Gathered
+) -> None:
+    """Fetch Medications that medicationReferences point to but the data does not hold.
+    A failure here only loses those medications' codes (reported), never the whole answer."""
+    todo = references[:MAX_REFERENCED_MEDICATIONS]
+    if not todo:
+        return
+    results = await asyncio.gather(*(client.read(ref) for ref in todo), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, Exception):
+            raise result
+    found = [r for r in results if isinstance(r, dict) and r.get("resourceType") == "Medication"]
+    lost = len(references) - len(found)
+    if lost:
+        gathered.data_warnings.append(
+            f"{lost} referenced Medication(s) could not be retrieved from the FHIR server"
+        )
+    if found:
+        gathered.values[REFERENCED_MEDICATIONS_KEY] = {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"resource": r} for r in found],
+        }
+
+
+def _warn_unfetchable(gathered: Gathered, count: int) -> None:
+    if count:
+        gathered.data_warnings.append(
+            f"{count} medicationReference(s) are neither contained nor a Medication/id on the "
+            "FHIR server: not resolved"
+        )
+
+
+def _diagnostics(outcome: Mapping[str, Any]) -> str:
+    issues = outcome.get("issue") if isinstance(outcome.get("issue"), list) else []
+    texts = [
+        str(i.get("diagnostics") or i.get("code") or "issue")
+        for i in issues or []
+        if isinstance(i, dict)
+    ]
+    return "; ".join(texts)[:300] or "no diagnostics"

@@ -1,0 +1,146 @@
+"""The one path every request takes, from a validated HookRequest and its data to cards.
+
+`Engine` holds what is built once at start-up (terminology, rules, services, record builder).
+`evaluate()` is pure and synchronous: the same function serves HTTP, `cds replay` and tests.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cds.cards import render_card, select_findings
+from cds.cdshooks import CdsResponse, HookRequest
+from cds.errors import BadRequest
+from cds.facts import Facts
+from cds.record import PatientRecord, RecordBuilder, iter_resources
+from cds.rules.base import Finding
+from cds.rules.registry import RuleRegistry, load_registry
+from cds.services import ServiceDefinition, load_services
+from cds.terminology import Terminology
+
+log = logging.getLogger(__name__)
+
+RULESET_EXTENSION = "legpain-cds-ruleset"
+DATA_WARNINGS_EXTENSION = "legpain-cds-data-warnings"
+
+
+@dataclass(frozen=True)
+class Engine:
+    terminology: Terminology
+    registry: RuleRegistry
+    services: dict[str, ServiceDefinition]
+    builder: RecordBuilder
+
+    @classmethod
+    def load(cls, hooks_dir: Path) -> Engine:
+        """Load and validate everything; raises on a bad hooks/ file or unknown rule version."""
+        terminology = Terminology.load()
+        registry = load_registry()
+        services = load_services(hooks_dir, registry, terminology)
+        return cls(terminology, registry, services, RecordBuilder(terminology))
+
+
+@dataclass
+class Evaluation:
+    response: CdsResponse
+    shown: list[Finding]
+    fired: list[Finding]
+    record: PatientRecord
+    rule_errors: list[str] = field(default_factory=list)
+
+
+def validate_context(service: ServiceDefinition, request: HookRequest) -> None:
+    """The hook's REQUIRED context fields (HL7 cds-hooks-library v1.0.1)."""
+    if request.hook != service.hook:
+        raise BadRequest(
+            f"service '{service.id}' answers hook '{service.hook}', not '{request.hook}'"
+        )
+    context = request.context
+    for name in ("userId", "patientId"):
+        if not isinstance(context.get(name), str) or not context[name]:
+            raise BadRequest(f"context.{name} is required for {service.hook} (a non-empty string)")
+    if service.hook in ("order-select", "order-sign"):
+        draft = context.get("draftOrders")
+        if not isinstance(draft, dict) or draft.get("resourceType") != "Bundle":
+            raise BadRequest(f"context.draftOrders is required for {service.hook} (a Bundle)")
+    if service.hook == "order-select":
+        selections = context.get("selections")
+        if not isinstance(selections, list) or not all(isinstance(s, str) for s in selections):
+            raise BadRequest("context.selections is required for order-select (list of strings)")
+
+
+def draft_orders(request: HookRequest) -> list[Mapping[str, Any]]:
+    """The drafted orders that count as active. In order-select only the selected ones (the
+    clinician is choosing those now); in order-sign every order being signed."""
+    orders = list(iter_resources(request.context.get("draftOrders")))
+    if request.hook == "order-select":
+        selected = set(request.context.get("selections") or [])
+        orders = [o for o in orders if f"{o.get('resourceType')}/{o.get('id')}" in selected]
+    return orders
+
+
+def evaluate(
+    engine: Engine,
+    service: ServiceDefinition,
+    request: HookRequest,
+    prefetch: Mapping[str, Any],
+    *,
+    as_of: datetime,
+    data_warnings: list[str] | None = None,
+) -> Evaluation:
+    patient_id = request.context.get("patientId")
+    resources = [r for value in prefetch.values() for r in iter_resources(value)]
+    # A draft order may reference a Medication that travels in the draftOrders Bundle.
+    resources += [
+        r
+        for r in iter_resources(request.context.get("draftOrders"))
+        if r.get("resourceType") == "Medication"
+    ]
+    record = engine.builder.build(
+        resources,
+        draft_orders=draft_orders(request),
+        patient_id=patient_id if isinstance(patient_id, str) else None,
+    )
+    facts = Facts(record, as_of=as_of, terminology=engine.terminology, hook=request.hook)
+    fired: list[Finding] = []
+    rule_errors: list[str] = []
+    for rule in service.rules:
+        try:
+            finding = rule.evaluate(facts)
+        except Exception:
+            # A broken rule must not take the other cards down; it is logged and reported.
+            log.exception("rule %s failed", rule.key)
+            rule_errors.append(rule.key)
+            continue
+        if finding is not None:
+            fired.append(finding)
+    shown = select_findings(fired, hook=request.hook)
+    rules = {rule.id: rule for rule in service.rules}
+    release = engine.registry.release.version
+    cards = [
+        render_card(
+            finding,
+            rules[finding.rule_id],
+            hook_instance=str(request.hookInstance),
+            patient_id=record.patient.id,
+            ruleset_release=release,
+        )
+        for finding in shown
+    ]
+    extension: dict[str, Any] = {RULESET_EXTENSION: release}
+    if data_warnings:
+        extension[DATA_WARNINGS_EXTENSION] = data_warnings
+    if rule_errors:
+        extension["legpain-cds-rule-errors"] = rule_errors
+    return Evaluation(
+        response=CdsResponse(cards=cards, extension=extension),
+        shown=shown,
+        fired=fired,
+        record=record,
+        rule_errors=rule_errors,
+    )

@@ -1,0 +1,1 @@
+"""diuretic-electrolytes: loop/thiazide diuretic and electrolyte disturbance (§2)."""

@@ -1,0 +1,78 @@
+"""One CDS service call, from a parsed JSON body to the response: shared by the HTTP route,
+`cds replay` (in process) and tests, so all three take exactly the same path.
+
+Raises the `cds.errors` tree for anything the caller got wrong (400, 404, 412, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from cds.cdshooks import HookRequest
+from cds.errors import BadRequest, NotFound
+from cds.fhir.gather import ClientFactory, gather
+from cds.pipeline import Engine, Evaluation, evaluate, validate_context
+from cds.services import ServiceDefinition
+
+
+@dataclass(frozen=True)
+class CallResult:
+    service: ServiceDefinition
+    request: HookRequest
+    evaluation: Evaluation
+    wire: dict[str, Any]
+
+
+def find_service(engine: Engine, service_id: str) -> ServiceDefinition:
+    service = engine.services.get(service_id)
+    if service is None:
+        raise NotFound(f"no CDS service with id '{service_id[:100]}'")
+    return service
+
+
+def parse_request(body: Any) -> HookRequest:
+    if not isinstance(body, dict):
+        raise BadRequest("request body must be a JSON object")
+    try:
+        return HookRequest.model_validate(body)
+    except ValidationError as exc:
+        raise BadRequest(describe_validation_error(exc)) from exc
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:10]:
+        location = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+        parts.append(f"{location or 'body'}: {error.get('msg')}")
+    return "; ".join(parts)
+
+
+async def call_service(
+    engine: Engine,
+    service_id: str,
+    body: Any,
+    *,
+    as_of: datetime,
+    client_factory: ClientFactory,
+    server_allowed: Callable[[str], bool],
+) -> CallResult:
+    service = find_service(engine, service_id)
+    request = parse_request(body)
+    validate_context(service, request)
+    gathered = await gather(
+        service.prefetch, request, client_factory=client_factory, server_allowed=server_allowed
+    )
+    evaluation = evaluate(
+        engine,
+        service,
+        request,
+        gathered.values,
+        as_of=as_of,
+        data_warnings=gathered.data_warnings,
+    )
+    return CallResult(service, request, evaluation, evaluation.response.to_wire())
