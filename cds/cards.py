@@ -50,7 +50,9 @@ OUTRANKED_BY: dict[str, str] = {"dvt-risk": "pe-red-flags"}
 
 
 def card_uuid(hook_instance: str, finding: Finding) -> str:
-    return str(uuid.uuid5(CARD_NAMESPACE, f"{hook_instance}:{finding.rule_id}@{finding.rule_version}"))
+    return str(
+        uuid.uuid5(CARD_NAMESPACE, f"{hook_instance}:{finding.rule_id}@{finding.rule_version}")
+    )
 
 
 def select_findings(findings: Iterable[Finding], *, hook: str) -> list[Finding]:
@@ -156,13 +158,16 @@ def _escape(text: str) -> str:
 
 
 def _suggestion(
-    label: str, loinc: str, reason: str, *, card: str, patient_id: str | None
+    label: str, loinc: str | None, reason: str, *, card: str, patient_id: str | None
 ) -> Suggestion:
+    code: dict[str, object] = {"text": label}
+    if loinc is not None:
+        code["coding"] = [{"system": LOINC, "code": loinc, "display": label}]
     resource: dict[str, object] = {
         "resourceType": "ServiceRequest",
         "status": "draft",
         "intent": "proposal",
-        "code": {"coding": [{"system": LOINC, "code": loinc, "display": label}], "text": label},
+        "code": code,
     }
     if patient_id:
         resource["subject"] = {"reference": f"Patient/{patient_id}"}
@@ -170,6 +175,6 @@ def _suggestion(
         resource["reasonCode"] = [{"text": reason}]
     return Suggestion(
         label=f"Order {label}",
-        uuid=str(uuid.uuid5(uuid.UUID(card), loinc)),
+        uuid=str(uuid.uuid5(uuid.UUID(card), loinc or label)),
         actions=[Action(type="create", description=f"Order {label}", resource=resource)],
     )

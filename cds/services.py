@@ -30,6 +30,16 @@ STATUS_FILTERS: dict[str, str] = {
 }
 
 
+# §1.6: candidate-cause cards need the leg complaint, which may be an active Condition, or a
+# Condition, Observation or Encounter reason of the last 90 days. Every service has such rules,
+# so the complaint's data is always asked for (Facts.leg_complaints reads it).
+COMPLAINT_DATA: tuple[DataRequirement, ...] = (
+    DataRequirement("Condition"),
+    DataRequirement("Observation", ("leg-complaint",)),
+    DataRequirement("Encounter"),
+)
+
+
 class ServiceFile(BaseModel):
     """The schema of a hooks/*.json file."""
 
@@ -116,7 +126,7 @@ def derive_prefetch(rules: list[Rule], terminology: Terminology) -> dict[str, st
     use), narrowed by code only where every rule reading that type names its value sets."""
     by_type: dict[str, list[DataRequirement]] = {}
     for rule in rules:
-        for requirement in rule.requires:
+        for requirement in (*rule.requires, *COMPLAINT_DATA):
             by_type.setdefault(requirement.resource_type, []).append(requirement)
     templates: dict[str, str] = {}
     for resource_type in sorted(by_type):
@@ -139,4 +149,3 @@ def derive_prefetch(rules: list[Rule], terminology: Terminology) -> dict[str, st
             params.append(STATUS_FILTERS[resource_type])
         templates[resource_type] = f"{resource_type}?{'&'.join(params)}"
     return templates
-

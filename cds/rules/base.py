@@ -66,10 +66,11 @@ class Evidence:
 
 @dataclass(frozen=True)
 class OrderSuggestion:
-    """A concrete order to propose: a ServiceRequest coded with a LOINC orderable."""
+    """A concrete order to propose: a ServiceRequest coded with a LOINC orderable, or, where no
+    verified code exists (e.g. the ankle-brachial index), described by text for the site to map."""
 
     label: str
-    loinc: str  # must be in the `orderables` value set
+    loinc: str | None  # must be in the `orderables` value set; None = text-only, site-mapped
     reason: str = ""
 
 

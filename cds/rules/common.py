@@ -19,8 +19,10 @@ def fmt(value: float, digits: int = 2) -> str:
     """3.1 -> "3.1", 3.10 -> "3.1", 2450.0 -> "2,450": short, as clinicians write numbers."""
     if abs(value) >= 1000:
         return f"{value:,.0f}"
-    text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
-    return text or "0"
+    text = f"{value:.{digits}f}"
+    if "." in text:  # strip only fractional zeros: 100 stays "100"
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def lab_value(lab: LabEntry, unit: str, digits: int = 2) -> str:
@@ -75,7 +77,7 @@ def procedure_evidence(procedure: ProcedureEntry, facts: Facts) -> Evidence:
 
 
 def drug_names(meds: Iterable[MedicationEntry]) -> str:
-    """"furosemide and hydrochlorothiazide": generic names, in the order found, no repeats."""
+    """ "furosemide and hydrochlorothiazide": generic names, in the order found, no repeats."""
     names: list[str] = []
     for med in meds:
         for name in med.names:

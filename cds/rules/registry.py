@@ -78,13 +78,27 @@ def content_hash(rule: Rule, module: ModuleType, terminology: Terminology) -> st
     source_path = Path(module.__file__ or "")
     source = source_path.read_text("utf-8")
     digest.update(_normalise(source).encode())
-    for imported in sorted(_imported_rule_modules(source)):
+    for imported in sorted(_rule_dependencies(source)):
         dependency = importlib.import_module(imported)
         digest.update(_normalise(Path(dependency.__file__ or "").read_text("utf-8")).encode())
     for name in sorted(rule.valuesets):
         for system, code in sorted(terminology.valueset(name).codes):
             digest.update(f"{name}|{system}|{code}\n".encode())
     return "sha256:" + digest.hexdigest()
+
+
+def _rule_dependencies(source: str) -> set[str]:
+    """Every rule module this source imports, directly or through other rule modules."""
+    found: set[str] = set()
+    pending = _imported_rule_modules(source)
+    while pending:
+        name = pending.pop()
+        if name in found:
+            continue
+        found.add(name)
+        module = importlib.import_module(name)
+        pending |= _imported_rule_modules(Path(module.__file__ or "").read_text("utf-8"))
+    return found
 
 
 def _imported_rule_modules(source: str) -> set[str]:

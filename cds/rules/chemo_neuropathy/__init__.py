@@ -1,0 +1,1 @@
+"""chemo-neuropathy: neurotoxic chemotherapy as a cause of painful peripheral neuropathy (§6)."""

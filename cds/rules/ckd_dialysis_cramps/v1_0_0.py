@@ -1,0 +1,226 @@
+"""ckd-dialysis-cramps 1.0.0: chronic kidney disease or dialysis as a cause of leg cramps and
+restless legs (info, with a complaint); CKD found from eGFR alone, not coded, with low calcium
+or magnesium (warning, a finding) (clinical-content.md §14)."""
+
+from __future__ import annotations
+
+from cds.facts import Facts
+from cds.fhirtime import days_between
+from cds.record import LabEntry
+from cds.rules._kidney import (
+    EGFR_CHRONICITY_DAYS,
+    ELECTROLYTE_VALUESETS,
+    ELECTROLYTE_WINDOW_DAYS,
+    KIDNEY_VALUESETS,
+    KidneyStatus,
+    LowMineral,
+    kidney_status,
+    low_calcium_or_magnesium,
+)
+from cds.rules._lab_bounds import value_text
+from cds.rules.base import DataRequirement, Finding, OrderSuggestion, Provenance, Rule
+from cds.rules.common import condition_evidence, fit_summary
+
+RULE_ID = "ckd-dialysis-cramps"
+VERSION = "1.0.0"
+
+SUMMARY_LIMIT = 139  # CDS Hooks: < 140 characters
+ADVANCED_CATEGORIES = frozenset({"G4", "G5"})
+
+BMP = OrderSuggestion("Basic metabolic panel", "51990-0", "Potassium and calcium in CKD")
+MAGNESIUM = OrderSuggestion("Magnesium, serum", "19123-9", "Magnesium in CKD with cramps")
+CMP = OrderSuggestion(
+    "Comprehensive metabolic panel", "24323-8", "Calcium and albumin in CKD with cramps"
+)
+
+EXPLANATION = (
+    "Muscle cramps and restless legs are common in chronic kidney disease, more so in "
+    "advanced stages and on dialysis (cramps during or after haemodialysis, with fluid "
+    "removal). Uraemia, shifts in calcium, magnesium and potassium, uraemic neuropathy and "
+    "iron deficiency contribute; KDIGO 2024 lists cramps and restless legs among the "
+    "symptoms of CKD to assess and manage."
+)
+NEWLY_FOUND_EXPLANATION = (
+    "The eGFR has stayed below 60 mL/min/1.73 m2 for at least 90 days, which meets the KDIGO "
+    "definition of CKD (G3a or worse), yet no CKD diagnosis is on record. Kidney disease "
+    "lowers calcium (phosphate retention, less active vitamin D) and can alter magnesium; "
+    "low calcium or magnesium causes muscle cramps and, when marked, tetany."
+)
+EGFR_CAUTION = (
+    "eGFR from creatinine can mislead in acute illness and at extremes of muscle mass; KDIGO "
+    "confirms CKD with repeat testing, cystatin C where useful and urine albumin."
+)
+
+
+def evaluate(facts: Facts) -> Finding | None:
+    kidney = kidney_status(facts)
+    if not kidney.has_ckd:
+        return None
+    low = low_calcium_or_magnesium(facts)
+    if kidney.found_by_egfr_only and kidney.sustained_low_egfr is not None and low:
+        # A finding (§1.6): an unrecorded diagnosis with an abnormal result fires on any chart.
+        return _newly_found(facts, kidney, kidney.sustained_low_egfr, low)
+    # Everything else names kidney disease as a candidate cause: it needs a leg complaint.
+    if not facts.has_leg_complaint:
+        return None
+    return _candidate(facts, kidney, low)
+
+
+def _newly_found(
+    facts: Facts,
+    kidney: KidneyStatus,
+    sustained: tuple[LabEntry, LabEntry],
+    low: list[LowMineral],
+) -> Finding:
+    latest, earliest = sustained
+    category = kidney.egfr_category or "G3a or worse"
+    span = (
+        days_between(earliest.effective, latest.effective)
+        if earliest.effective and latest.effective
+        else EGFR_CHRONICITY_DAYS
+    )
+    lows = " and ".join(m.phrase for m in low)
+    egfr = value_text(latest, 0)
+    summary = (
+        f"Unrecorded CKD {category}: eGFR {egfr} and < 60 for {span} days, with {lows}; "
+        "may cause leg cramps."
+    )
+    if len(summary) > SUMMARY_LIMIT:
+        summary = f"Unrecorded CKD {category} (eGFR {egfr}) with {lows}: may cause leg cramps."
+    return Finding(
+        rule_id=RULE_ID,
+        rule_version=VERSION,
+        severity="warning",
+        summary=fit_summary(summary),
+        explanation=NEWLY_FOUND_EXPLANATION,
+        evidence=(
+            *kidney.evidence(facts),
+            *(m.evidence for m in low),
+            *(condition_evidence(c) for c in facts.leg_complaints[:2]),
+        ),
+        suggestions=_suggestions(facts),
+        cautions=(EGFR_CAUTION,),
+        labs=tuple((m.analyte, m.lab.reference) for m in low),
+        # An unrecorded diagnosis with an abnormal result: specific and actionable.
+        specificity=20,
+    )
+
+
+def _candidate(facts: Facts, kidney: KidneyStatus, low: list[LowMineral]) -> Finding:
+    label = kidney.stage_label()
+    category = kidney.egfr_category
+    egfr = (
+        f" (eGFR {value_text(kidney.latest_egfr, 0)})"
+        if kidney.latest_egfr is not None and not kidney.on_dialysis
+        else ""
+    )
+    if kidney.on_dialysis:
+        summary = (
+            f"{label}: cramps during or after dialysis and restless legs are common; review "
+            "fluid removal and electrolytes."
+        )
+        specificity = 30
+    elif kidney.found_by_egfr_only:
+        summary = (
+            f"{label}{egfr} by eGFR < 60 for 90+ days, not coded: kidney disease can cause leg "
+            "cramps and RLS."
+        )
+        specificity = 40
+    elif kidney.esrd or category in ADVANCED_CATEGORIES or kidney.coded_stage in ("4", "5"):
+        summary = (
+            f"{label} on record{egfr}: uraemia and electrolyte shifts commonly cause leg "
+            "cramps and RLS."
+        )
+        specificity = 30
+    elif category in ("G3a", "G3b") or kidney.coded_stage == "3":
+        summary = (
+            f"{label} on record{egfr}: electrolyte shifts in CKD can cause leg cramps and RLS."
+        )
+        specificity = 40
+    else:
+        summary = (
+            f"{label} on record{egfr}: leg cramps and RLS are more frequent in CKD, mostly in "
+            "advanced stages."
+        )
+        specificity = 55  # early CKD: a weak association, listed after specific causes
+
+    explanation = EXPLANATION
+    if low:
+        explanation += " Low results in the last 90 days are listed in the evidence."
+    cautions = [EGFR_CAUTION] if kidney.found_by_egfr_only else []
+    return Finding(
+        rule_id=RULE_ID,
+        rule_version=VERSION,
+        severity="info",
+        summary=fit_summary(summary),
+        explanation=explanation,
+        evidence=(
+            *kidney.evidence(facts),
+            *(m.evidence for m in low),
+            *(condition_evidence(c) for c in facts.leg_complaints[:2]),
+        ),
+        suggestions=_suggestions(facts),
+        cautions=tuple(cautions),
+        labs=tuple((m.analyte, m.lab.reference) for m in low),
+        specificity=specificity,
+    )
+
+
+def _suggestions(facts: Facts) -> tuple[OrderSuggestion, ...]:
+    """Order only what is missing from the last 90 days (§14: BMP, Mg, CMP)."""
+    window = ELECTROLYTE_WINDOW_DAYS
+    tests = []
+    has_calcium = facts.labs("calcium-total", within_days=window) or facts.labs(
+        "calcium-corrected", within_days=window
+    )
+    if not has_calcium:
+        tests.append(CMP)  # calcium with albumin, and the BMP electrolytes
+    elif not facts.labs("potassium", within_days=window):
+        tests.append(BMP)
+    if not facts.labs("magnesium", within_days=window):
+        tests.append(MAGNESIUM)
+    return tuple(tests)
+
+
+RULE = Rule(
+    id=RULE_ID,
+    version=VERSION,
+    title="Chronic kidney disease and dialysis: cramps and restless legs",
+    severities=("info", "warning"),
+    provenance=Provenance(
+        guideline=(
+            "KDIGO 2024 clinical practice guideline for the evaluation and management of "
+            "chronic kidney disease. Kidney Int 2024;105(4S):S117-S314"
+        ),
+        url="https://doi.org/10.1016/j.kint.2023.10.018",
+        released="2026-11-21",
+        changes="First release.",
+        rationale=(
+            "CKD = an active CKD/ESRD/dialysis code, or eGFR < 60 sustained >= 90 days: the "
+            "latest eGFR within 365 days is < 60 and every result back to one >= 90 days older "
+            "is < 60 (a result >= 60 in between breaks the run, as after an acute kidney "
+            "injury). Censored eGFRs count only when unambiguous ('>60' is not < 60). GFR "
+            "category from the latest eGFR (KDIGO G3a 45-59, G3b 30-44, G4 15-29, G5 < 15), "
+            "else the coded stage. On dialysis = a dialysis-dependence code or a dialysis "
+            "procedure within 90 days (treated as ESRD). Warning only for CKD shown by eGFR "
+            "with no CKD, ESRD or dialysis code AND a low albumin-corrected calcium or low "
+            "magnesium within 90 days (lab flag/range first, else 8.5 mg/dL and 0.70 mmol/L); "
+            "it is a finding and fires without a complaint. Every other card is info and "
+            "needs a §1.6 leg complaint; coded stage 1-2 CKD still fires (§14 counts any CKD "
+            "code) but ranks last. Suggestions only for what is missing in 90 days: CMP when "
+            "no calcium, else BMP when no potassium; magnesium when none. Potassium is judged "
+            "by electrolyte-abnormality (§14: 'run §3'), not here."
+        ),
+    ),
+    requires=(
+        DataRequirement("Patient"),
+        DataRequirement("Condition"),
+        DataRequirement(
+            "Observation", (*ELECTROLYTE_VALUESETS, "egfr", "potassium", "leg-complaint")
+        ),
+        DataRequirement("Procedure", ("dialysis",)),
+        DataRequirement("Encounter"),
+    ),
+    evaluate=evaluate,
+    valuesets=(*KIDNEY_VALUESETS, *ELECTROLYTE_VALUESETS, "potassium", "leg-complaint"),
+)

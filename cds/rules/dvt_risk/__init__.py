@@ -1,0 +1,1 @@
+"""dvt-risk: record-derived Wells DVT items and VTE risk factors (§10)."""

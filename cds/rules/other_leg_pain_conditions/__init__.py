@@ -1,0 +1,1 @@
+"""other-leg-pain-conditions: documented alternative explanations of leg pain (§17)."""

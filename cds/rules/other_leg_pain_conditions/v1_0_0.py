@@ -1,0 +1,174 @@
+"""other-leg-pain-conditions 1.0.0: documented alternative explanations of leg pain (fibromyalgia,
+Parkinson's disease, Addison's disease, sciatica / lumbar radiculopathy, lumbar spinal stenosis,
+osteoarthritis, Baker's cyst, tendinitis / bursitis), listed on one info card with a note each
+(clinical-content.md §17).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cds.facts import Facts
+from cds.record import ConditionEntry
+from cds.rules._leg_context import (
+    COMPLAINT_VALUESETS,
+    complaint_evidence,
+    condition_name,
+    unique_evidence,
+)
+from cds.rules.base import DataRequirement, Evidence, Finding, Provenance, Rule
+from cds.rules.common import condition_evidence, fit_summary, lab_evidence
+
+RULE_ID = "other-leg-pain-conditions"
+VERSION = "1.0.0"
+
+ELECTROLYTE_WINDOW_DAYS = 90  # §2 look-back, for the Na / K shown beside Addison's disease
+
+
+@dataclass(frozen=True)
+class Explanation:
+    valueset: str
+    note: str  # the §17 card note, shown beside the condition
+    summary_note: str  # a few words for the summary when it is the leading condition
+
+
+# Most plausible for pain at night or at rest first; lumbar stenosis last (§17: a weaker
+# explanation for nocturnal or at-rest pain).
+EXPLANATIONS: tuple[Explanation, ...] = (
+    Explanation(
+        "sciatica-radiculopathy",
+        "Dermatomal pain, often positional.",
+        "worse with position, not lying still",
+    ),
+    Explanation("fibromyalgia", "Widespread pain, often nocturnal.", "widespread, often at night"),
+    Explanation(
+        "osteoarthritis", "Night pain in advanced osteoarthritis.", "night pain when advanced"
+    ),
+    Explanation(
+        "parkinsons",
+        "Off-period dystonia and cramps; associated with restless legs.",
+        "off-period dystonia or cramps",
+    ),
+    Explanation(
+        "addisons",
+        "Cramps with hyponatraemia or hyperkalaemia: check sodium and potassium.",
+        "check sodium and potassium",
+    ),
+    Explanation("tendinitis-bursitis", "Local tenderness.", "local tenderness"),
+    Explanation(
+        "bakers-cyst",
+        "A ruptured cyst mimics DVT (pseudothrombophlebitis); it does not lower DVT risk.",
+        "a ruptured cyst can mimic DVT",
+    ),
+    Explanation(
+        "lumbar-stenosis",
+        "Neurogenic claudication is typically relieved by sitting or flexion and is not worse "
+        "lying down: a weaker explanation for pain that is nocturnal or at rest.",
+        "a weaker fit for pain at rest or at night",
+    ),
+)
+
+
+def evaluate(facts: Facts) -> Finding | None:
+    found = [(kind, facts.conditions(kind.valueset)) for kind in EXPLANATIONS]
+    documented = [(kind, conditions) for kind, conditions in found if conditions]
+    if not documented:
+        return None
+    complaints = facts.leg_complaints
+    if not complaints:
+        return None  # a candidate cause (§1.6): never on a chart without a leg complaint
+    lead_kind, lead_conditions = documented[0]
+    lead = condition_name(lead_conditions[0])
+    if len(documented) == 1:
+        summary = f"Documented {lead} may explain leg pain; {lead_kind.summary_note}."
+    else:
+        others = len(documented) - 1
+        summary = (
+            f"Documented {lead} and {others} other condition{'s' if others > 1 else ''} may "
+            "explain leg pain; see the notes for each."
+        )
+    evidence: list[Evidence] = []
+    for kind, conditions in documented:
+        evidence += [condition_evidence(c) for c in conditions]
+        if kind.valueset == "addisons":
+            evidence += _electrolytes(facts)
+    listing = " ".join(f"{_names(conditions)}: {kind.note}" for kind, conditions in documented)
+    cautions: list[str] = []
+    if any(kind.valueset == "bakers-cyst" for kind, _ in documented):
+        cautions.append(
+            "A Baker's cyst does not explain away a swollen leg: assess for DVT as usual."
+        )
+    return Finding(
+        rule_id=RULE_ID,
+        rule_version=VERSION,
+        severity="info",
+        summary=fit_summary(summary),
+        explanation=(
+            "Leg symptoms are on record, and the record documents conditions that can cause "
+            f"them. {listing} These are alternatives to weigh alongside the other cards; they "
+            "do not make another cause less likely to be present."
+        ),
+        evidence=unique_evidence((*evidence, *complaint_evidence(complaints))),
+        cautions=tuple(cautions),
+        # The least specific card: a list of documented associations, shown after the others.
+        specificity=60,
+    )
+
+
+def _names(conditions: list[ConditionEntry]) -> str:
+    return ", ".join(dict.fromkeys(condition_name(c) for c in conditions))
+
+
+def _electrolytes(facts: Facts) -> list[Evidence]:
+    """§17: Addison's cramps come with hyponatraemia or hyperkalaemia; show the latest values."""
+    shown = []
+    sodium = facts.latest_lab("sodium", within_days=ELECTROLYTE_WINDOW_DAYS)
+    if sodium is not None:
+        shown.append(lab_evidence(sodium, "Sodium", "mmol/L", 1))
+    potassium = facts.latest_lab("potassium", within_days=ELECTROLYTE_WINDOW_DAYS)
+    if potassium is not None:
+        shown.append(lab_evidence(potassium, "Potassium", "mmol/L"))
+    return shown
+
+
+RULE = Rule(
+    id=RULE_ID,
+    version=VERSION,
+    title="Other documented causes of leg pain",
+    severities=("info",),
+    provenance=Provenance(
+        guideline=(
+            "Clinical content §17 (documented alternative explanations of leg pain); lumbar "
+            "spinal stenosis: NASS evidence-based clinical guideline, Kreiner DS et al., "
+            "Spine J 2013;13:734"
+        ),
+        url="https://doi.org/10.1016/j.spinee.2012.11.059",
+        released="2026-11-21",
+        changes="First release.",
+        rationale=(
+            "Info only, one card listing every documented condition with its §17 note. A "
+            "candidate cause (§1.6): needs any leg complaint on record. Only active Conditions "
+            "count (a resolved tendinitis explains nothing now). Order: most plausible for "
+            "night or at-rest pain first, lumbar spinal stenosis last with its note that it is "
+            "a weaker explanation for nocturnal or at-rest pain. A Baker's cyst is listed with "
+            "its DVT-mimic note and never suppresses or lowers the dvt-risk card. Addison's "
+            "disease shows the latest sodium and potassium within 90 days, as §17 says to "
+            "check them. Venous disease has its own rule (venous-insufficiency); cracked heel "
+            "fissures are left out (no code). §17 cites no guideline beyond code sources; the "
+            "NASS lumbar stenosis guideline is cited for the stenosis note, the one clinical "
+            "claim the card weighs."
+        ),
+    ),
+    requires=(
+        DataRequirement("Condition"),
+        DataRequirement("Encounter"),
+        DataRequirement("Observation", ("sodium", "potassium")),
+    ),
+    evaluate=evaluate,
+    valuesets=(
+        *(kind.valueset for kind in EXPLANATIONS),
+        "sodium",
+        "potassium",
+        *COMPLAINT_VALUESETS,
+    ),
+)

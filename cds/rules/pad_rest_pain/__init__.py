@@ -1,0 +1,1 @@
+"""pad-rest-pain: peripheral artery disease and ischaemic rest pain (§12)."""

@@ -1,0 +1,270 @@
+"""pe-red-flags 1.0.0: a DVT signal together with a pulmonary-embolism red flag (new chest
+pain, dyspnoea, haemoptysis or tachycardia coded, or HR >= 100/min or SpO2 < 95 % in the last
+24 hours): possible PE, critical (clinical-content.md §11).
+
+The DVT signal reuses dvt-risk's record scoring (`assess_dvt_risk`). When this card fires the
+cards layer drops the dvt-risk card, so this card carries the DVT evidence too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from cds.facts import Facts
+from cds.record import LabEntry
+from cds.rules._leg_context import (
+    complaint_evidence,
+    conditions_evidence,
+    join_parts,
+    unique_evidence,
+)
+from cds.rules.base import DataRequirement, Evidence, Finding, OrderSuggestion, Provenance, Rule
+from cds.rules.common import drug_names, fit_summary, fmt, lab_evidence
+from cds.rules.dvt_risk.v1_0_0 import (
+    DUPLEX,
+    NON_OBSERVATION_REQUIREMENTS,
+    OBSERVATION_VALUESETS,
+    DvtAssessment,
+    assess_dvt_risk,
+)
+from cds.rules.dvt_risk.v1_0_0 import VALUESETS as DVT_VALUESETS
+
+RULE_ID = "pe-red-flags"
+VERSION = "1.0.0"
+
+SYMPTOM_WINDOW_DAYS = 7  # §19: symptom codes with onset/recording in the last 7 days
+VITALS_WINDOW = timedelta(hours=24)  # §19: vital signs in the last 24 hours
+# PERC thresholds (Kline 2004), used as a trigger for assessment, not a validated alert.
+HEART_RATE_RED_FLAG = 100.0  # /min, at or above
+SPO2_RED_FLAG = 95.0  # %, below
+
+SUMMARY_TAIL = ": possible pulmonary embolism. Evaluate urgently."
+SUMMARY_LIMIT = 139  # CDS Hooks: under 140 characters
+
+OPTIONAL_DUPLEX = OrderSuggestion(
+    DUPLEX.label,
+    DUPLEX.loinc,
+    "Optional: if DVT is suspected. Does not replace the PE pathway.",
+)
+
+THRESHOLD_CAUTION = (
+    "The vital-sign triggers (heart rate 100/min or more, SpO2 below 95 %) are borrowed from "
+    "the PERC criteria to prompt assessment; this is not a validated PE alert."
+)
+PATHWAY_CAUTION = "Nothing is ordered automatically: follow the local PE pathway."
+
+
+@dataclass(frozen=True)
+class _Signal:
+    short: str  # for the summary
+    evidence: tuple[Evidence, ...]
+
+
+def evaluate(facts: Facts) -> Finding | None:
+    # A finding (§1.6): fires on any chart, with or without a leg complaint on record.
+    assessment = assess_dvt_risk(facts)
+    signals = _dvt_signals(facts, assessment)
+    if not signals:
+        return None
+    flags = _red_flags(facts)
+    if not flags:
+        return None
+    summary = _summary(signals, flags)
+    cautions = [PATHWAY_CAUTION, THRESHOLD_CAUTION]
+    known_pe = facts.conditions("pulmonary-embolism")
+    if known_pe:
+        cautions.append("A pulmonary embolism is already on record: check whether this is new.")
+    if assessment.has_risk or assessment.anticoagulants:
+        # The dvt-risk cautions (exam items not assessable, anticoagulation, low-confidence
+        # drug matches) stay true on this card, which replaces that one.
+        cautions += assessment.cautions()
+    evidence = (
+        *(e for f in flags for e in f.evidence),
+        *_respiratory_rate(facts),
+        *(e for s in signals for e in s.evidence),
+        *assessment.evidence(),
+        *conditions_evidence(known_pe),
+        *complaint_evidence(facts.leg_complaints),
+    )
+    return Finding(
+        rule_id=RULE_ID,
+        rule_version=VERSION,
+        severity="critical",
+        summary=summary,
+        explanation=_explanation(assessment, signals, flags),
+        evidence=unique_evidence(evidence),
+        suggestions=(OPTIONAL_DUPLEX,),
+        cautions=tuple(dict.fromkeys(cautions)),
+        involves_draft_order=assessment.involves_draft_order,
+        # The most urgent and most specific card of the set: time-sensitive harm.
+        specificity=1,
+    )
+
+
+def _summary(signals: list[_Signal], flags: list[_Signal]) -> str:
+    """E.g. "Leg swelling with dyspnea, HR 112/min: possible pulmonary embolism. Evaluate
+    urgently." The DVT signals take what they need (up to 50 characters), the red flags the
+    rest."""
+    signal_text = join_parts([s.short for s in signals], 50, " and ")
+    room = SUMMARY_LIMIT - len(signal_text) - len(" with ") - len(SUMMARY_TAIL)
+    flag_text = join_parts([f.short for f in flags], room)
+    summary = f"{signal_text} with {flag_text}{SUMMARY_TAIL}"
+    return fit_summary(summary[0].upper() + summary[1:])
+
+
+def _dvt_signals(facts: Facts, assessment: DvtAssessment) -> list[_Signal]:
+    """§11 DVT signal: the dvt-risk warning pattern (whether or not a complaint is on record),
+    an active DVT code, or a leg-swelling code."""
+    signals: list[_Signal] = []
+    active_dvt = facts.conditions("acute-dvt")
+    if active_dvt:
+        signals.append(_Signal("active DVT", conditions_evidence(active_dvt)))
+    swelling = facts.complaints_in("leg-swelling")
+    if swelling:
+        signals.append(_Signal("leg swelling", conditions_evidence(swelling)))
+    if assessment.is_warning:
+        # Its evidence comes with the whole assessment (see evaluate).
+        signals.append(_Signal(f"DVT risk (record Wells {assessment.wells_score})", ()))
+    return signals
+
+
+def _red_flags(facts: Facts) -> list[_Signal]:
+    flags: list[_Signal] = []
+    # New symptom codes only (onset, or recording when onset is absent, within 7 days):
+    # a long-standing dyspnoea code (e.g. stable COPD) is not a red flag.
+    symptoms = facts.conditions_within("pe-symptoms", SYMPTOM_WINDOW_DAYS)
+    if symptoms:
+        # "Chest pain, unspecified" -> "chest pain": the qualifier is on the evidence line.
+        names = list(
+            dict.fromkeys(c.display.split(",")[0].strip().lower() or "PE symptom" for c in symptoms)
+        )
+        flags.append(_Signal(join_parts(names, 35, "/"), conditions_evidence(symptoms)))
+    heart_rate = _latest_vital(facts, "heart-rate")
+    if heart_rate is not None and _at_or_above(heart_rate, HEART_RATE_RED_FLAG):
+        flags.append(
+            _Signal(
+                f"HR {_shown(heart_rate)}/min",
+                (lab_evidence(heart_rate, "Heart rate", "/min", 1),),
+            )
+        )
+    saturation = _latest_vital(facts, "oxygen-saturation")
+    if saturation is not None and _below(saturation, SPO2_RED_FLAG):
+        flags.append(
+            _Signal(
+                f"SpO2 {_shown(saturation)}%",
+                (lab_evidence(saturation, "Oxygen saturation", "%", 1),),
+            )
+        )
+    return flags
+
+
+def _respiratory_rate(facts: Facts) -> tuple[Evidence, ...]:
+    """Context only: §11 reads the respiratory rate but gives it no threshold."""
+    rate = _latest_vital(facts, "respiratory-rate")
+    return (lab_evidence(rate, "Respiratory rate", "/min", 1),) if rate is not None else ()
+
+
+def _latest_vital(facts: Facts, analyte: str) -> LabEntry | None:
+    """The most recent result within the last 24 hours (§1.2: most recent in window).
+    Facts windows are calendar days, so the 24 hours are checked here."""
+    for entry in facts.labs(analyte, within_days=1):
+        if entry.effective is None or entry.value is None:
+            continue
+        age = facts.as_of - entry.effective
+        if timedelta(0) <= age <= VITALS_WINDOW:
+            return entry
+    return None
+
+
+def _at_or_above(lab: LabEntry, threshold: float) -> bool:
+    # A comparator result counts only when unambiguous: ">120" is at or above 100, "<120" may
+    # not be.
+    if lab.value is None or lab.comparator in ("<", "<="):
+        return False
+    return lab.value >= threshold
+
+
+def _below(lab: LabEntry, threshold: float) -> bool:
+    # "<95" is below 95; ">90" may not be.
+    if lab.value is None or lab.comparator in (">", ">="):
+        return False
+    if lab.comparator == "<":
+        return lab.value <= threshold
+    return lab.value < threshold
+
+
+def _shown(lab: LabEntry) -> str:
+    # One decimal at most: common.fmt(value, 0) would strip the zeros of "100".
+    return f"{lab.comparator or ''}{fmt(lab.value or 0, 1)}"
+
+
+def _explanation(assessment: DvtAssessment, signals: list[_Signal], flags: list[_Signal]) -> str:
+    risk = ""
+    if assessment.has_risk:
+        items = "; ".join(item.label for item in assessment.items)
+        risk = (
+            f" DVT risk found in the record: {items} (record-derived Wells score "
+            f"{assessment.wells_score}; exam items are not in the record)."
+        )
+    anticoagulated = (
+        f" The patient is on {drug_names(assessment.anticoagulants)}: PE remains possible on "
+        "anticoagulation."
+        if assessment.anticoagulants
+        else ""
+    )
+    return (
+        f"A deep-vein thrombosis signal ({', '.join(s.short for s in signals)}) is on "
+        f"record together with a possible sign of pulmonary embolism "
+        f"({', '.join(f.short for f in flags)}).{risk}{anticoagulated} Assess for pulmonary "
+        "embolism now, following the local PE pathway."
+    )
+
+
+RULE = Rule(
+    id=RULE_ID,
+    version=VERSION,
+    title="Possible pulmonary embolism: DVT signal with red flags",
+    severities=("critical",),
+    provenance=Provenance(
+        guideline=(
+            "Kline JA et al., Clinical criteria to prevent unnecessary diagnostic testing in "
+            "emergency department patients with suspected pulmonary embolism (PERC), J Thromb "
+            "Haemost 2004;2:1247; Wells PS et al., N Engl J Med 2003;349:1227"
+        ),
+        url="https://doi.org/10.1111/j.1538-7836.2004.00790.x",
+        released="2026-11-21",
+        changes="First release.",
+        rationale=(
+            "A finding (§1.6): no leg complaint is needed. The DVT signal is dvt-risk's warning "
+            "pattern computed by dvt-risk's own assess_dvt_risk (record Wells >= 2, or >= 1 with "
+            "one-sided swelling), an active acute-DVT code, or a leg-swelling complaint code "
+            "(active, or recorded within 90 days as Facts.leg_complaints defines). Red flags: a "
+            "pe-symptoms Condition with onset (or recording, when onset is absent) within 7 "
+            "days, so a long-standing dyspnoea code never fires; the most recent heart rate and "
+            "SpO2 within the last 24 hours measured in hours, not calendar days (HR >= 100/min, "
+            "SpO2 < 95 %); comparator results count only when unambiguous. Respiratory rate is "
+            "shown as context but has no threshold in §11. Symptoms coded only as Encounter "
+            "reasons are not read (Facts has no question for them). An active PE code is shown "
+            "with a note but is neither a signal nor a red flag, and anticoagulation never "
+            "lowers the severity. The optional venous duplex (39420-5) is offered; nothing is "
+            "ordered automatically."
+        ),
+    ),
+    requires=(
+        *NON_OBSERVATION_REQUIREMENTS,
+        DataRequirement(
+            "Observation",
+            ("heart-rate", "oxygen-saturation", "respiratory-rate", *OBSERVATION_VALUESETS),
+        ),
+    ),
+    evaluate=evaluate,
+    valuesets=(
+        "pe-symptoms",
+        "pulmonary-embolism",
+        "heart-rate",
+        "oxygen-saturation",
+        "respiratory-rate",
+        *DVT_VALUESETS,
+    ),
+)

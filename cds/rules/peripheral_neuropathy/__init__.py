@@ -1,0 +1,1 @@
+"""peripheral-neuropathy: undiagnosed diabetes, diabetic and alcohol-related neuropathy (§9)."""

@@ -1,0 +1,1 @@
+"""pregnancy-leg-cramps: leg cramps in the second or third trimester (§13)."""

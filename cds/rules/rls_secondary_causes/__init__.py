@@ -1,0 +1,1 @@
+"""rls-secondary-causes: iron deficiency and other secondary causes of restless legs (§8)."""

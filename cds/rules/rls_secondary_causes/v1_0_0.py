@@ -1,0 +1,517 @@
+"""rls-secondary-causes 1.0.0: restless legs with low iron stores (warning), borderline ferritin,
+missing iron studies or other associated conditions (info) (clinical-content.md §8)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from cds.facts import Facts
+from cds.record import ConditionEntry, LabEntry, MedicationEntry
+from cds.rules._kidney import KIDNEY_VALUESETS, KidneyStatus, kidney_status
+from cds.rules._lab_bounds import is_at_least, is_at_most, is_below, number, value_text
+from cds.rules.base import (
+    DataRequirement,
+    Evidence,
+    Finding,
+    OrderSuggestion,
+    Provenance,
+    Rule,
+    Severity,
+)
+from cds.rules.common import (
+    condition_evidence,
+    drug_names,
+    fit_summary,
+    lab_evidence,
+    low_confidence_cautions,
+    medication_evidence,
+)
+
+RULE_ID = "rls-secondary-causes"
+VERSION = "1.0.0"
+
+IRON_WINDOW_DAYS = 365  # §8 / §19: most recent iron studies within 12 months
+ASSOCIATION_LAB_WINDOW_DAYS = 365  # BMI and haemoglobin used as associations
+ADULT_AGE_YEARS = 18
+# AASM 2024 thresholds (§8).
+FERRITIN_IRON_INDICATED = 75.0  # ng/mL, adults: <= 75 -> oral or IV iron
+FERRITIN_IV_ONLY_MAX = 100.0  # ng/mL, adults: 75-100 -> only IV iron
+TSAT_LOW = 20.0  # %, adults and ESRD: < 20
+FERRITIN_ESRD_BELOW = 200.0  # ng/mL, ESRD: < 200 and TSAT < 20 -> IV iron sucrose
+FERRITIN_CHILD_BELOW = 50.0  # ng/mL, children: < 50 -> iron
+BMI_OBESE = 30.0  # kg/m2, adults
+NAMES_IN_SUMMARY_CHARS = 60  # room for the association list in a < 140-character summary
+
+FERRITIN = OrderSuggestion("Ferritin", "2276-4", "Iron stores in restless legs (AASM 2024)")
+IRON = OrderSuggestion("Iron, serum", "2498-4", "Transferrin saturation needs serum iron")
+TIBC = OrderSuggestion("Iron binding capacity (TIBC)", "2500-7", "Transferrin saturation")
+TSAT = OrderSuggestion("Iron saturation (TSAT)", "2502-3", "Iron status in restless legs")
+CBC = OrderSuggestion("CBC", "58410-2", "Anaemia in restless legs")
+
+FERRITIN_CAUTION = (
+    "Ferritin is an acute-phase reactant: inflammation, infection, liver disease and kidney "
+    "disease raise it, so a normal or high value can hide iron deficiency. Ferritin assays "
+    "differ by manufacturer: read the value against the lab's own method."
+)
+DRAW_CAUTION = (
+    "AASM 2024: draw iron studies in the morning, with no iron tablets or iron-rich food for "
+    "24 hours before; the record does not say how these were drawn."
+)
+EXPLANATION = (
+    "Low brain iron is central to restless legs, and peripheral iron stores predict response "
+    "to iron. The AASM 2024 guideline asks for ferritin and transferrin saturation (TSAT) in "
+    "everyone with restless legs, and suggests iron when, in adults, ferritin is 75 ng/mL or "
+    "less or TSAT is below 20 % (oral or IV iron), IV iron only when ferritin is 75-100 ng/mL; "
+    "in end-stage kidney disease IV iron sucrose when ferritin is below 200 ng/mL and TSAT "
+    "below 20 %; in children iron when ferritin is below 50 ng/mL. Pregnancy, kidney disease, "
+    "neuropathy, obesity, smoking, hypothyroidism and a family history are associated with "
+    "restless legs and are listed when on record."
+)
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """What the card says: decided by the iron studies, or by the associations alone."""
+
+    severity: Severity
+    summary: str
+    suggestions: tuple[OrderSuggestion, ...]
+    specificity: int
+    low_iron: bool  # iron is indicated (warning)
+
+
+@dataclass(frozen=True)
+class _Association:
+    label: str  # as the summary lists it, e.g. "obesity (BMI 32)"
+    evidence: tuple[Evidence, ...]
+
+
+def evaluate(facts: Facts) -> Finding | None:
+    rls = _restless_legs(facts)
+    if not rls:
+        return None
+    kidney = kidney_status(facts)
+    ferritin = facts.latest_lab("ferritin", within_days=IRON_WINDOW_DAYS)
+    tsat, tsat_evidence = _transferrin_saturation(facts)
+    associations = _associations(facts, kidney)
+
+    verdict = _iron_verdict(facts, kidney, ferritin, tsat)
+    if verdict is None and not associations:
+        return None
+    if verdict is None:
+        labels = _join_limited([a.label for a in associations], NAMES_IN_SUMMARY_CHARS)
+        verdict = _Verdict(
+            "info",
+            f"Restless legs documented with associated conditions on record: {labels}.",
+            (),
+            50,  # associations explain less than a lab result: least specific
+            low_iron=False,
+        )
+
+    evidence: list[Evidence] = [condition_evidence(c, "Restless legs") for c in rls[:2]]
+    if ferritin is not None:
+        evidence.append(lab_evidence(ferritin, "Ferritin", "ng/mL", 1))
+    evidence += tsat_evidence
+    for association in associations:
+        evidence += association.evidence
+    treatment = _treatment_context(facts)
+    evidence += [medication_evidence(m) for m in treatment.all]
+
+    cautions = [FERRITIN_CAUTION]
+    if verdict.low_iron or verdict.suggestions:
+        cautions.append(DRAW_CAUTION)
+    cautions += treatment.cautions(low_iron=verdict.low_iron)
+    cautions += low_confidence_cautions(treatment.all)
+    return Finding(
+        rule_id=RULE_ID,
+        rule_version=VERSION,
+        severity=verdict.severity,
+        summary=fit_summary(verdict.summary),
+        explanation=EXPLANATION,
+        evidence=tuple(evidence),
+        suggestions=verdict.suggestions,
+        cautions=tuple(cautions),
+        # A drafted iron, dopamine agonist or gabapentinoid is listed (with its caution), so
+        # the card belongs in order-select / order-sign too.
+        involves_draft_order=any(m.drafted for m in treatment.all),
+        specificity=verdict.specificity,
+    )
+
+
+def _restless_legs(facts: Facts) -> list[ConditionEntry]:
+    """RLS coded (active Condition) or as a §1.6 complaint (recent Condition, Observation or
+    Encounter reason): each listed once."""
+    found: dict[str, ConditionEntry] = {}
+    for entry in (*facts.conditions("restless-legs"), *facts.complaints_in("restless-legs")):
+        found.setdefault(entry.reference, entry)
+    return list(found.values())
+
+
+# -- iron -------------------------------------------------------------------------------------
+
+
+def _transferrin_saturation(facts: Facts) -> tuple[LabEntry | None, tuple[Evidence, ...]]:
+    """The latest TSAT within 12 months; if none was reported, calculated from a serum iron and
+    TIBC drawn the same day (TSAT = iron / TIBC x 100)."""
+    measured = facts.latest_lab("transferrin-saturation", within_days=IRON_WINDOW_DAYS)
+    if measured is not None:
+        return measured, (lab_evidence(measured, "Transferrin saturation", "%", 1),)
+    iron = facts.latest_lab("iron", within_days=IRON_WINDOW_DAYS)
+    tibc = facts.latest_lab("tibc", within_days=IRON_WINDOW_DAYS)
+    if (
+        iron is None
+        or tibc is None
+        or iron.value is None
+        or not tibc.value
+        or iron.comparator
+        or tibc.comparator
+        or iron.effective is None
+        or tibc.effective is None
+        or iron.effective.date() != tibc.effective.date()
+    ):
+        return None, ()
+    value = iron.value / tibc.value * 100
+    calculated = replace(
+        iron,
+        analyte="transferrin-saturation",
+        display="Transferrin saturation (calculated)",
+        value=value,
+        unit="%",
+        raw_value=None,
+        raw_unit=None,
+        reference_low=None,
+        reference_high=None,
+        interpretation=(),
+    )
+    evidence = Evidence(
+        label="Transferrin saturation (calculated)",
+        value=(
+            f"{number(value, 0)} % (iron {number(iron.value, 0)} / "
+            f"TIBC {number(tibc.value, 0)} ug/dL)"
+        ),
+        when=iron.effective,
+        reference=iron.reference,
+    )
+    return calculated, (evidence,)
+
+
+def _iron_verdict(
+    facts: Facts, kidney: KidneyStatus, ferritin: LabEntry | None, tsat: LabEntry | None
+) -> _Verdict | None:
+    if ferritin is None and tsat is None:
+        return _Verdict(
+            "info",
+            "Restless legs documented; no ferritin/iron studies in 12 months. Consider checking.",
+            (FERRITIN, IRON, TIBC, TSAT, CBC),
+            45,
+            low_iron=False,
+        )
+    age = facts.age_years
+    if age is not None and age < ADULT_AGE_YEARS:
+        return _child(ferritin)
+    if kidney.esrd:
+        return _esrd(ferritin, tsat)
+    return _adult(ferritin, tsat)
+
+
+def _child(ferritin: LabEntry | None) -> _Verdict | None:
+    # §8 gives children a ferritin threshold only.
+    if ferritin is None:
+        return _missing_ferritin_result()
+    if not is_below(ferritin, FERRITIN_CHILD_BELOW):
+        return None
+    return _Verdict(
+        "warning",
+        f"Restless legs in a child with ferritin {value_text(ferritin, 0)} ng/mL (<50): iron "
+        "supplementation is recommended (AASM 2024).",
+        (),
+        15,
+        low_iron=True,
+    )
+
+
+def _esrd(ferritin: LabEntry | None, tsat: LabEntry | None) -> _Verdict | None:
+    ferritin_low = ferritin is not None and is_below(ferritin, FERRITIN_ESRD_BELOW)
+    tsat_low = tsat is not None and is_below(tsat, TSAT_LOW)
+    if ferritin is not None and tsat is not None and ferritin_low and tsat_low:
+        return _Verdict(
+            "warning",
+            f"Restless legs in ESRD with ferritin {value_text(ferritin, 0)} ng/mL and TSAT "
+            f"{value_text(tsat, 0)}%: IV iron sucrose is suggested (AASM 2024).",
+            (),
+            15,
+            low_iron=True,
+        )
+    # The ESRD criterion needs both results; one abnormal and one missing is a gap to close.
+    if ferritin is not None and ferritin_low and tsat is None:
+        return _missing_tsat_result(ferritin)
+    if tsat_low and ferritin is None:
+        return _missing_ferritin_result()
+    return None
+
+
+def _adult(ferritin: LabEntry | None, tsat: LabEntry | None) -> _Verdict | None:
+    ferritin_low = ferritin is not None and is_at_most(ferritin, FERRITIN_IRON_INDICATED)
+    tsat_low = tsat is not None and is_below(tsat, TSAT_LOW)
+    if ferritin_low or tsat_low:
+        parts = []
+        if ferritin is not None and ferritin_low:
+            parts.append(f"ferritin {value_text(ferritin, 0)} ng/mL (≤75)")
+        if tsat is not None and tsat_low:
+            parts.append(f"TSAT {value_text(tsat, 0)}% (<20%)")
+        return _Verdict(
+            "warning",
+            f"Restless legs with {' and '.join(parts)}: iron supplementation is recommended "
+            "(AASM 2024).",
+            (),
+            15,
+            low_iron=True,
+        )
+    if ferritin is not None and is_at_most(ferritin, FERRITIN_IV_ONLY_MAX):
+        return _Verdict(
+            "info",
+            f"Restless legs with ferritin {value_text(ferritin, 0)} ng/mL (75-100): only IV iron "
+            "is suggested at this level (AASM 2024).",
+            () if tsat is not None else (TSAT,),
+            35,
+            low_iron=False,
+        )
+    if ferritin is None:
+        return _missing_ferritin_result()
+    if tsat is None:
+        return _missing_tsat_result(ferritin)
+    return None
+
+
+def _missing_ferritin_result() -> _Verdict:
+    return _Verdict(
+        "info",
+        "Restless legs documented; no ferritin in 12 months. Consider checking iron stores.",
+        (FERRITIN,),
+        45,
+        low_iron=False,
+    )
+
+
+def _missing_tsat_result(ferritin: LabEntry) -> _Verdict:
+    return _Verdict(
+        "info",
+        f"Restless legs with ferritin {value_text(ferritin, 0)} ng/mL but no transferrin "
+        "saturation in 12 months. Consider checking.",
+        (TSAT, IRON, TIBC),
+        45,
+        low_iron=False,
+    )
+
+
+# -- associations -----------------------------------------------------------------------------
+
+
+def _associations(facts: Facts, kidney: KidneyStatus) -> list[_Association]:
+    found: list[_Association] = []
+    pregnancy = facts.pregnancy
+    if pregnancy is not None:
+        weeks = (
+            f"about {pregnancy.gestational_weeks:.0f} weeks"
+            if pregnancy.gestational_weeks is not None
+            else "gestational age not recorded"
+        )
+        found.append(
+            _Association(
+                "pregnancy",
+                (Evidence("Pregnancy", weeks, when=pregnancy.when, reference=pregnancy.evidence),),
+            )
+        )
+    if kidney.has_ckd:
+        label = "ESRD" if kidney.esrd else "CKD"
+        found.append(_Association(label, kidney.evidence(facts)))
+    _add_conditions(found, facts, "neuropathy", "peripheral-neuropathy-any")
+    _add_obesity(found, facts)
+    # A current-smoker answer to the smoking-status Observation is not read: Facts has no
+    # question for coded answers yet (see the rationale). Coded smoker findings are.
+    _add_conditions(found, facts, "smoker", "smoker")
+    _add_conditions(found, facts, "hypothyroidism", "hypothyroidism")
+    _add_anaemia(found, facts)
+    family = facts.family_history_of("restless-legs")
+    if family:
+        found.append(
+            _Association(
+                "family history",
+                tuple(Evidence("Family history of restless legs", reference=ref) for ref in family),
+            )
+        )
+    return found
+
+
+def _add_conditions(found: list[_Association], facts: Facts, label: str, *valuesets: str) -> None:
+    conditions = [c for name in valuesets for c in facts.conditions(name)]
+    if conditions:
+        found.append(_Association(label, tuple(condition_evidence(c) for c in conditions[:2])))
+
+
+def _add_obesity(found: list[_Association], facts: Facts) -> None:
+    coded = facts.conditions("obesity")
+    bmi = facts.latest_lab("bmi", within_days=ASSOCIATION_LAB_WINDOW_DAYS)
+    adult = facts.age_years is None or facts.age_years >= ADULT_AGE_YEARS
+    # BMI >= 30 defines obesity in adults only (children use age- and sex-specific centiles).
+    obese_by_bmi = bmi is not None and adult and is_at_least(bmi, BMI_OBESE)
+    if not coded and not obese_by_bmi:
+        return
+    evidence = [condition_evidence(c) for c in coded[:1]]
+    label = "obesity"
+    if bmi is not None and obese_by_bmi:
+        evidence.append(lab_evidence(bmi, "Body mass index", "kg/m2", 1))
+        label = f"obesity (BMI {value_text(bmi, 0)})"
+    found.append(_Association(label, tuple(evidence)))
+
+
+def _add_anaemia(found: list[_Association], facts: Facts) -> None:
+    coded = [*facts.conditions("iron-deficiency"), *facts.conditions("anemia")]
+    unique = list({c.reference: c for c in coded}.values())
+    hemoglobin = facts.latest_lab("hemoglobin", within_days=ASSOCIATION_LAB_WINDOW_DAYS)
+    # No default threshold: haemoglobin limits depend on sex, age and pregnancy, so only the
+    # lab's own flag or range says "low".
+    low_hb = hemoglobin is not None and facts.is_low(hemoglobin)
+    if not unique and not low_hb:
+        return
+    evidence = [condition_evidence(c) for c in unique[:2]]
+    if hemoglobin is not None and low_hb:
+        evidence.append(lab_evidence(hemoglobin, "Haemoglobin (low)", "g/dL", 1))
+    label = "iron deficiency" if facts.has_condition("iron-deficiency") else "anaemia"
+    found.append(_Association(label, tuple(evidence)))
+
+
+def _join_limited(parts: list[str], limit: int) -> str:
+    """ "CKD, obesity (+2 more)": as many as fit in `limit` characters, at least one."""
+    shown: list[str] = []
+    for part in parts:
+        if shown and len(", ".join([*shown, part])) > limit:
+            break
+        shown.append(part)
+    hidden = len(parts) - len(shown)
+    return ", ".join(shown) + (f" (+{hidden} more)" if hidden else "")
+
+
+# -- treatment context ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Treatment:
+    iron: list[MedicationEntry]
+    dopamine_agonists: list[MedicationEntry]
+    gabapentinoids: list[MedicationEntry]
+
+    @property
+    def all(self) -> list[MedicationEntry]:
+        return [*self.iron, *self.dopamine_agonists, *self.gabapentinoids]
+
+    def cautions(self, *, low_iron: bool) -> list[str]:
+        notes = []
+        if low_iron and self.iron:
+            notes.append(
+                f"Already on {drug_names(self.iron)}: iron stores are still low; review "
+                "adherence and absorption (IV iron is an option)."
+            )
+        if low_iron and self.dopamine_agonists:
+            notes.append(
+                f"On {drug_names(self.dopamine_agonists)}: low iron is a risk factor for "
+                "augmentation, and AASM 2024 suggests against the standard use of dopamine "
+                "agonists."
+            )
+        return notes
+
+
+def _treatment_context(facts: Facts) -> _Treatment:
+    return _Treatment(
+        iron=facts.active_medications("iron-supplements"),
+        dopamine_agonists=facts.active_medications("dopamine-agonists"),
+        gabapentinoids=facts.active_medications("gabapentinoids"),
+    )
+
+
+RULE = Rule(
+    id=RULE_ID,
+    version=VERSION,
+    title="Restless legs: iron deficiency and other secondary causes",
+    severities=("info", "warning"),
+    provenance=Provenance(
+        guideline=(
+            "AASM clinical practice guideline for the treatment of RLS and PLMD: Winkelman JW "
+            "et al. J Clin Sleep Med 2025;21(1):137-152; IRLSSG iron consensus: Allen RP et "
+            "al. Sleep Med 2018;41:27-44"
+        ),
+        url="https://doi.org/10.5664/jcsm.11390",
+        released="2026-11-21",
+        changes="First release.",
+        rationale=(
+            "Trigger: restless-legs code (active Condition, incl. G47.61 PLMD) or an RLS "
+            "complaint (§1.6), which is itself the complaint, so no other is needed. Iron "
+            "studies: the latest ferritin and TSAT within 365 days; fasting/morning draw is not "
+            "recorded, so it is a caution, not a filter. Without a reported TSAT it is "
+            "calculated from serum iron and TIBC drawn the same day. Censored results count "
+            "only when unambiguous ('<10' is <= 75). Populations: age < 18 -> ferritin < 50 "
+            "only (§8 gives no paediatric TSAT limit); ESRD = coded ESRD or on dialysis (code, "
+            "or a dialysis procedure in 90 days) -> ferritin < 200 AND TSAT < 20 %, with one "
+            "of them abnormal and the other missing reported as an info gap; unknown age is "
+            "treated as adult. Adult ferritin exactly 75 -> warning (<= 75); 75 < ferritin <= "
+            "100 -> info (IV iron only). A ferritin without a TSAT (or TSAT without ferritin) "
+            "in 12 months is an info gap, since AASM asks for both. Severity is not lowered "
+            "when iron is already prescribed (the stores are still low; a caution says so). "
+            "Associations (info, and listed on every card): pregnancy (Facts.pregnancy), CKD/"
+            "ESRD/dialysis (shared kidney logic of ckd-dialysis-cramps), any coded peripheral "
+            "neuropathy, obesity (code, or BMI >= 30 within 12 months in adults), smoker "
+            "(coded findings only: the smoking-status Observation answer needs a Facts "
+            "question that does not exist yet), hypothyroidism, anaemia/iron deficiency "
+            "(code, or a haemoglobin flagged low by the lab; no default limit), family history "
+            "(FamilyMemberHistory in restless-legs)."
+        ),
+    ),
+    requires=(
+        DataRequirement("Patient"),
+        DataRequirement("Condition"),
+        DataRequirement(
+            "Observation",
+            (
+                "ferritin",
+                "iron",
+                "tibc",
+                "transferrin-saturation",
+                "hemoglobin",
+                "bmi",
+                "egfr",
+                "pregnancy-status",
+                "gestational-age",
+                "leg-complaint",
+            ),
+        ),
+        DataRequirement("MedicationRequest"),
+        DataRequirement("MedicationStatement"),
+        DataRequirement("Procedure", ("dialysis",)),
+        DataRequirement("Encounter"),
+        DataRequirement("FamilyMemberHistory"),
+    ),
+    evaluate=evaluate,
+    valuesets=(
+        "restless-legs",
+        "leg-complaint",
+        "ferritin",
+        "iron",
+        "tibc",
+        "transferrin-saturation",
+        "hemoglobin",
+        "bmi",
+        "pregnancy",
+        "pregnancy-status",
+        "gestational-age",
+        "peripheral-neuropathy-any",
+        "obesity",
+        "smoker",
+        "hypothyroidism",
+        "anemia",
+        "iron-deficiency",
+        "iron-supplements",
+        "dopamine-agonists",
+        "gabapentinoids",
+        *KIDNEY_VALUESETS,
+    ),
+)

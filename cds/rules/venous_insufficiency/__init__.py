@@ -1,0 +1,1 @@
+"""venous-insufficiency: chronic venous disease and post-thrombotic syndrome (§17)."""

@@ -1,0 +1,220 @@
+"""chemo-neuropathy 1.0.0 (clinical-content.md §6)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+from cds.rules.base import Finding
+from cds.rules.chemo_neuropathy.v1_0_0 import RULE
+from cds.terminology import Terminology
+from tests.support.fhir import (
+    ICD10,
+    PATIENT_ID,
+    RXNORM,
+    SNOMED,
+    condition,
+    draft_order,
+    facts_for,
+    medication_request,
+    observation,
+    when,
+)
+
+VINCRISTINE = "11202"
+VINCRISTINE_PRODUCT = "1863343"  # 1 ML vincristine sulfate 1 MG/ML Injection
+OXALIPLATIN = "32592"
+B12 = "2132-9"
+HBA1C = "4548-4"
+
+_ids = itertools.count(1)
+
+
+def administration(code: str | None, display: str, *, days_ago: int) -> dict[str, Any]:
+    concept: dict[str, Any] = {"text": display}
+    if code is not None:
+        concept["coding"] = [{"system": RXNORM, "code": code, "display": display}]
+    return {
+        "resourceType": "MedicationAdministration",
+        "id": f"ma-{next(_ids)}",
+        "status": "completed",
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "medicationCodeableConcept": concept,
+        "effectiveDateTime": when(days_ago),
+    }
+
+
+def vincristine_given(days_ago: int = 60) -> dict[str, Any]:
+    return administration(VINCRISTINE, "vincristine", days_ago=days_ago)
+
+
+def drug_neuropathy(**kwargs: Any) -> dict[str, Any]:
+    return condition("G62.0", system=ICD10, display="Drug-induced polyneuropathy", **kwargs)
+
+
+def leg_cramp() -> dict[str, Any]:
+    return condition("R25.2", system=ICD10, display="Cramp and spasm")
+
+
+def run(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding | None:
+    return RULE.evaluate(facts_for(terminology, resources, **kwargs))
+
+
+def fired(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding:
+    finding = run(terminology, *resources, **kwargs)
+    assert finding is not None
+    assert len(finding.summary) < 140
+    text = f"{finding.summary} {finding.explanation} {' '.join(finding.cautions)}".lower()
+    for phrase in ("ruled out", "unlikely", "excluded"):
+        assert phrase not in text
+    return finding
+
+
+def test_neuropathy_coded_after_vincristine_is_a_warning_without_complaint(
+    terminology: Terminology,
+) -> None:
+    finding = fired(terminology, vincristine_given(60), drug_neuropathy())
+    assert finding.severity == "warning"
+    assert finding.summary == (
+        "Peripheral neuropathy on record with vincristine in the last 12 months: "
+        "chemotherapy-induced neuropathy may explain leg pain."
+    )
+    assert finding.evidence[0].value == "completed, last given 60 days ago"
+    assert any("G62.0" in e.value for e in finding.evidence)
+    assert not finding.involves_draft_order
+    assert finding.specificity < 40
+
+
+def test_complaint_without_neuropathy_code_is_info_with_catalog_summary(
+    terminology: Terminology,
+) -> None:
+    finding = fired(terminology, vincristine_given(30), leg_cramp())
+    assert finding.severity == "info"
+    assert finding.summary == (
+        "Recent vincristine can cause painful peripheral neuropathy; consider as cause of leg pain."
+    )
+
+
+def test_restless_legs_complaint_counts_as_neuropathic_context(terminology: Terminology) -> None:
+    rls = condition("32914008", system=SNOMED, display="Restless legs")
+    assert fired(terminology, vincristine_given(30), rls).severity == "info"
+
+
+def test_no_complaint_and_no_neuropathy_gives_no_card(terminology: Terminology) -> None:
+    assert run(terminology, vincristine_given(30)) is None
+
+
+def test_leg_swelling_alone_is_not_a_neuropathic_complaint(terminology: Terminology) -> None:
+    swelling = condition("R60.0", system=ICD10, display="Localized edema")
+    assert run(terminology, vincristine_given(30), swelling) is None
+
+
+def test_neuropathy_without_chemotherapy_gives_no_card(terminology: Terminology) -> None:
+    assert run(terminology, drug_neuropathy(), leg_cramp()) is None
+
+
+@pytest.mark.parametrize(("days_ago", "fires"), [(365, True), (366, False)])
+def test_twelve_month_exposure_window(terminology: Terminology, days_ago: int, fires: bool) -> None:
+    finding = run(terminology, vincristine_given(days_ago), drug_neuropathy())
+    assert (finding is not None) is fires
+
+
+def test_stopped_order_counts_while_within_twelve_months(terminology: Terminology) -> None:
+    order = medication_request(
+        OXALIPLATIN, "oxaliplatin", status="stopped", days_ago=400, ended_days_ago=300
+    )
+    finding = fired(terminology, order, drug_neuropathy())
+    assert finding.severity == "warning"
+    assert "oxaliplatin" in finding.summary
+    assert finding.evidence[0].value == "stopped, last ordered or taken 300 days ago"
+
+
+def test_order_stopped_over_twelve_months_ago_is_ignored(terminology: Terminology) -> None:
+    order = medication_request(
+        OXALIPLATIN, "oxaliplatin", status="stopped", days_ago=500, ended_days_ago=366
+    )
+    assert run(terminology, order, drug_neuropathy(), leg_cramp()) is None
+
+
+@pytest.mark.parametrize("status", ["refuted", "entered-in-error"])
+def test_refuted_or_erroneous_neuropathy_is_ignored(terminology: Terminology, status: str) -> None:
+    assert (
+        run(terminology, vincristine_given(), drug_neuropathy(verification_status=status)) is None
+    )
+
+
+def test_resolved_neuropathy_does_not_make_a_warning(terminology: Terminology) -> None:
+    resolved = drug_neuropathy(clinical_status="resolved", onset_days_ago=400)
+    assert run(terminology, vincristine_given(), resolved) is None
+
+
+def test_product_code_is_matched_to_its_ingredient(terminology: Terminology) -> None:
+    product = administration(
+        VINCRISTINE_PRODUCT, "1 ML vincristine sulfate 1 MG/ML Injection", days_ago=20
+    )
+    finding = fired(terminology, product, drug_neuropathy())
+    assert "vincristine" in finding.summary
+    assert not any("name only" in c for c in finding.cautions)
+
+
+def test_text_only_match_is_flagged_low_confidence(terminology: Terminology) -> None:
+    uncoded = administration(None, "Vincristine infusion", days_ago=20)
+    finding = fired(terminology, uncoded, drug_neuropathy())
+    assert finding.evidence[0].note.startswith("matched by name only")
+    assert any("Vincristine infusion" in c for c in finding.cautions)
+
+
+def test_drafted_order_sets_involves_draft_order(terminology: Terminology) -> None:
+    finding = fired(
+        terminology,
+        drug_neuropathy(),
+        draft_orders=[draft_order(VINCRISTINE, "vincristine")],
+        hook="order-select",
+    )
+    assert finding.severity == "warning"
+    assert finding.involves_draft_order
+    assert "being ordered" in finding.summary
+
+
+def test_drafted_order_with_complaint_only_is_info(terminology: Terminology) -> None:
+    finding = fired(
+        terminology, leg_cramp(), draft_orders=[draft_order(VINCRISTINE, "vincristine")]
+    )
+    assert finding.severity == "info"
+    assert finding.involves_draft_order
+    assert finding.summary.startswith("Vincristine being ordered")
+
+
+def test_cofactor_tests_suggested_only_when_missing(terminology: Terminology) -> None:
+    finding = fired(terminology, vincristine_given(), drug_neuropathy())
+    assert [s.loinc for s in finding.suggestions] == [B12, HBA1C]
+    measured = fired(
+        terminology,
+        vincristine_given(),
+        drug_neuropathy(),
+        observation(B12, 450, "pg/mL", days_ago=100),
+        observation(HBA1C, 5.4, "%", days_ago=100),
+    )
+    assert measured.suggestions == ()
+
+
+def test_diabetes_is_named_as_a_cofactor(terminology: Terminology) -> None:
+    diabetes = condition("44054006", display="Diabetes mellitus type 2 (disorder)")
+    finding = fired(terminology, vincristine_given(), drug_neuropathy(), diabetes)
+    assert any(c.startswith("Diabetes is also on record") for c in finding.cautions)
+
+
+def test_chemotherapy_history_code_is_evidence_not_a_trigger(terminology: Terminology) -> None:
+    history = condition(
+        "Z92.21", system=ICD10, display="Personal history of antineoplastic chemotherapy"
+    )
+    assert run(terminology, history, drug_neuropathy()) is None
+    finding = fired(terminology, vincristine_given(), drug_neuropathy(), history)
+    assert any("Z92.21" in e.value for e in finding.evidence)
+
+
+def test_exam_caution_always_present(terminology: Terminology) -> None:
+    finding = fired(terminology, vincristine_given(), leg_cramp())
+    assert any("cannot be assessed from the record" in c for c in finding.cautions)

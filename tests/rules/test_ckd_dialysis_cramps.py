@@ -1,0 +1,264 @@
+"""ckd-dialysis-cramps 1.0.0 (clinical-content.md §14) and the shared kidney logic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cds.rules._kidney import gfr_category
+from cds.rules.base import Finding
+from cds.rules.ckd_dialysis_cramps.v1_0_0 import RULE
+from cds.terminology import Terminology
+from tests.support.fhir import ICD10, condition, facts_for, observation, procedure
+
+EGFR = "98979-8"
+EGFR_MDRD = "33914-3"
+CA_TOTAL = "17861-6"  # mg/dL
+CA_CORRECTED = "29265-6"  # mmol/L
+ALBUMIN = "1751-7"
+MG_MASS = "19123-9"  # mg/dL
+MG_MOLES = "2601-3"  # mmol/L
+K = "2823-3"
+
+
+def egfr(value: float, days_ago: float, code: str = EGFR, **kwargs: Any) -> dict[str, Any]:
+    return observation(code, value, "mL/min/{1.73_m2}", days_ago=days_ago, **kwargs)
+
+
+def sustained(latest: float = 38, earlier: float = 44, apart: int = 120) -> list[dict[str, Any]]:
+    return [egfr(latest, 10), egfr(earlier, 10 + apart)]
+
+
+def ckd4(**kwargs: Any) -> dict[str, Any]:
+    return condition("N18.4", system=ICD10, display="Chronic kidney disease, stage 4", **kwargs)
+
+
+def leg_cramp() -> dict[str, Any]:
+    return condition("G47.62", system=ICD10, display="Sleep related leg cramps")
+
+
+def low_corrected_calcium() -> dict[str, Any]:
+    return observation(CA_CORRECTED, 1.95, "mmol/L", days_ago=10)  # 7.8 mg/dL
+
+
+def run(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding | None:
+    return RULE.evaluate(facts_for(terminology, resources, **kwargs))
+
+
+def fired(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding:
+    finding = run(terminology, *resources, **kwargs)
+    assert finding is not None
+    assert len(finding.summary) < 140
+    assert not finding.involves_draft_order
+    text = f"{finding.summary} {finding.explanation} {' '.join(finding.cautions)}".lower()
+    for phrase in ("ruled out", "unlikely", "excluded"):
+        assert phrase not in text
+    return finding
+
+
+# -- coded CKD and dialysis (candidate causes) ------------------------------------------------
+
+
+def test_coded_stage_4_with_cramps_is_info_with_catalog_summary(terminology: Terminology) -> None:
+    finding = fired(terminology, ckd4(), egfr(22, 20), leg_cramp())
+    assert finding.severity == "info"
+    assert finding.summary == (
+        "CKD G4 on record (eGFR 22): uraemia and electrolyte shifts commonly cause leg cramps "
+        "and RLS."
+    )
+    assert [s.loinc for s in finding.suggestions] == ["24323-8", "19123-9"]
+
+
+def test_coded_ckd_without_complaint_gives_no_card(terminology: Terminology) -> None:
+    assert run(terminology, ckd4(), egfr(22, 20)) is None
+
+
+def test_coded_ckd_with_low_calcium_is_not_the_newly_found_warning(
+    terminology: Terminology,
+) -> None:
+    assert run(terminology, ckd4(), *sustained(), low_corrected_calcium()) is None
+    finding = fired(terminology, ckd4(), *sustained(), low_corrected_calcium(), leg_cramp())
+    assert finding.severity == "info"
+    assert any(e.label == "Calcium, albumin-corrected" for e in finding.evidence)
+
+
+@pytest.mark.parametrize("status", ["refuted", "entered-in-error"])
+def test_refuted_ckd_code_is_ignored(terminology: Terminology, status: str) -> None:
+    assert run(terminology, ckd4(verification_status=status), leg_cramp()) is None
+
+
+def test_dialysis_with_esrd(terminology: Terminology) -> None:
+    esrd = condition("N18.6", system=ICD10, display="End stage renal disease")
+    dependence = condition("Z99.2", system=ICD10, display="Dependence on renal dialysis")
+    finding = fired(terminology, esrd, dependence, leg_cramp())
+    assert finding.summary.startswith("ESRD on dialysis: cramps during or after dialysis")
+
+
+@pytest.mark.parametrize(("days_ago", "fires"), [(90, True), (91, False)])
+def test_recent_haemodialysis_procedure_means_on_dialysis(
+    terminology: Terminology, days_ago: int, fires: bool
+) -> None:
+    session = procedure("302497006", display="Hemodialysis (procedure)", days_ago=days_ago)
+    finding = run(terminology, session, leg_cramp())
+    assert (finding is not None) is fires
+    if finding is not None:
+        assert finding.summary.startswith("Kidney failure on dialysis")
+
+
+def test_early_coded_ckd_ranks_last(terminology: Terminology) -> None:
+    stage1 = condition("N18.1", system=ICD10, display="Chronic kidney disease, stage 1")
+    finding = fired(terminology, stage1, egfr(85, 30), leg_cramp())
+    assert finding.summary == (
+        "Stage 1 CKD on record (eGFR 85): leg cramps and RLS are more frequent in CKD, mostly in "
+        "advanced stages."
+    )
+    assert finding.specificity > 50
+
+
+# -- CKD from eGFR alone ----------------------------------------------------------------------
+
+
+def test_newly_found_ckd_with_low_calcium_is_a_warning_without_complaint(
+    terminology: Terminology,
+) -> None:
+    finding = fired(terminology, *sustained(38, 44, 120), low_corrected_calcium())
+    assert finding.severity == "warning"
+    assert finding.summary == (
+        "Unrecorded CKD G3b: eGFR 38 and < 60 for 120 days, with low calcium 7.8 mg/dL; may "
+        "cause leg cramps."
+    )
+    assert finding.labs[0][0] == "calcium"
+    assert any("120 days before the latest" in e.value for e in finding.evidence)
+
+
+@pytest.mark.parametrize(("apart", "fires"), [(90, True), (89, False)])
+def test_chronicity_needs_90_days(terminology: Terminology, apart: int, fires: bool) -> None:
+    finding = run(terminology, *sustained(apart=apart), low_corrected_calcium(), leg_cramp())
+    assert (finding is not None) is fires
+
+
+def test_a_normal_egfr_in_between_breaks_the_run(terminology: Terminology) -> None:
+    results = [egfr(40, 10), egfr(72, 60), egfr(45, 150)]
+    assert run(terminology, *results, low_corrected_calcium(), leg_cramp()) is None
+
+
+@pytest.mark.parametrize(("days_ago", "fires"), [(365, True), (366, False)])
+def test_latest_egfr_must_be_within_12_months(
+    terminology: Terminology, days_ago: int, fires: bool
+) -> None:
+    results = [egfr(40, days_ago), egfr(42, days_ago + 100)]
+    finding = run(terminology, *results, leg_cramp())
+    assert (finding is not None) is fires
+
+
+def test_egfr_at_60_is_not_ckd(terminology: Terminology) -> None:
+    assert run(terminology, *sustained(60, 60), low_corrected_calcium(), leg_cramp()) is None
+
+
+def test_censored_egfr_above_60_is_not_low(terminology: Terminology) -> None:
+    results = [egfr(60, 10, comparator=">"), egfr(45, 130)]
+    assert run(terminology, *results, low_corrected_calcium(), leg_cramp()) is None
+
+
+def test_egfr_in_plain_ml_per_min_is_accepted(terminology: Terminology) -> None:
+    results = [
+        observation(EGFR_MDRD, 41, "mL/min", days_ago=10),
+        observation(EGFR_MDRD, 43, "mL/min", days_ago=200),
+    ]
+    finding = fired(terminology, *results, leg_cramp())
+    assert finding.summary.startswith("CKD G3b (eGFR 41) by eGFR < 60 for 90+ days, not coded")
+
+
+def test_newly_found_ckd_without_low_mineral_needs_a_complaint(terminology: Terminology) -> None:
+    assert run(terminology, *sustained()) is None
+    finding = fired(terminology, *sustained(), leg_cramp())
+    assert finding.severity == "info"
+    assert any("cystatin C" in c for c in finding.cautions)
+
+
+@pytest.mark.parametrize(("mg_dl", "fires"), [(1.5, True), (1.8, False)])
+def test_low_magnesium_in_mg_per_dl(terminology: Terminology, mg_dl: float, fires: bool) -> None:
+    # 1.5 mg/dL = 0.62 mmol/L (low); 1.8 mg/dL = 0.74 mmol/L (normal).
+    finding = run(terminology, *sustained(), observation(MG_MASS, mg_dl, "mg/dL", days_ago=5))
+    assert (finding is not None) is fires
+    if finding is not None:
+        assert finding.severity == "warning"
+        assert "low magnesium 0.62 mmol/L" in finding.summary
+
+
+def test_magnesium_low_by_the_labs_own_range(terminology: Terminology) -> None:
+    mg = observation(MG_MOLES, 0.72, "mmol/L", low=0.75, high=1.05, days_ago=5)
+    assert fired(terminology, *sustained(), mg).severity == "warning"
+
+
+def test_magnesium_older_than_90_days_is_not_used(terminology: Terminology) -> None:
+    mg = observation(MG_MOLES, 0.5, "mmol/L", days_ago=91)
+    assert run(terminology, *sustained(), mg) is None
+
+
+@pytest.mark.parametrize(("total", "albumin", "fires"), [(7.6, 3.5, True), (8.0, 3.0, False)])
+def test_total_calcium_is_corrected_for_albumin(
+    terminology: Terminology, total: float, albumin: float, fires: bool
+) -> None:
+    # 7.6 + 0.8 x 0.5 = 8.0 (low); 8.0 + 0.8 x 1.0 = 8.8 (normal despite a low total).
+    finding = run(
+        terminology,
+        *sustained(),
+        observation(CA_TOTAL, total, "mg/dL", days_ago=5),
+        observation(ALBUMIN, albumin, "g/dL", days_ago=5),
+    )
+    assert (finding is not None) is fires
+
+
+def test_suggestions_only_for_missing_results(terminology: Terminology) -> None:
+    finding = fired(
+        terminology,
+        ckd4(),
+        egfr(22, 20),
+        observation(CA_TOTAL, 9.2, "mg/dL", days_ago=5),
+        observation(MG_MOLES, 0.85, "mmol/L", days_ago=5),
+        leg_cramp(),
+    )
+    assert [s.loinc for s in finding.suggestions] == ["51990-0"]
+    complete = fired(
+        terminology,
+        ckd4(),
+        egfr(22, 20),
+        observation(CA_TOTAL, 9.2, "mg/dL", days_ago=5),
+        observation(MG_MOLES, 0.85, "mmol/L", days_ago=5),
+        observation(K, 4.4, "mmol/L", days_ago=5),
+        leg_cramp(),
+    )
+    assert complete.suggestions == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "category"),
+    [
+        (90, "G1"),
+        (89, "G2"),
+        (60, "G2"),
+        (59, "G3a"),
+        (45, "G3a"),
+        (44, "G3b"),
+        (30, "G3b"),
+        (29, "G4"),
+        (15, "G4"),
+        (14.9, "G5"),
+    ],
+)
+def test_gfr_categories(value: float, category: str) -> None:
+    assert gfr_category(value) == category
+
+
+@pytest.mark.parametrize(
+    ("value", "comparator", "label"),
+    [(15, "<", "CKD G5"), (30, "<", "Stage 4 CKD")],
+)
+def test_censored_latest_egfr_is_staged_only_when_unambiguous(
+    terminology: Terminology, value: float, comparator: str, label: str
+) -> None:
+    # "<15" is certainly G5; "<30" could be G4 or G5, so the coded stage names it.
+    finding = fired(terminology, ckd4(), egfr(value, 10, comparator=comparator), leg_cramp())
+    assert finding.summary.startswith(f"{label} on record")
