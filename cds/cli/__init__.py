@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+from cds.cli.audit import audit
 from cds.cli.replay import replay
+from cds.cli.rules import rules
 from cds.cli.serve import check, migrate, serve
 
 
@@ -17,3 +19,5 @@ main.add_command(serve)
 main.add_command(migrate)
 main.add_command(check)
 main.add_command(replay)
+main.add_command(audit)
+main.add_command(rules)

@@ -7,7 +7,15 @@ from dataclasses import dataclass
 
 from cds.facts import Facts
 from cds.record import LabEntry, MedicationEntry
-from cds.rules.base import DataRequirement, Evidence, Finding, OrderSuggestion, Provenance, Rule
+from cds.rules.base import (
+    DataRequirement,
+    Evidence,
+    Finding,
+    OrderSuggestion,
+    Provenance,
+    Rule,
+    Severity,
+)
 from cds.rules.common import (
     condition_evidence,
     drug_names,
@@ -60,7 +68,9 @@ def evaluate(facts: Facts) -> Finding | None:
     drug_evidence = tuple(medication_evidence(m) for m in diuretics)
     names = drug_names(diuretics)
     if abnormal:
-        return _abnormal_finding(facts, abnormal, diuretics, names, drafted, cautions, drug_evidence)
+        return _abnormal_finding(
+            facts, abnormal, diuretics, names, drafted, cautions, drug_evidence
+        )
     return _monitoring_gap(facts, diuretics, names, drafted, cautions, drug_evidence)
 
 
@@ -118,8 +128,12 @@ def _corrected_calcium(facts: Facts) -> tuple[LabEntry, float, Evidence] | None:
     """Albumin-corrected total calcium in mg/dL (§1.3), from a corrected result if reported."""
     reported = facts.latest_lab("calcium-corrected", within_days=LAB_WINDOW_DAYS)
     total = facts.latest_lab("calcium-total", within_days=LAB_WINDOW_DAYS)
-    if reported and reported.value is not None and (
-        total is None or (reported.effective or facts.as_of) >= (total.effective or facts.as_of)
+    if (
+        reported
+        and reported.value is not None
+        and (
+            total is None or (reported.effective or facts.as_of) >= (total.effective or facts.as_of)
+        )
     ):
         value = reported.value  # canonical mg/dL
         return reported, value, lab_evidence(reported, "Calcium, albumin-corrected", "mg/dL", 1)
@@ -153,9 +167,13 @@ def _abnormal_finding(
     supplements = facts.active_medications("potassium-supplements") + facts.active_medications(
         "magnesium-supplements"
     )
-    severity = "critical" if critical else ("info" if supplements else "warning")
+    severity: Severity = "critical" if critical else ("info" if supplements else "warning")
     lead = abnormal[0].phrase
-    more = f" and {len(abnormal) - 1} other change{'s' if len(abnormal) > 2 else ''}" if len(abnormal) > 1 else ""
+    more = (
+        f" and {len(abnormal) - 1} other change{'s' if len(abnormal) > 2 else ''}"
+        if len(abnormal) > 1
+        else ""
+    )
     if critical:
         summary = f"{lead}{more} on {names}: severe, review today; may explain leg cramps."
     elif drafted:
@@ -182,10 +200,7 @@ def _abnormal_finding(
     evidence = (
         *drug_evidence,
         *(a.evidence for a in abnormal),
-        *(
-            condition_evidence(c)
-            for c in facts.leg_complaints[:2]
-        ),
+        *(condition_evidence(c) for c in facts.leg_complaints[:2]),
     )
     return Finding(
         rule_id=RULE_ID,
