@@ -1,0 +1,1 @@
+"""electrolyte-abnormality: drug-agnostic electrolyte or volume disturbance (§3)."""

@@ -1,0 +1,1 @@
+"""hypothyroidism: hypothyroid myopathy and its added statin risk (§16)."""

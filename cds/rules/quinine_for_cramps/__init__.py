@@ -1,0 +1,1 @@
+"""quinine-for-cramps: quinine is not recommended for leg cramps (§18)."""

@@ -1,0 +1,88 @@
+"""quinine-for-cramps 1.0.0: active quinine, which is not recommended for leg cramps
+(clinical-content.md §18).
+
+A dangerous drug is a finding (§1.6): the card fires on any chart, and when quinine is being
+ordered it is shown at order-select / order-sign.
+"""
+
+from __future__ import annotations
+
+from cds.facts import Facts
+from cds.rules.base import DataRequirement, Finding, Provenance, Rule
+from cds.rules.common import (
+    condition_evidence,
+    fit_summary,
+    low_confidence_cautions,
+    medication_evidence,
+)
+
+RULE_ID = "quinine-for-cramps"
+VERSION = "1.0.0"
+
+SUMMARY = "Quinine is not recommended for leg cramps (FDA warning: serious haematologic reactions)."
+DRAFTED_SUMMARY = (
+    "Quinine being ordered is not recommended for leg cramps (FDA warning: serious haematologic "
+    "reactions)."
+)
+
+
+def evaluate(facts: Facts) -> Finding | None:
+    quinine = facts.active_medications("quinine")
+    if not quinine:
+        return None
+    drafted = any(m.drafted for m in quinine)
+    return Finding(
+        rule_id=RULE_ID,
+        rule_version=VERSION,
+        severity="warning",
+        summary=fit_summary(DRAFTED_SUMMARY if drafted else SUMMARY),
+        explanation=(
+            "The FDA warns against quinine for leg cramps: it has caused serious and "
+            "life-threatening haematologic reactions (thrombocytopenia, haemolytic uraemic "
+            "syndrome / thrombotic thrombocytopenic purpura), and it prolongs the QT interval; "
+            "its only US-approved use is malaria. The AAN (2010) found it effective for cramps "
+            "but advises against routine use: consider it only for disabling cramps after "
+            "other treatment, with the patient informed and monitored. Review the indication "
+            "and the alternatives (stretching, treating the cause)."
+        ),
+        evidence=(
+            *(medication_evidence(m) for m in quinine),
+            *(condition_evidence(c) for c in facts.leg_complaints[:2]),
+        ),
+        cautions=low_confidence_cautions(quinine),
+        involves_draft_order=drafted,
+        specificity=10,  # one named drug with a specific regulatory warning
+    )
+
+
+RULE = Rule(
+    id=RULE_ID,
+    version=VERSION,
+    title="Quinine for leg cramps",
+    severities=("warning",),
+    provenance=Provenance(
+        guideline=(
+            "FDA Drug Safety Communication 2010 and Qualaquin (quinine sulfate) boxed warning; "
+            "Katzberg et al., Assessment: symptomatic treatment for muscle cramps, AAN, "
+            "Neurology 2010"
+        ),
+        url="https://doi.org/10.1212/WNL.0b013e3181d0ccca",
+        released="2026-11-21",
+        changes="First release.",
+        rationale=(
+            "Any active quinine (active, a draft order, or ended within 30 days, §1.2) is a "
+            "warning on any chart: the record rarely says why quinine was prescribed, and its "
+            "only approved use (malaria) is short, so the card asks for the indication to be "
+            "reviewed rather than presuming it is for cramps. The URL is the AAN assessment "
+            "(a DOI); the FDA communication has no DOI. No order is suggested: the catalog "
+            "names none."
+        ),
+    ),
+    requires=(
+        DataRequirement("MedicationRequest"),
+        DataRequirement("MedicationStatement"),
+        DataRequirement("Condition"),
+    ),
+    evaluate=evaluate,
+    valuesets=("quinine", "leg-complaint"),
+)

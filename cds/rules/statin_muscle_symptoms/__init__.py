@@ -1,0 +1,1 @@
+"""statin-muscle-symptoms: statin-associated muscle symptoms, myopathy, rhabdomyolysis (§4)."""

@@ -1,0 +1,382 @@
+"""statin-muscle-symptoms 1.0.0: statin-associated muscle symptoms, myopathy and
+rhabdomyolysis (clinical-content.md §4).
+
+On an active statin: CK above the lab's upper limit within 30 days, a SAMS/myopathy or
+rhabdomyolysis code, a documented intolerance of the same statin, or a high-risk interacting
+drug are findings and fire on any chart. A statin with a leg-cramp complaint and no CK in 90 days
+is a candidate cause (info) and needs the complaint (§1.6).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cds.facts import Facts
+from cds.record import AllergyEntry, ConditionEntry, LabEntry, MedicationEntry
+from cds.rules._cramp_labs import (
+    high_tsh,
+    low_vitamin_d,
+    result_evidence,
+    surely_above,
+    surely_below,
+    tsh_evidence,
+    value_text,
+    vitamin_d_evidence,
+)
+from cds.rules.base import (
+    DataRequirement,
+    Evidence,
+    Finding,
+    OrderSuggestion,
+    Provenance,
+    Rule,
+    Severity,
+)
+from cds.rules.common import (
+    condition_evidence,
+    drug_names,
+    fit_summary,
+    fmt,
+    low_confidence_cautions,
+    medication_evidence,
+)
+
+RULE_ID = "statin-muscle-symptoms"
+VERSION = "1.0.0"
+
+CK_WINDOW_DAYS = 30  # §19: CK for statin
+CK_MONITORING_WINDOW_DAYS = 90  # §4 info: no CK in 90 days
+CK_SEVERE_MULTIPLE = 10.0  # CK > 10 × ULN: possible rhabdomyolysis
+# §4: "ULN is referenceRange.high (no fixed default; site-configured if absent)". No site
+# value is configured, so without a range only the lab's H/HH flag can say "above ULN".
+CK_ULN_SITE_DEFAULT: float | None = None
+MODIFIER_WINDOW_DAYS = 365  # predisposing labs (TSH, 25-OH D, eGFR) listed on the card
+EGFR_LOW = 60.0  # mL/min/1.73 m2
+# Statins whose exposure rises many-fold with strong CYP3A4 inhibition (FDA 2011 labels).
+# Matched by ingredient name: there is no value set for these two (see the rationale).
+CYP3A4_SENSITIVE_STATINS = frozenset({"simvastatin", "lovastatin"})
+
+CK = OrderSuggestion("Creatine kinase", "2157-6", "Statin muscle symptoms")
+TSH = OrderSuggestion("TSH", "3016-3", "Hypothyroidism predisposes to statin myopathy")
+VITAMIN_D = OrderSuggestion(
+    "25-OH vitamin D", "62292-8", "Vitamin D deficiency predisposes to statin muscle symptoms"
+)
+BMP = OrderSuggestion("Basic metabolic panel", "51990-0", "Renal function on a statin")
+
+SYMPTOM_PATTERN_CAUTION = (
+    "The symptom pattern (symmetric, proximal, timing after a statin start or dose change) "
+    "cannot be judged from the record."
+)
+MYOGLOBIN_CAUTION = (
+    "Check the urine for myoglobin (no verified LOINC code is available: order it by its local "
+    "name) and renal function."
+)
+
+
+@dataclass(frozen=True)
+class _Ck:
+    lab: LabEntry
+    uln: float | None  # None when neither the lab nor the site gives one
+    severe: bool  # > 10 × ULN
+
+
+@dataclass(frozen=True)
+class _Interactions:
+    # A strong CYP3A4 inhibitor with simvastatin/lovastatin; gemfibrozil or ciclosporin.
+    high_risk: list[MedicationEntry]
+    high_risk_statins: list[MedicationEntry]  # the statins those drugs interact with
+    other: list[MedicationEntry]  # the rest of §4's interacting list
+
+
+def evaluate(facts: Facts) -> Finding | None:
+    statins = facts.active_medications("statins")
+    if not statins:
+        return None
+    ck_lab = facts.latest_lab("creatine-kinase", within_days=CK_WINDOW_DAYS)
+    ck = _raised_ck(facts, ck_lab) if ck_lab is not None else None
+    rhabdo = facts.conditions("rhabdomyolysis")
+    sams = facts.conditions("sams-myopathy")
+    intolerances = _intolerances(facts)
+    # Statins taken again despite a recorded intolerance of the same ingredient.
+    reexposed = [s for s in statins if any(a.ingredients & s.ingredients for a in intolerances)]
+    interactions = _interactions(facts, statins)
+    cramps = facts.complaints_in("leg-cramp-complaint")
+
+    severity: Severity
+    if (ck is not None and ck.severe) or rhabdo:
+        severity = "critical"
+    elif ck is not None or sams or reexposed or interactions.high_risk:
+        severity = "warning"
+    elif cramps and not facts.labs("creatine-kinase", within_days=CK_MONITORING_WINDOW_DAYS):
+        severity = "info"  # candidate cause: the complaint is the context (§1.6)
+    else:
+        return None
+
+    names = drug_names(statins)
+    summary = _summary(severity, names, ck, rhabdo, sams, reexposed, interactions)
+    muscle_evidence = bool(ck or rhabdo or sams or reexposed or cramps)
+    involved_drugs = [*statins, *interactions.high_risk, *interactions.other]
+    evidence: list[Evidence] = [medication_evidence(m) for m in involved_drugs]
+    if ck_lab is not None:
+        evidence.append(result_evidence(ck_lab, "Creatine kinase", "U/L", 1))
+    evidence += [condition_evidence(c) for c in (*rhabdo, *sams)]
+    evidence += [_intolerance_evidence(a) for a in intolerances]
+    modifiers, modifier_evidence = _predisposing_factors(facts, interactions)
+    evidence += modifier_evidence
+    evidence += [condition_evidence(c) for c in facts.leg_complaints[:2]]
+
+    cautions = [*low_confidence_cautions(involved_drugs), SYMPTOM_PATTERN_CAUTION]
+    if severity == "critical":
+        cautions.insert(0, MYOGLOBIN_CAUTION)
+    if ck is not None and ck.uln is None:
+        cautions.append(
+            "The CK result has no reference range: how far above the upper limit it is "
+            "cannot be judged."
+        )
+    return Finding(
+        rule_id=RULE_ID,
+        rule_version=VERSION,
+        severity=severity,
+        summary=fit_summary(summary),
+        explanation=_explanation(severity, modifiers),
+        evidence=tuple(evidence),
+        suggestions=_suggestions(facts, severity, ck_lab, muscle_evidence),
+        cautions=tuple(cautions),
+        labs=(("creatine-kinase", ck_lab.reference),) if ck is not None and ck_lab else (),
+        involves_draft_order=any(m.drafted for m in involved_drugs),
+        # A named drug with a measured or coded muscle injury is as specific as this service
+        # gets (10); an interaction or a code is a step less (15); a complaint alone 40.
+        specificity={"critical": 10, "warning": 15, "info": 40}[severity],
+    )
+
+
+def _raised_ck(facts: Facts, lab: LabEntry) -> _Ck | None:
+    uln = lab.reference_high if lab.reference_high is not None else CK_ULN_SITE_DEFAULT
+    raised = facts.is_high(lab, CK_ULN_SITE_DEFAULT) or (uln is not None and surely_above(lab, uln))
+    if not raised:
+        return None
+    severe = uln is not None and surely_above(lab, CK_SEVERE_MULTIPLE * uln)
+    return _Ck(lab, uln, severe)
+
+
+def _intolerances(facts: Facts) -> list[AllergyEntry]:
+    """Statin allergy/intolerance records, with their ingredients (Facts.allergies_to gives the
+    references only): needed to tell the active statin from one stopped because of it."""
+    references = set(facts.allergies_to("statins"))
+    return [a for a in facts.record.allergies if a.reference in references]
+
+
+def _interactions(facts: Facts, statins: list[MedicationEntry]) -> _Interactions:
+    statin_refs = {s.reference for s in statins}
+    sensitive = [s for s in statins if CYP3A4_SENSITIVE_STATINS & set(s.names)]
+    high_risk: list[MedicationEntry] = []
+    high_risk_statins: list[MedicationEntry] = []
+    strong_inhibitors = facts.active_medications("strong-cyp3a4-inhibitors")
+    if sensitive and strong_inhibitors:
+        high_risk += strong_inhibitors
+        high_risk_statins += sensitive
+    fibrate_or_ciclosporin = facts.active_medications("statin-fibrate-cyclosporine")
+    if fibrate_or_ciclosporin:
+        high_risk += fibrate_or_ciclosporin
+        high_risk_statins += [s for s in statins if s not in high_risk_statins]
+    high_risk = [m for m in high_risk if m.reference not in statin_refs]
+    high_risk_refs = {m.reference for m in high_risk}
+    other = [
+        m
+        for m in facts.active_medications("statin-interacting-drugs")
+        # A combination product (amlodipine/atorvastatin) is the statin itself, not a co-drug.
+        if m.reference not in statin_refs and m.reference not in high_risk_refs
+    ]
+    return _Interactions(high_risk, high_risk_statins, other)
+
+
+def _predisposing_factors(
+    facts: Facts, interactions: _Interactions
+) -> tuple[list[str], list[Evidence]]:
+    """§4 modifiers listed on the card: they raise the risk, they do not change severity (a
+    high-risk combination is listed too, when another finding leads the summary)."""
+    named: list[str] = []
+    evidence: list[Evidence] = []
+    if interactions.high_risk:
+        named.append(
+            f"a high-risk combination ({drug_names(interactions.high_risk_statins)} with "
+            f"{drug_names(interactions.high_risk)})"
+        )
+    if interactions.other:
+        named.append(f"an interacting drug ({drug_names(interactions.other)})")
+    thyroid = high_tsh(facts)
+    if thyroid is not None:
+        named.append(f"TSH above range ({value_text(thyroid.tsh)} mIU/L)")
+        evidence.append(tsh_evidence(thyroid.tsh))
+    vitamin_d = low_vitamin_d(facts)
+    if vitamin_d is not None:
+        named.append(f"25-OH vitamin D below 20 ng/mL ({value_text(vitamin_d.lab, 1)} ng/mL)")
+        evidence.append(vitamin_d_evidence(vitamin_d.lab))
+    egfr = facts.latest_lab("egfr", within_days=MODIFIER_WINDOW_DAYS)
+    if egfr is not None and surely_below(egfr, EGFR_LOW):
+        named.append(f"eGFR below 60 ({value_text(egfr, 1)})")
+        evidence.append(result_evidence(egfr, "eGFR", "mL/min/1.73 m2", 1))
+    return named, evidence
+
+
+def _summary(
+    severity: Severity,
+    names: str,
+    ck: _Ck | None,
+    rhabdo: list[ConditionEntry],
+    sams: list[ConditionEntry],
+    reexposed: list[MedicationEntry],
+    interactions: _Interactions,
+) -> str:
+    if severity == "critical":
+        if ck is not None and ck.severe:
+            return (
+                f"CK {value_text(ck.lab, 1)} U/L (>10× ULN) on {names}: possible statin "
+                "myopathy or rhabdomyolysis; review urgently."
+            )
+        return (
+            f"Rhabdomyolysis or myoglobinuria on record while on {names}: possible statin "
+            "myopathy; review urgently."
+        )
+    if severity == "warning":
+        if ck is not None:
+            above = f"above ULN {fmt(ck.uln, 1)}" if ck.uln is not None else "above range"
+            return (
+                f"CK {value_text(ck.lab, 1)} U/L ({above}) on {names}: possible statin "
+                "myopathy; review statin and dose."
+            )
+        if interactions.high_risk:
+            statin = drug_names(interactions.high_risk_statins)
+            return (
+                f"{statin.capitalize()} with {drug_names(interactions.high_risk)} raises "
+                "myopathy risk; muscle pain may be statin-related."
+            )
+        if sams:
+            return (
+                f"Statin muscle symptoms or myopathy on record while on {names}; review statin "
+                "choice and dose."
+            )
+        statin = drug_names(reexposed)
+        return (
+            f"{statin.capitalize()} intolerance is recorded, yet {statin} is active again; "
+            "muscle symptoms may be statin-related."
+        )
+    return (
+        f"Leg cramps on {names} with no CK in {CK_MONITORING_WINDOW_DAYS} days: statin muscle "
+        "symptoms possible; consider a CK."
+    )
+
+
+def _intolerance_evidence(allergy: AllergyEntry) -> Evidence:
+    return Evidence(
+        label=f"Allergy or intolerance: {allergy.display}",
+        value=allergy.clinical_status or "recorded",
+        reference=allergy.reference,
+    )
+
+
+def _explanation(severity: Severity, modifiers: list[str]) -> str:
+    text = {
+        "critical": (
+            "A CK above ten times the upper limit, or coded rhabdomyolysis or myoglobinuria, "
+            "on a statin is statin myopathy until shown otherwise: stop or hold the statin, "
+            "check renal function and look for an interacting drug."
+        ),
+        "warning": (
+            "Statins cause muscle pain, cramps and weakness (statin-associated muscle "
+            "symptoms); a raised CK, a coded statin myopathy, a recorded intolerance or a drug "
+            "that raises statin levels make a statin cause more probable."
+        ),
+        "info": (
+            "Statins cause muscle pain and cramps, usually with a normal CK; with leg cramps on "
+            "record and no recent CK, the statin is a possible contributor."
+        ),
+    }[severity]
+    if modifiers:
+        text += " Predisposing factors on record: " + "; ".join(modifiers) + "."
+    return text
+
+
+def _suggestions(
+    facts: Facts, severity: Severity, ck_lab: LabEntry | None, muscle_evidence: bool
+) -> tuple[OrderSuggestion, ...]:
+    suggestions: list[OrderSuggestion] = []
+    # A critical CK is repeated to follow its course; otherwise CK only when none is recent.
+    if ck_lab is None or severity == "critical":
+        suggestions.append(CK)
+    # Predisposing conditions are looked for when there are muscle symptoms or signs
+    # (ACC/AHA 2013), not for an interaction alone.
+    if muscle_evidence:
+        if not facts.labs("tsh", within_days=MODIFIER_WINDOW_DAYS):
+            suggestions.append(TSH)
+        if not facts.labs("vitamin-d-25oh", within_days=MODIFIER_WINDOW_DAYS):
+            suggestions.append(VITAMIN_D)
+    if severity == "critical" or (
+        muscle_evidence and not facts.labs("egfr", within_days=MODIFIER_WINDOW_DAYS)
+    ):
+        suggestions.append(BMP)
+    return tuple(suggestions)
+
+
+RULE = Rule(
+    id=RULE_ID,
+    version=VERSION,
+    title="Statin-associated muscle symptoms",
+    severities=("info", "warning", "critical"),
+    provenance=Provenance(
+        guideline=(
+            "EAS Consensus Panel on statin-associated muscle symptoms (Stroes et al., Eur Heart "
+            "J 2015); 2013 ACC/AHA and 2018 AHA/ACC multisociety cholesterol guidelines "
+            "(statin safety); NLA Statin Muscle Safety Task Force 2014; FDA Drug Safety "
+            "Communication 2011 (simvastatin)"
+        ),
+        url="https://doi.org/10.1093/eurheartj/ehv043",
+        released="2026-11-21",
+        changes="First release.",
+        rationale=(
+            "ULN is the CK result's referenceRange.high; no site default is configured, so a CK "
+            "without a range counts as raised only by its H/HH flag and is never judged > 10× "
+            "ULN (the card says so). CK exactly at the ULN or at 10× ULN is not beyond it. A "
+            "documented intolerance counts as muscle evidence (warning) only for the statin now "
+            "active; one for another statin is listed, since a switch after intolerance is "
+            "common. High-risk interaction: simvastatin or lovastatin with a strong CYP3A4 "
+            "inhibitor (value set strong-cyp3a4-inhibitors; simvastatin/lovastatin matched by "
+            "ingredient name for want of a value set), or any statin with gemfibrozil or "
+            "ciclosporin; other §4 drugs are listed as modifiers. Findings (CK, codes, "
+            "intolerance, interaction) fire on any chart; the info card needs a leg-cramp "
+            "complaint (leg-cramp-complaint) and no CK in 90 days, as §4 says, so a statin "
+            "with cramps and a normal CK gives no card. Modifiers (TSH above range, 25-OH D < "
+            "20 ng/mL, eGFR < 60) use results within 12 months. TSH and 25-OH D are suggested "
+            "only with muscle symptoms or signs and none in 12 months (Endocrine Society 2024: "
+            "no routine vitamin D testing); BMP for critical cards or with no eGFR in 12 "
+            "months; CK when none within 30 days, and again for critical cards."
+        ),
+    ),
+    requires=(
+        DataRequirement("MedicationRequest"),
+        DataRequirement("MedicationStatement"),
+        DataRequirement(
+            "Observation",
+            ("creatine-kinase", "tsh", "free-t4", "vitamin-d-25oh", "egfr", "leg-complaint"),
+        ),
+        DataRequirement("Condition"),
+        DataRequirement("AllergyIntolerance"),
+        DataRequirement("Encounter"),
+    ),
+    evaluate=evaluate,
+    valuesets=(
+        "statins",
+        "strong-cyp3a4-inhibitors",
+        "statin-fibrate-cyclosporine",
+        "statin-interacting-drugs",
+        "creatine-kinase",
+        "tsh",
+        "free-t4",
+        "vitamin-d-25oh",
+        "egfr",
+        "sams-myopathy",
+        "rhabdomyolysis",
+        "leg-cramp-complaint",
+        "leg-complaint",
+    ),
+)

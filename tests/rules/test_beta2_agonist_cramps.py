@@ -1,0 +1,167 @@
+"""beta2-agonist-cramps 1.0.0 (clinical-content.md §5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cds.rules.base import Finding
+from cds.rules.beta2_agonist_cramps.v1_0_0 import RULE
+from cds.terminology import Terminology
+from tests.support.fhir import (
+    ICD10,
+    SNOMED,
+    condition,
+    draft_order,
+    encounter,
+    facts_for,
+    medication_request,
+    observation,
+)
+
+K = "2823-3"
+
+
+def salmeterol(**kwargs: Any) -> dict[str, Any]:
+    return medication_request("36117", "salmeterol", **kwargs)
+
+
+def albuterol_inhaler() -> dict[str, Any]:
+    return medication_request(
+        "745752", "NDA021457 200 ACTUAT albuterol 0.09 MG/ACTUAT Metered Dose Inhaler [ProAir]"
+    )
+
+
+def cramps() -> dict[str, Any]:
+    return condition("R25.2", system=ICD10, display="Cramp and spasm")
+
+
+def run(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding | None:
+    return RULE.evaluate(facts_for(terminology, resources, **kwargs))
+
+
+def fired(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding:
+    finding = run(terminology, *resources, **kwargs)
+    assert finding is not None
+    assert len(finding.summary) < 140
+    text = f"{finding.summary} {finding.explanation} {' '.join(finding.cautions)}".lower()
+    for phrase in ("ruled out", "unlikely", "excluded"):
+        assert phrase not in text
+    return finding
+
+
+def test_agonist_with_cramp_complaint_is_info(terminology: Terminology) -> None:
+    finding = fired(terminology, salmeterol(), cramps())
+    assert finding.severity == "info"
+    assert finding.summary == (
+        "Muscle cramps are a reported effect of beta-2 agonists (salmeterol); consider as a "
+        "contributor."
+    )
+    # No potassium on record within 90 days: a metabolic panel is suggested.
+    assert [s.loinc for s in finding.suggestions] == ["51990-0"]
+    assert not finding.involves_draft_order
+
+
+def test_agonist_without_complaint_gives_no_card(terminology: Terminology) -> None:
+    assert run(terminology, salmeterol()) is None
+
+
+def test_restless_legs_or_swelling_is_not_a_cramp_context(terminology: Terminology) -> None:
+    rls = condition("32914008", system=SNOMED, display="Restless legs")
+    swelling = condition("R60.0", system=ICD10, display="Localized edema")
+    assert run(terminology, salmeterol(), rls, swelling) is None
+
+
+def test_leg_pain_at_an_encounter_counts(terminology: Terminology) -> None:
+    visit = encounter(start_days_ago=20, reason=(ICD10, "M79.604"))
+    assert fired(terminology, albuterol_inhaler(), visit).severity == "info"
+
+
+def test_product_code_is_matched(terminology: Terminology) -> None:
+    finding = fired(terminology, albuterol_inhaler(), cramps())
+    assert "(albuterol)" in finding.summary
+
+
+def test_low_potassium_makes_it_a_warning_on_any_chart(terminology: Terminology) -> None:
+    k = observation(K, 3.2, "mmol/L", days_ago=12)
+    finding = fired(terminology, salmeterol(), k)
+    assert finding.severity == "warning"
+    assert finding.summary == (
+        "Low potassium (K 3.2 mmol/L) on salmeterol: beta-2 agonists lower potassium and can add "
+        "to cramps."
+    )
+    assert finding.labs == (("potassium", f"Observation/{k['id']}"),)
+    assert finding.suggestions == ()
+
+
+@pytest.mark.parametrize(("value", "low"), [(3.49, True), (3.5, False)])
+def test_potassium_default_limit(terminology: Terminology, value: float, low: bool) -> None:
+    finding = run(terminology, salmeterol(), cramps(), observation(K, value, "mmol/L"))
+    assert finding is not None
+    assert finding.severity == ("warning" if low else "info")
+
+
+def test_potassium_flag_and_range_are_preferred(terminology: Terminology) -> None:
+    flagged = observation(K, 3.6, "mmol/L", interpretation="L")
+    assert fired(terminology, salmeterol(), flagged).severity == "warning"
+    in_lab_range = observation(K, 3.4, "mmol/L", low=3.3, high=5.1)
+    assert run(terminology, salmeterol(), in_lab_range) is None
+
+
+def test_censored_potassium_counts_when_unambiguous(terminology: Terminology) -> None:
+    finding = fired(terminology, salmeterol(), observation(K, 3.0, "mmol/L", comparator="<"))
+    assert finding.severity == "warning"
+    assert "K <3 mmol/L" in finding.summary
+
+
+def test_potassium_window_is_90_days(terminology: Terminology) -> None:
+    at_90 = observation(K, 3.0, "mmol/L", days_ago=90)
+    assert fired(terminology, salmeterol(), at_90).severity == "warning"
+    at_91 = observation(K, 3.0, "mmol/L", days_ago=91)
+    assert run(terminology, salmeterol(), at_91) is None
+
+
+def test_recent_normal_potassium_means_no_suggestion(terminology: Terminology) -> None:
+    normal = observation(K, 4.1, "mmol/L", days_ago=30)
+    finding = fired(terminology, salmeterol(), cramps(), normal)
+    assert finding.severity == "info"
+    assert finding.suggestions == ()
+
+
+def test_agonist_stopped_more_than_30_days_ago_is_ignored(terminology: Terminology) -> None:
+    recent = salmeterol(status="stopped", days_ago=120, ended_days_ago=30)
+    assert fired(terminology, recent, cramps()).severity == "info"
+    old = salmeterol(status="stopped", days_ago=120, ended_days_ago=31)
+    assert run(terminology, old, cramps()) is None
+
+
+def test_refuted_complaint_is_ignored(terminology: Terminology) -> None:
+    refuted = condition("R25.2", system=ICD10, verification_status="refuted")
+    assert run(terminology, salmeterol(), refuted) is None
+
+
+def test_text_match_is_low_confidence(terminology: Terminology) -> None:
+    by_name = medication_request(None, "Salmeterol inhaler 50 mcg")
+    finding = fired(terminology, by_name, cramps())
+    assert any("name only" in c for c in finding.cautions)
+
+
+def test_drafted_agonist_with_low_potassium_involves_the_order(terminology: Terminology) -> None:
+    finding = fired(
+        terminology,
+        observation(K, 3.1, "mmol/L"),
+        draft_orders=[draft_order("435", "albuterol")],
+        hook="order-sign",
+    )
+    assert finding.severity == "warning"
+    assert finding.involves_draft_order
+
+
+def test_drafted_agonist_alone_gives_no_card(terminology: Terminology) -> None:
+    assert run(terminology, draft_orders=[draft_order("435", "albuterol")]) is None
+
+
+def test_other_drug_is_not_matched(terminology: Terminology) -> None:
+    placebo = medication_request("999999", "Placebo tablet")
+    assert run(terminology, placebo, cramps()) is None

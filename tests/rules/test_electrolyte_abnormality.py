@@ -1,0 +1,355 @@
+"""electrolyte-abnormality 1.0.0 (clinical-content.md §3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cds.cards import select_findings
+from cds.rules.base import Finding
+from cds.rules.diuretic_electrolytes.v1_0_0 import RULE as DIURETIC_RULE
+from cds.rules.electrolyte_abnormality.v1_0_0 import RULE
+from cds.terminology import Terminology
+from tests.support.fhir import ICD10, SNOMED, condition, facts_for, medication_request, observation
+
+K = "2823-3"
+MG_MASS = "19123-9"  # mg/dL
+MG_MOLES = "2601-3"  # mmol/L
+NA = "2951-2"
+CA_TOTAL = "17861-6"  # mg/dL
+CA_TOTAL_MOLES = "2000-8"  # mmol/L
+CA_CORRECTED = "29265-6"  # mmol/L
+CA_IONIZED = "1995-0"  # mmol/L
+ALBUMIN = "1751-7"
+
+
+def cramp_complaint() -> dict[str, Any]:
+    return condition("G47.62", system=ICD10, display="Sleep related leg cramps")
+
+
+def run(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding | None:
+    return RULE.evaluate(facts_for(terminology, resources, **kwargs))
+
+
+def fired(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding:
+    finding = run(terminology, *resources, **kwargs)
+    assert finding is not None
+    assert len(finding.summary) < 140
+    text = f"{finding.summary} {finding.explanation} {' '.join(finding.cautions)}".lower()
+    for phrase in ("ruled out", "unlikely", "excluded"):
+        assert phrase not in text
+    return finding
+
+
+# -- potassium -------------------------------------------------------------------------------
+
+
+def test_low_potassium_without_complaint_is_a_warning_finding(terminology: Terminology) -> None:
+    obs = observation(K, 3.1, "mmol/L", days_ago=10)
+    finding = fired(terminology, obs)
+    assert finding.severity == "warning"
+    assert finding.summary == (
+        "Serum potassium 3.1 mmol/L (low) can cause muscle cramps; review cause and replacement."
+    )
+    assert finding.labs == (("potassium", f"Observation/{obs['id']}"),)
+    assert finding.evidence[0].value.startswith("3.1 mmol/L")
+    assert [s.loinc for s in finding.suggestions] == ["51990-0", "19123-9"]
+    assert not finding.involves_draft_order
+
+
+@pytest.mark.parametrize(
+    ("value", "severity"),
+    [(2.4, "critical"), (2.5, "warning"), (3.49, "warning")],
+)
+def test_potassium_critical_boundary(terminology: Terminology, value: float, severity: str) -> None:
+    finding = fired(terminology, observation(K, value, "mmol/L"))
+    assert finding.severity == severity
+
+
+def test_potassium_at_default_limit_is_normal(terminology: Terminology) -> None:
+    assert run(terminology, observation(K, 3.5, "mmol/L")) is None
+
+
+def test_critical_summary_asks_for_review_today(terminology: Terminology) -> None:
+    finding = fired(terminology, observation(K, 2.3, "mEq/L"))
+    assert finding.severity == "critical"
+    assert finding.summary.startswith("Serum potassium 2.3 mmol/L (critically low):")
+    assert "review today" in finding.summary
+
+
+def test_lab_reference_range_is_preferred_to_default(terminology: Terminology) -> None:
+    # The lab's range says 3.6 is low, though the default (3.5) would not.
+    finding = fired(terminology, observation(K, 3.6, "mmol/L", low=3.7, high=5.2))
+    assert finding.severity == "warning"
+    # And a lab whose range starts at 3.3 does not call 3.4 low.
+    assert run(terminology, observation(K, 3.4, "mmol/L", low=3.3, high=5.1)) is None
+
+
+def test_interpretation_flag_is_preferred(terminology: Terminology) -> None:
+    finding = fired(terminology, observation(K, 3.6, "mmol/L", interpretation="L"))
+    assert finding.severity == "warning"
+
+
+def test_high_potassium_by_range_is_a_warning(terminology: Terminology) -> None:
+    finding = fired(terminology, observation(K, 5.9, "mmol/L", low=3.5, high=5.1))
+    assert finding.severity == "warning"
+    assert "(high)" in finding.summary
+    assert "weakness or cramps" in finding.summary
+
+
+def test_high_potassium_without_range_is_not_flagged(terminology: Terminology) -> None:
+    # No catalog default upper limit for K: only the lab's flag or range can call it high.
+    assert run(terminology, observation(K, 5.9, "mmol/L")) is None
+
+
+def test_censored_potassium_below_critical_is_critical(terminology: Terminology) -> None:
+    finding = fired(terminology, observation(K, 2.0, "mmol/L", comparator="<"))
+    assert finding.severity == "critical"
+    assert "<2 mmol/L" in finding.summary
+
+
+# -- windows -----------------------------------------------------------------------------------
+
+
+def test_lab_window_is_90_days(terminology: Terminology) -> None:
+    assert fired(terminology, observation(K, 3.0, "mmol/L", days_ago=90)).severity == "warning"
+    assert run(terminology, observation(K, 3.0, "mmol/L", days_ago=91)) is None
+
+
+def test_latest_result_decides(terminology: Terminology) -> None:
+    old_low = observation(K, 3.0, "mmol/L", days_ago=40)
+    new_normal = observation(K, 4.2, "mmol/L", days_ago=5)
+    assert run(terminology, old_low, new_normal) is None
+
+
+def test_non_final_result_is_ignored(terminology: Terminology) -> None:
+    assert run(terminology, observation(K, 2.2, "mmol/L", status="preliminary")) is None
+
+
+# -- magnesium, units ------------------------------------------------------------------------
+
+
+def test_magnesium_mg_dl_is_converted(terminology: Terminology) -> None:
+    # 1.4 mg/dL × 0.4114 = 0.58 mmol/L: the catalog's example card.
+    finding = fired(terminology, observation(MG_MASS, 1.4, "mg/dL"))
+    assert finding.severity == "warning"
+    assert finding.summary == (
+        "Serum magnesium 0.58 mmol/L (low) can cause muscle cramps; review cause and replacement."
+    )
+    assert "reported as 1.4 mg/dL" in finding.evidence[0].value
+    assert "19123-9" in [s.loinc for s in finding.suggestions]
+
+
+@pytest.mark.parametrize(
+    ("value", "severity"),
+    [(0.49, "critical"), (0.50, "warning"), (0.69, "warning")],
+)
+def test_magnesium_thresholds(terminology: Terminology, value: float, severity: str) -> None:
+    assert fired(terminology, observation(MG_MOLES, value, "mmol/L")).severity == severity
+
+
+def test_magnesium_at_default_limit_is_normal(terminology: Terminology) -> None:
+    assert run(terminology, observation(MG_MOLES, 0.70, "mmol/L")) is None
+
+
+def test_magnesium_meq_is_divalent(terminology: Terminology) -> None:
+    # 0.9 mEq/L = 0.45 mmol/L: critical.
+    assert fired(terminology, observation(MG_MOLES, 0.9, "mEq/L")).severity == "critical"
+
+
+def test_unknown_unit_is_not_read(terminology: Terminology) -> None:
+    assert run(terminology, observation(MG_MOLES, 0.2, "g/L")) is None
+
+
+# -- sodium ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "severity"),
+    [
+        (124, "critical"),
+        (125, "warning"),
+        (134, "warning"),
+        (146, "warning"),
+        (159, "warning"),
+        (160, "critical"),
+    ],
+)
+def test_sodium_thresholds(terminology: Terminology, value: float, severity: str) -> None:
+    assert fired(terminology, observation(NA, value, "mmol/L")).severity == severity
+
+
+@pytest.mark.parametrize("value", [135, 145])
+def test_sodium_at_limits_is_normal(terminology: Terminology, value: float) -> None:
+    assert run(terminology, observation(NA, value, "mmol/L")) is None
+
+
+def test_sodium_134_is_a_warning_even_if_lab_range_starts_at_133(
+    terminology: Terminology,
+) -> None:
+    finding = fired(terminology, observation(NA, 134, "mmol/L", low=133, high=146))
+    assert finding.severity == "warning"
+
+
+# -- calcium ---------------------------------------------------------------------------------
+
+
+def test_calcium_corrected_with_albumin(terminology: Terminology) -> None:
+    # 7.0 + 0.8 × (4.0 - 3.0) = 7.8 mg/dL: low, not critical.
+    total = observation(CA_TOTAL, 7.0, "mg/dL", days_ago=3)
+    finding = fired(terminology, total, observation(ALBUMIN, 3.0, "g/dL", days_ago=3))
+    assert finding.severity == "warning"
+    assert "7.8 mg/dL (low)" in finding.summary
+    assert finding.labs == (("calcium", f"Observation/{total['id']}"),)
+    assert "24323-8" in [s.loinc for s in finding.suggestions]
+
+
+def test_calcium_correction_can_normalise_a_low_total(terminology: Terminology) -> None:
+    # 8.0 + 0.8 × (4.0 - 2.5) = 9.2 mg/dL: normal, though the total is flagged low.
+    total = observation(CA_TOTAL, 8.0, "mg/dL", low=8.5, high=10.5, interpretation="L")
+    assert run(terminology, total, observation(ALBUMIN, 25, "g/L")) is None
+
+
+@pytest.mark.parametrize(
+    ("total", "severity"),
+    [(6.7, "critical"), (6.8, "warning"), (13.2, "critical"), (13.1, "warning")],
+)
+def test_corrected_calcium_critical_limits(
+    terminology: Terminology, total: float, severity: str
+) -> None:
+    # Albumin 3.0 adds 0.8: 6.7 -> 7.5 (< 7.6), 6.8 -> 7.6, 13.2 -> 14.0 (>= 14), 13.1 -> 13.9.
+    finding = fired(
+        terminology, observation(CA_TOTAL, total, "mg/dL"), observation(ALBUMIN, 3.0, "g/dL")
+    )
+    assert finding.severity == severity
+
+
+def test_reported_corrected_calcium_in_mmol_l(terminology: Terminology) -> None:
+    # 1.8 mmol/L = 7.2 mg/dL: critical (Society for Endocrinology: < 1.9 mmol/L).
+    finding = fired(terminology, observation(CA_CORRECTED, 1.8, "mmol/L"))
+    assert finding.severity == "critical"
+    assert "7.2 mg/dL" in finding.summary
+
+
+def test_total_calcium_without_albumin_is_judged_as_measured(terminology: Terminology) -> None:
+    finding = fired(terminology, observation(CA_TOTAL_MOLES, 2.0, "mmol/L"))
+    assert finding.severity == "warning"  # 8.0 mg/dL
+    assert any("not corrected for albumin" in c for c in finding.cautions)
+
+
+@pytest.mark.parametrize(
+    ("mmol_l", "severity"),
+    [(1.7, "warning"), (3.5, "critical"), (3.4, "warning")],
+)
+def test_uncorrected_total_calcium_is_critical_only_when_high(
+    terminology: Terminology, mmol_l: float, severity: str
+) -> None:
+    # 1.7 mmol/L = 6.8 mg/dL: may be low albumin alone, so not critical without a correction.
+    # 3.5 mmol/L = 14.03 mg/dL: severe hypercalcaemia whatever the albumin (unless > 4 g/dL).
+    finding = fired(terminology, observation(CA_TOTAL_MOLES, mmol_l, "mmol/L"))
+    assert finding.severity == severity
+
+
+def test_ionized_calcium_uses_lab_range_only(terminology: Terminology) -> None:
+    flagged = observation(CA_IONIZED, 1.0, "mmol/L", low=1.12, high=1.32)
+    assert fired(terminology, flagged).severity == "warning"
+    assert run(terminology, observation(CA_IONIZED, 1.0, "mmol/L")) is None
+
+
+# -- several results, suppression ------------------------------------------------------------
+
+
+def test_several_abnormal_results_in_one_card(terminology: Terminology) -> None:
+    k = observation(K, 3.2, "mmol/L")
+    mg = observation(MG_MOLES, 0.45, "mmol/L")
+    finding = fired(terminology, k, mg)
+    assert finding.severity == "critical"
+    assert finding.summary.startswith("Serum magnesium 0.45 mmol/L (critically low) and 1 other")
+    assert set(finding.labs) == {
+        ("potassium", f"Observation/{k['id']}"),
+        ("magnesium", f"Observation/{mg['id']}"),
+    }
+
+
+def test_suppressed_when_diuretic_card_explains_the_same_lab(terminology: Terminology) -> None:
+    resources = [
+        medication_request("4603", "furosemide"),
+        observation(K, 3.1, "mmol/L"),
+    ]
+    facts = facts_for(terminology, resources)
+    findings = [f for f in (RULE.evaluate(facts), DIURETIC_RULE.evaluate(facts)) if f]
+    assert {f.rule_id for f in findings} == {"electrolyte-abnormality", "diuretic-electrolytes"}
+    shown = select_findings(findings, hook="patient-view")
+    assert [f.rule_id for f in shown] == ["diuretic-electrolytes"]
+
+
+def test_not_suppressed_when_another_lab_is_unexplained(terminology: Terminology) -> None:
+    resources = [
+        medication_request("4603", "furosemide"),
+        observation(K, 3.1, "mmol/L"),
+        observation(NA, 128, "mmol/L"),  # low sodium is not a loop-diuretic finding (§2)
+    ]
+    facts = facts_for(terminology, resources)
+    findings = [f for f in (RULE.evaluate(facts), DIURETIC_RULE.evaluate(facts)) if f]
+    shown = select_findings(findings, hook="patient-view")
+    assert {f.rule_id for f in shown} == {"diuretic-electrolytes", "electrolyte-abnormality"}
+
+
+# -- coded disorder without a result (info) --------------------------------------------------
+
+
+def test_coded_hypokalaemia_without_result_needs_complaint(terminology: Terminology) -> None:
+    coded = condition("E87.6", system=ICD10, display="Hypokalemia", onset_days_ago=10)
+    assert run(terminology, coded) is None
+    finding = fired(terminology, coded, cramp_complaint())
+    assert finding.severity == "info"
+    assert "hypokalaemia" in finding.summary
+    assert [s.loinc for s in finding.suggestions] == ["51990-0"]
+
+
+def test_coded_disorder_window_is_30_days(terminology: Terminology) -> None:
+    at_30 = condition("190855004", system=SNOMED, display="Hypomagnesemia", onset_days_ago=30)
+    at_31 = condition("190855004", system=SNOMED, display="Hypomagnesemia", onset_days_ago=31)
+    finding = fired(terminology, at_30, cramp_complaint())
+    assert finding.severity == "info"
+    assert "19123-9" in [s.loinc for s in finding.suggestions]
+    assert run(terminology, at_31, cramp_complaint()) is None
+
+
+def test_coded_disorder_with_a_normal_result_gives_no_card(terminology: Terminology) -> None:
+    coded = condition("E87.6", system=ICD10, onset_days_ago=10)
+    assert run(terminology, coded, cramp_complaint(), observation(K, 4.0, "mmol/L")) is None
+
+
+def test_coded_calcium_and_dehydration(terminology: Terminology) -> None:
+    hypo_ca = condition("E83.51", system=ICD10, display="Hypocalcemia", onset_days_ago=5)
+    dehydration = condition("E86.0", system=ICD10, display="Dehydration", onset_days_ago=5)
+    finding = fired(terminology, hypo_ca, dehydration, cramp_complaint())
+    assert "hypocalcaemia and dehydration" in finding.summary
+    assert [s.loinc for s in finding.suggestions] == ["51990-0", "24323-8"]
+
+
+def test_refuted_or_entered_in_error_condition_is_ignored(terminology: Terminology) -> None:
+    refuted = condition("E87.6", system=ICD10, onset_days_ago=5, verification_status="refuted")
+    error = condition(
+        "E87.6", system=ICD10, onset_days_ago=5, verification_status="entered-in-error"
+    )
+    assert run(terminology, refuted, error, cramp_complaint()) is None
+
+
+def test_complaint_of_another_code_does_not_count(terminology: Terminology) -> None:
+    coded = condition("E87.6", system=ICD10, onset_days_ago=5)
+    not_a_leg_complaint = condition("999999", system=ICD10, display="Unrelated finding")
+    assert run(terminology, coded, not_a_leg_complaint) is None
+
+
+def test_nothing_on_an_empty_chart(terminology: Terminology) -> None:
+    assert run(terminology) is None
+
+
+def test_sodium_summary_shows_the_whole_value(terminology: Terminology) -> None:
+    finding = fired(terminology, observation(NA, 160, "mmol/L"))
+    assert finding.summary.startswith("Serum sodium 160 mmol/L (critically high):")
+    finding = fired(terminology, observation(NA, 122, "mmol/L"))
+    assert finding.summary.startswith("Serum sodium 122 mmol/L (critically low):")
