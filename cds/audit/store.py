@@ -44,6 +44,10 @@ class AuditStore(Protocol):
         self, service_id: str, items: list[FeedbackItem], received_at: datetime
     ) -> FeedbackResult: ...
 
+    def ping(self) -> None:
+        """Raise if the store cannot be reached (readiness check)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -89,6 +93,9 @@ class MemoryAuditStore:
                 self.feedback[key] = item
                 stored += 1
         return FeedbackResult(stored, duplicates)
+
+    def ping(self) -> None:
+        return None
 
     def close(self) -> None:
         return None

@@ -1,0 +1,290 @@
+"""The audit store on a real database (SQLite or PostgreSQL), and its migrations.
+
+`open_store(url)` is what the app uses; `upgrade(url)` is what `cds migrate` runs. The schema is
+owned by the Alembic migrations packaged in `cds/audit/migrations/`, run with a configuration
+built here (no alembic.ini is looked up, whatever the working directory).
+
+Policies (docs design, "Audit policy"):
+- an invocation that cannot be written is counted (`cds_audit_write_failures_total`) and the
+  error re-raised for the caller to log; the cards have already gone out;
+- feedback that cannot be stored raises, so the EHR gets a 503 and can retry;
+- the same feedback posted twice (even concurrently) is stored once: the unique `dedup_key` and
+  INSERT ... ON CONFLICT DO NOTHING decide, never a check-then-insert.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Connection, Engine
+
+from cds.audit.engine import make_engine, safe_url
+from cds.audit.models import feedback_table, invocation_table
+from cds.audit.models import issued_card_table as card_table
+from cds.audit.store import FeedbackResult, InvocationRecord, feedback_key
+from cds.cdshooks import FeedbackItem
+from cds.metrics import count_audit_write_failure
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+VERSION_TABLE = "alembic_version"  # Alembic's default
+
+# ---------------------------------------------------------------------------------------------
+# Migrations
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration, built in code. With a connection, migrations run on it."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(url: str | URL, revision: str = "head") -> None:
+    """Create or upgrade the audit schema (idempotent: at head, nothing happens)."""
+    engine = make_engine(url)
+    try:
+        # One transaction: on PostgreSQL the whole upgrade applies or none of it does.
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), revision)
+    finally:
+        engine.dispose()
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The schema revision the database is at; None when never migrated.
+
+    Read directly rather than through Alembic's MigrationContext, which logs a line each time
+    it is set up (and readiness probes ask every few seconds). The history is linear: one row.
+    """
+    if not sa.inspect(connection).has_table(VERSION_TABLE):
+        return None
+    version = sa.table(VERSION_TABLE, sa.column("version_num", sa.String()))
+    revision = connection.execute(sa.select(version.c.version_num)).scalar()
+    return str(revision) if revision is not None else None
+
+
+# ---------------------------------------------------------------------------------------------
+# The store
+
+
+class SchemaNotCurrent(RuntimeError):
+    """The database is reachable but not at the schema this code writes."""
+
+
+def open_store(url: str | URL) -> SqlAuditStore:
+    """The store for CDS_DATABASE_URL. Never refuses to start: a database that is down or not
+    migrated is logged loudly, and cards are served regardless (their audit rows are then lost
+    and counted); feedback gets 503 until it is fixed."""
+    store = SqlAuditStore(make_engine(url))
+    store.check_schema()
+    return store
+
+
+class SqlAuditStore:
+    """`cds.audit.store.AuditStore` on SQLAlchemy. Thread-safe: each call is one short
+    transaction on a pooled connection (invocations are written from the threadpool)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.schema = head_revision()  # the schema this code writes
+        # SQLite has one writer at a time. Queueing this process's writers on a lock (woken in
+        # turn) instead of in SQLite's busy handler (polling with sleeps of up to 100 ms, in no
+        # order) keeps a burst from starving a write past the busy timeout; the busy timeout
+        # still covers other processes (workers, `cds migrate`).
+        self._writing: AbstractContextManager[object] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        )
+
+    def ping(self) -> None:
+        """Raise if the database is unreachable or not migrated to this code's schema
+        (readiness: either way, writes would fail)."""
+        with self.engine.connect() as connection:
+            current = current_revision(connection)
+        if current != self.schema:
+            raise SchemaNotCurrent(
+                f"audit database is at schema {current}, not {self.schema}: run `cds migrate`"
+            )
+
+    def check_schema(self) -> bool:
+        """`ping`, logged instead of raised (start-up must not depend on the database)."""
+        try:
+            self.ping()
+        except Exception as exc:
+            log.error(
+                "audit database %s is not usable (%s): invocations will not be audited and "
+                "feedback will get 503 until it is",
+                safe_url(self.engine.url),
+                exc,
+            )
+            return False
+        return True
+
+    def record_invocation(self, invocation: InvocationRecord) -> None:
+        try:
+            with self._writing, self.engine.begin() as connection:
+                self._write_invocation(connection, invocation)
+        except Exception:
+            count_audit_write_failure("invocation")
+            raise
+
+    def record_feedback(
+        self, service_id: str, items: list[FeedbackItem], received_at: datetime
+    ) -> FeedbackResult:
+        if not items:
+            return FeedbackResult(stored=0, duplicates=0)
+        try:
+            with self._writing, self.engine.begin() as connection:
+                stored = self._write_feedback(connection, service_id, items, received_at)
+        except Exception:
+            count_audit_write_failure("feedback")
+            raise
+        return FeedbackResult(stored=stored, duplicates=len(items) - stored)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def _write_invocation(self, connection: Connection, invocation: InvocationRecord) -> None:
+        uuids = [card.uuid for card in invocation.cards]
+        _lock_cards(connection, invocation.service_id, uuids)
+        invocation_id = connection.execute(
+            sa.insert(invocation_table)
+            .values(
+                hook_instance=invocation.hook_instance,
+                service_id=invocation.service_id,
+                hook=invocation.hook,
+                ruleset_release=invocation.ruleset_release,
+                patient_id=invocation.patient_id,
+                started_at=invocation.started_at,
+                duration_ms=invocation.duration_ms,
+                status=invocation.status,
+            )
+            .returning(invocation_table.c.id)
+        ).scalar_one()
+        if not uuids:
+            return
+        connection.execute(
+            sa.insert(card_table),
+            [
+                {
+                    "invocation_id": invocation_id,
+                    "uuid": card.uuid,
+                    "rule_id": card.rule_id,
+                    "rule_version": card.rule_version,
+                    "indicator": card.indicator,
+                }
+                for card in invocation.cards
+            ],
+        )
+        # Feedback can arrive before this row is written (it is written after the response):
+        # attach it now. The card locks make this and the feedback write see each other.
+        connection.execute(
+            sa.update(feedback_table)
+            .where(
+                feedback_table.c.invocation_id.is_(None),
+                feedback_table.c.service_id == invocation.service_id,
+                feedback_table.c.card_uuid.in_(uuids),
+            )
+            .values(invocation_id=invocation_id)
+        )
+
+    def _write_feedback(
+        self,
+        connection: Connection,
+        service_id: str,
+        items: list[FeedbackItem],
+        received_at: datetime,
+    ) -> int:
+        uuids = sorted({item.card for item in items})
+        _lock_cards(connection, service_id, uuids)
+        issued_by = _invocations_of(connection, service_id, uuids)
+        rows = [_feedback_row(service_id, item, received_at, issued_by) for item in items]
+        insert = _dialect_insert(connection, feedback_table)
+        inserted = connection.execute(
+            insert.values(rows)
+            .on_conflict_do_nothing(index_elements=[feedback_table.c.dedup_key])
+            .returning(feedback_table.c.id)
+        )
+        return len(inserted.all())
+
+
+def _feedback_row(
+    service_id: str, item: FeedbackItem, received_at: datetime, issued_by: dict[str, int]
+) -> dict[str, Any]:
+    override = item.overrideReason
+    reason = override.reason if override else None
+    key = feedback_key(service_id, item)
+    return {
+        "dedup_key": hashlib.sha256(key.encode()).hexdigest(),
+        "service_id": service_id,
+        "card_uuid": item.card,
+        "outcome": item.outcome,
+        "accepted_suggestions": [s.id for s in item.acceptedSuggestions or ()],
+        "override_system": reason.system if reason else None,
+        "override_code": reason.code if reason else None,
+        "override_display": reason.display if reason else None,
+        "user_comment": override.userComment if override else None,
+        "outcome_at": item.outcomeTimestamp,
+        "received_at": received_at,
+        "invocation_id": issued_by.get(item.card),
+    }
+
+
+def _invocations_of(connection: Connection, service_id: str, uuids: list[str]) -> dict[str, int]:
+    """card uuid -> the invocation that issued it (the first, if the EHR retried the call)."""
+    rows = connection.execute(
+        sa.select(card_table.c.uuid, sa.func.min(card_table.c.invocation_id))
+        .join(invocation_table, invocation_table.c.id == card_table.c.invocation_id)
+        .where(invocation_table.c.service_id == service_id, card_table.c.uuid.in_(uuids))
+        .group_by(card_table.c.uuid)
+    )
+    return {uuid: invocation_id for uuid, invocation_id in rows}
+
+
+def _lock_cards(connection: Connection, service_id: str, uuids: Iterable[str]) -> None:
+    """Serialise an invocation write and a feedback write that share a card, so the second one
+    to commit links the feedback to its invocation (under READ COMMITTED, two concurrent
+    transactions would otherwise each miss the other's uncommitted row).
+
+    PostgreSQL: transaction-scoped advisory locks, taken in sorted order (no deadlock). SQLite
+    needs nothing: BEGIN IMMEDIATE already serialises writers.
+    """
+    if connection.dialect.name != "postgresql":
+        return
+    for key in sorted({_lock_key(service_id, uuid) for uuid in uuids}):
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def _lock_key(service_id: str, uuid: str) -> int:
+    digest = hashlib.sha256(f"cds-card|{service_id}|{uuid}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)  # advisory lock keys are bigint
+
+
+def _dialect_insert(connection: Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+    """INSERT with ON CONFLICT support (both dialects spell it the same way)."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if connection.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"audit store: unsupported database {connection.dialect.name}")

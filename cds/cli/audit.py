@@ -1,0 +1,227 @@
+"""`cds audit`: what the service showed and how clinicians received it, from the audit database."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from cds.audit.report import FeedbackSummary, InvocationSummary, RuleStats
+
+SECTIONS = ("invocations", "feedback", "rules")
+_RELATIVE = re.compile(r"^(\d+)([mhd])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    """--since: an ISO date or datetime (UTC unless it says otherwise), or an age (30m, 24h, 7d)."""
+    if value is None:
+        return None
+    text = value.strip()
+    relative = _RELATIVE.match(text)
+    if relative:
+        amount, unit = int(relative[1]), _UNITS[relative[2]]
+        return datetime.now(UTC) - timedelta(**{unit: amount})
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{text!r} is not a date, a datetime or an age like 7d, 24h, 30m"
+        ) from exc
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+@click.command()
+@click.argument("sections", nargs=-1, type=click.Choice(SECTIONS))
+@click.option(
+    "--limit",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="How many recent invocations and feedback items to list.",
+)
+@click.option(
+    "--since",
+    metavar="WHEN",
+    callback=parse_since,
+    help="Only since then: 2026-11-01, 2026-11-01T08:00Z, or an age: 7d, 24h, 30m.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@click.option("--database-url", metavar="URL", help="Audit database (default: CDS_DATABASE_URL).")
+def audit(
+    sections: tuple[str, ...],
+    limit: int,
+    since: datetime | None,
+    as_json: bool,
+    database_url: str | None,
+) -> None:
+    """Recent invocations and feedback, and per rule version: cards issued, accepted,
+    overridden, acceptance rate and override reasons.
+
+    SECTIONS: any of invocations, feedback, rules (default: all three). Per-rule figures count
+    the cards of invocations since --since; the acceptance rate is accepted / (accepted +
+    overridden).
+    """
+    from cds.audit.report import build_report  # SQLAlchemy and Alembic only when used
+
+    wanted = set(sections or SECTIONS)
+    with _audit_connection(database_url) as connection:
+        report = build_report(connection, since=since, limit=limit)
+    if as_json:
+        payload: dict[str, Any] = {"since": report.since}
+        payload |= {name: getattr(report, name) for name in SECTIONS if name in wanted}
+        if "feedback" in wanted or "rules" in wanted:
+            payload["unmatched_feedback"] = report.unmatched_feedback
+        click.echo(json.dumps(_jsonable(payload), indent=2))
+        return
+    console = Console()
+    if "invocations" in wanted:
+        console.print(_invocations_table(report.invocations))
+    if "feedback" in wanted:
+        console.print(_feedback_table(report.feedback))
+    if "rules" in wanted:
+        console.print(_rules_table(report.rules))
+    if report.unmatched_feedback and ("feedback" in wanted or "rules" in wanted):
+        console.print(
+            f"{report.unmatched_feedback} feedback item(s) refer to cards with no invocation in "
+            "the audit (that audit write failed, or the card is not ours): not in the rule figures."
+        )
+
+
+@contextmanager
+def _audit_connection(database_url: str | None) -> Iterator[Connection]:
+    """A connection to the audit database for reading, once it is known to be migrated."""
+    import sqlalchemy as sa
+
+    from cds.audit.database import current_revision, head_revision
+    from cds.audit.engine import make_engine, normalise_url, safe_url, sqlite_file
+    from cds.cli.serve import load_settings
+
+    url = database_url or load_settings().database_url
+    path = sqlite_file(normalise_url(url))
+    if path is not None and not path.is_file():  # reading must not create an empty database
+        raise click.ClickException(f"no audit database at {path}: run `cds migrate`")
+    engine = make_engine(url, immediate_writes=False)
+    try:
+        with engine.connect() as connection:
+            revision = current_revision(connection)
+            if revision != head_revision():
+                raise click.ClickException(
+                    f"the audit database {safe_url(url)} is at schema {revision}, not "
+                    f"{head_revision()}: run `cds migrate`"
+                )
+            yield connection
+    except sa.exc.SQLAlchemyError as exc:
+        raise click.ClickException(
+            f"cannot read the audit database {safe_url(url)}: {exc}"
+        ) from exc
+    finally:
+        engine.dispose()
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        # Derived figures a consumer would otherwise recompute.
+        for name in ("card_count", "rule", "acceptance_rate"):
+            if hasattr(value, name):
+                fields[name] = getattr(value, name)
+        return fields
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _time(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _invocations_table(rows: Sequence[InvocationSummary]) -> Table:
+    table = Table(title="Recent invocations", title_justify="left")
+    for column in ("time (UTC)", "service", "patient", "cards", "rules", "ms"):
+        table.add_column(column, justify="right" if column in ("cards", "ms") else "left")
+    for row in rows:
+        _add_row(
+            table,
+            _time(row.started_at),
+            row.service_id,
+            row.patient_id or "-",
+            str(row.card_count),
+            "\n".join(row.rules) or "-",
+            f"{row.duration_ms:.1f}",
+        )
+    return table
+
+
+def _feedback_table(rows: Sequence[FeedbackSummary]) -> Table:
+    table = Table(title="Recent feedback", title_justify="left")
+    for column in ("received (UTC)", "service", "rule", "card", "outcome", "reason", "patient"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        if row.outcome == "accepted":
+            detail = "accepted: " + ", ".join(row.accepted_suggestions)
+        else:
+            detail = _reason(row.override_code, row.override_display)
+        if row.user_comment:
+            detail += f'\n"{row.user_comment}"'
+        _add_row(
+            table,
+            _time(row.received_at),
+            row.service_id,
+            row.rule or "(not in audit)",
+            row.card_uuid,
+            row.outcome,
+            detail,
+            row.patient_id or "-",
+        )
+    return table
+
+
+def _rules_table(rows: Sequence[RuleStats]) -> Table:
+    table = Table(title="Per rule version", title_justify="left")
+    table.add_column("rule")
+    for column in ("issued", "accepted", "overridden", "acceptance"):
+        table.add_column(column, justify="right")
+    table.add_column("override reasons (cards)")
+    for row in rows:
+        rate = row.acceptance_rate
+        reasons = [f"{_reason(r.code, r.display)}: {r.cards}" for r in row.override_reasons]
+        _add_row(
+            table,
+            row.rule,
+            str(row.issued),
+            str(row.accepted),
+            str(row.overridden),
+            "-" if rate is None else f"{rate:.0%}",
+            "\n".join(reasons) or "-",
+        )
+    return table
+
+
+def _add_row(table: Table, *cells: str) -> None:
+    # As Text: what the EHR sent (comments, reason displays) is shown as written, never read as
+    # rich markup ("[bold]" would vanish; an unbalanced "[/x]" would raise). Folded, never
+    # cut with an ellipsis: a card uuid or rule version is only useful whole.
+    table.add_row(*(Text(cell, overflow="fold") for cell in cells))
+
+
+def _reason(code: str | None, display: str | None) -> str:
+    if code is None:
+        return "(no reason given)"
+    return f"{code} ({display})" if display else code
