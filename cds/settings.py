@@ -111,12 +111,16 @@ class Settings(BaseSettings):
     def _coherent(self) -> Settings:
         if self.jwt_required:
             if not self.public_url:
-                raise ValueError("CDS_PUBLIC_URL is required when CDS_JWT_REQUIRED=true (aud check)")
+                raise ValueError(
+                    "CDS_PUBLIC_URL is required when CDS_JWT_REQUIRED=true (aud check)"
+                )
             if not self.trusted_issuers:
                 raise ValueError("CDS_TRUSTED_ISSUERS is required when CDS_JWT_REQUIRED=true")
         for prefix in self.allowed_fhir_servers:
             if not prefix.startswith(("http://", "https://")):
-                raise ValueError(f"CDS_ALLOWED_FHIR_SERVERS entry is not an http(s) URL: {prefix!r}")
+                raise ValueError(
+                    f"CDS_ALLOWED_FHIR_SERVERS entry is not an http(s) URL: {prefix!r}"
+                )
         return self
 
     @property
