@@ -28,7 +28,10 @@ class _Outgoing(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     def to_wire(self) -> dict[str, Any]:
-        return _prune(self.model_dump(mode="json", exclude_none=True, by_alias=True))
+        wire: dict[str, Any] = _prune(
+            self.model_dump(mode="json", exclude_none=True, by_alias=True)
+        )
+        return wire
 
 
 def _prune(value: Any) -> Any:

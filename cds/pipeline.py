@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from cds.cards import render_card, select_findings
-from cds.cdshooks import CdsResponse, HookRequest
+from cds.cdshooks import Card, CdsResponse, HookRequest
 from cds.errors import BadRequest
 from cds.facts import Facts
 from cds.record import PatientRecord, RecordBuilder, iter_resources
-from cds.rules.base import Finding
+from cds.rules.base import SEVERITY_RANK, Finding
 from cds.rules.registry import RuleRegistry, load_registry
 from cds.services import ServiceDefinition, load_services
 from cds.terminology import Terminology
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 RULESET_EXTENSION = "legpain-cds-ruleset"
 DATA_WARNINGS_EXTENSION = "legpain-cds-data-warnings"
+MAX_DATA_WARNINGS = 20  # a Bundle of 10,000 OperationOutcomes must not make a 10,000-line answer
 
 
 @dataclass(frozen=True)
@@ -117,24 +118,38 @@ def evaluate(
             log.exception("rule %s failed", rule.key)
             rule_errors.append(rule.key)
             continue
-        if finding is not None:
-            fired.append(finding)
+        if finding is None:
+            continue
+        if (finding.rule_id, finding.rule_version) != (rule.id, rule.version) or (
+            finding.severity not in SEVERITY_RANK
+        ):
+            # A finding must name the rule version that made it (the card's provenance).
+            log.error("rule %s returned a malformed finding", rule.key)
+            rule_errors.append(rule.key)
+            continue
+        fired.append(finding)
     shown = select_findings(fired, hook=request.hook)
     rules = {rule.id: rule for rule in service.rules}
     release = engine.registry.release.version
-    cards = [
-        render_card(
-            finding,
-            rules[finding.rule_id],
-            hook_instance=str(request.hookInstance),
-            patient_id=record.patient.id,
-            ruleset_release=release,
-        )
-        for finding in shown
-    ]
+    cards: list[Card] = []
+    for finding in shown:
+        try:
+            cards.append(
+                render_card(
+                    finding,
+                    rules[finding.rule_id],
+                    hook_instance=str(request.hookInstance),
+                    patient_id=record.patient.id,
+                    ruleset_release=release,
+                )
+            )
+        except Exception:
+            # E.g. a summary over the spec's limit: that card is lost, never the whole answer.
+            log.exception("card for %s could not be rendered", finding.rule_id)
+            rule_errors.append(f"{finding.rule_id}@{finding.rule_version}")
     extension: dict[str, Any] = {RULESET_EXTENSION: release}
     if data_warnings:
-        extension[DATA_WARNINGS_EXTENSION] = data_warnings
+        extension[DATA_WARNINGS_EXTENSION] = _capped(data_warnings)
     if rule_errors:
         extension["legpain-cds-rule-errors"] = rule_errors
     return Evaluation(
@@ -144,3 +159,10 @@ def evaluate(
         record=record,
         rule_errors=rule_errors,
     )
+
+
+def _capped(warnings: list[str]) -> list[str]:
+    if len(warnings) <= MAX_DATA_WARNINGS:
+        return list(warnings)
+    extra = len(warnings) - (MAX_DATA_WARNINGS - 1)
+    return [*warnings[: MAX_DATA_WARNINGS - 1], f"... and {extra} more data warnings"]

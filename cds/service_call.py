@@ -41,7 +41,9 @@ def parse_request(body: Any) -> HookRequest:
     try:
         return HookRequest.model_validate(body)
     except ValidationError as exc:
-        raise BadRequest(describe_validation_error(exc)) from exc
+        # `from None`: the ValidationError holds the input, access token included; it must not
+        # ride along in a traceback that something might log.
+        raise BadRequest(describe_validation_error(exc)) from None
 
 
 def describe_validation_error(exc: ValidationError) -> str:

@@ -10,7 +10,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from cds.api import errors, routes
+from cds.api import errors, ops, routes
 from cds.api.state import AppState
 from cds.audit.store import AuditStore, MemoryAuditStore
 from cds.pipeline import Engine
@@ -55,6 +55,7 @@ def create_app(
             )
         yield
         state.store.close()
+        ops.worker_exit()
         if state.authenticator is not None:
             await state.authenticator.aclose()
 
@@ -73,14 +74,17 @@ def create_app(
         allow_headers=["Authorization", "Content-Type"],
         max_age=600,
     )
+    # Outermost: counts every request, CORS preflights and rejections included.
+    app.add_middleware(ops.RequestMetrics, services=tuple(engine.services))
     errors.install(app)
     app.include_router(routes.router)
+    app.include_router(ops.router)
     return app
 
 
 def _open_store(settings: Settings) -> AuditStore:
     try:
-        from cds.audit.database import open_store  # noqa: PLC0415 (optional until migrated)
+        from cds.audit.database import open_store  # optional until migrated
     except ImportError:
         return MemoryAuditStore()
     return open_store(settings.database_url)

@@ -11,15 +11,16 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from cds.api.auth import RequireEhr
-from cds.api.state import AppState, State
 from cds.api.errors import json_response
+from cds.api.state import AppState, State
 from cds.audit.store import InvocationRecord, IssuedCard
 from cds.cards import RULE_EXTENSION
 from cds.cdshooks import DiscoveryResponse, FeedbackRequest, HookRequest
 from cds.errors import BadRequest, PayloadTooLarge, StorageUnavailable
+from cds.metrics import count_cards, count_feedback
 from cds.pipeline import RULESET_EXTENSION
 from cds.security.limits import deadline_exceeded, enforce_prefetch_limit
 from cds.service_call import CallResult, call_service, describe_validation_error, find_service
@@ -27,18 +28,30 @@ from cds.service_call import CallResult, call_service, describe_validation_error
 log = logging.getLogger("cds.invocation")
 router = APIRouter()
 
-HOOK_REQUEST_SCHEMA = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": HookRequest.model_json_schema()}},
-    }
-}
-FEEDBACK_SCHEMA = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": FeedbackRequest.model_json_schema()}},
-    }
-}
+
+def _request_body(model: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra` declaring a JSON body. Pydantic's `#/$defs/...` refs point at the root of
+    the document, which in OpenAPI is not this schema: they are inlined so that /docs and the
+    fuzzer (tests/test_fuzz.py) can resolve them. The models are not recursive."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return inline(defs[ref.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(value) for value in node]
+        return node
+
+    body = {"required": True, "content": {"application/json": {"schema": inline(schema)}}}
+    return {"requestBody": body}
+
+
+HOOK_REQUEST_SCHEMA = _request_body(HookRequest)
+FEEDBACK_SCHEMA = _request_body(FeedbackRequest)
 
 
 @router.get("/cds-services", summary="CDS Hooks discovery", dependencies=[RequireEhr])
@@ -57,6 +70,7 @@ async def call(
     started_at = datetime.now(UTC)
     service = find_service(state.engine, service_id)  # 404 before reading a body for nothing
     body = await _json_body(request, state.settings.max_body_bytes)
+    _remember_hook_instance(request, body)
     enforce_prefetch_limit(body.get("prefetch"), state.settings.max_prefetch_resources)
     deadline = state.settings.request_deadline_seconds
     try:
@@ -75,7 +89,9 @@ async def call(
             raise
         raise deadline_exceeded(service.prefetch, body.get("prefetch"), deadline) from None
     duration_ms = (time.perf_counter() - started) * 1000
-    background.add_task(_audit, state, _invocation(result, started_at, duration_ms))
+    invocation = _invocation(result, started_at, duration_ms)
+    background.add_task(_audit, state, invocation)
+    count_cards(service_id, ((card.rule_id, card.indicator) for card in invocation.cards))
     log.info(
         "invocation",
         extra={
@@ -83,6 +99,7 @@ async def call(
             "service": service_id,
             "duration_ms": round(duration_ms, 2),
             "cards": len(result.wire["cards"]),
+            "status": 200,
         },
     )
     return json_response(result.wire)
@@ -106,7 +123,26 @@ async def feedback(service_id: str, request: Request, state: State) -> Response:
         # Unstored feedback is lost: tell the EHR so it can retry.
         log.exception("feedback could not be stored")
         raise StorageUnavailable("feedback could not be stored; please retry") from exc
+    count_feedback(service_id, (item.outcome for item in parsed.feedback), result.duplicates)
+    log.info(
+        "feedback",
+        extra={
+            "service": service_id,
+            "items": len(parsed.feedback),
+            "stored": result.stored,
+            "duplicates": result.duplicates,
+            "status": 200,
+        },
+    )
     return json_response({"stored": result.stored, "duplicates": result.duplicates})
+
+
+def _remember_hook_instance(request: Request, body: dict[str, Any]) -> None:
+    """For the log line of a request rejected after this point (cds.api.errors): the EHR's
+    hookInstance is what ties it to the EHR's own logs. Only a bounded string is kept."""
+    hook_instance = body.get("hookInstance")
+    if isinstance(hook_instance, str):
+        request.state.hook_instance = hook_instance[:64]
 
 
 async def _json_body(request: Request, limit: int) -> Any:

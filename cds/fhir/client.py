@@ -14,15 +14,21 @@ only followed on the same server, below the same base: the token never goes anyw
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import ssl
+import time
 from typing import Any
 
 import httpx
 import orjson
 
+from cds.metrics import FhirFailure, count_fhir_failure, count_fhir_fetch
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_RESPONSE_BYTES = 50 * 1024 * 1024
+MAX_CONNECTIONS = 8
 
 
 class FhirFetchError(Exception):
@@ -63,7 +69,9 @@ class FhirClient:
             timeout=httpx.Timeout(timeout_seconds),
             transport=transport,
             follow_redirects=False,  # a redirect could carry the token elsewhere
-            trust_env=False,  # never route the token through an environment proxy
+            # Queries run concurrently; a bound keeps one request from flooding the EHR.
+            limits=httpx.Limits(max_connections=MAX_CONNECTIONS),
+            verify=_tls_context(),
         )
 
     async def __aenter__(self) -> FhirClient:
@@ -100,12 +108,14 @@ class FhirClient:
                 next_url = f"{self._base}/{next_url.lstrip('/')}"  # relative: below the base
             if not self.is_on_server(next_url):
                 # Never send the token elsewhere; the rest of the search is out of reach.
+                count_fhir_failure("not_allowed")
                 raise FhirFetchError(
                     "a next link points outside the FHIR server (not followed)", code="security"
                 )
             page = await self._get_json(next_url)
             if not isinstance(page, dict) or page.get("resourceType") != "Bundle":
                 kind = page.get("resourceType") if isinstance(page, dict) else type(page).__name__
+                count_fhir_failure("invalid_json")
                 raise FhirFetchError(f"a next page was not a Bundle ({kind})", code="structure")
             pages += 1
             entries.extend(e for e in page.get("entry") or [] if isinstance(e, dict))
@@ -136,13 +146,21 @@ class FhirClient:
 
     async def _get_json(self, url: str) -> Any:
         deadline = self._start_clock()
+        started = time.perf_counter()
         try:
             async with asyncio.timeout_at(deadline):
-                return await self._get_json_unbounded(url)
+                result = await self._get_json_unbounded(url)
         except TimeoutError as exc:
+            count_fhir_fetch(time.perf_counter() - started, "timeout")
             raise FhirFetchError(
                 f"the FHIR server did not answer within {self._timeout:g} s", code="timeout"
             ) from exc
+        except FhirFetchError as exc:
+            count_fhir_fetch(time.perf_counter() - started, _failure_class(exc))
+            raise
+        # (A cancelled fetch, by the request deadline, is not counted: the 412 is.)
+        count_fhir_fetch(time.perf_counter() - started, None)
+        return result
 
     async def _get_json_unbounded(self, url: str) -> Any:
         try:
@@ -184,6 +202,27 @@ class FhirClient:
             raise FhirFetchError(
                 "the FHIR server answered with invalid JSON", code="structure"
             ) from exc
+
+
+def _failure_class(exc: FhirFetchError) -> FhirFailure:
+    """The metrics reason class of a failed GET, from how `_get_json_unbounded` raised it."""
+    if exc.code == "timeout":
+        return "timeout"
+    if exc.code == "too-costly":
+        return "too_large"
+    if exc.code == "structure":
+        return "invalid_json"
+    if isinstance(exc.__cause__, httpx.HTTPError | httpx.InvalidURL | httpx.StreamError):
+        return "refused"  # no HTTP answer: connection refused or reset, DNS, TLS
+    return "http_error"  # an HTTP error status (401/403 included), or a redirect
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context for every client: building one loads the CA bundle, about 0.1 s of CPU
+    on the event loop, which a per-request client would pay on every FHIR fallback.
+    SSL_CERT_FILE / SSL_CERT_DIR are honoured (a hospital's own CA)."""
+    return httpx.create_ssl_context()
 
 
 def _next_link(bundle: dict[str, Any]) -> str | None:

@@ -26,6 +26,7 @@ from cds.cdshooks import HookRequest
 from cds.errors import MissingData, PrefetchUnavailable
 from cds.fhir.client import FhirClient, FhirFetchError
 from cds.fhir.prefetch import UnresolvedToken, context_tokens, render
+from cds.metrics import count_fhir_failure
 from cds.record import iter_resources
 
 log = logging.getLogger(__name__)
@@ -82,16 +83,17 @@ def split_prefetch(
 
 def paginated_keys(values: Mapping[str, Any]) -> list[str]:
     """Keys whose prefetch Bundle is one page of a longer search (it has a `next` link)."""
-    return [
-        key
-        for key, value in values.items()
-        if isinstance(value, dict)
-        and value.get("resourceType") == "Bundle"
-        and any(
-            isinstance(link, dict) and link.get("relation") == "next" and link.get("url")
-            for link in (value.get("link") if isinstance(value.get("link"), list) else [])
-        )
-    ]
+    return [key for key, value in values.items() if _has_next_link(value)]
+
+
+def _has_next_link(value: Any) -> bool:
+    if not isinstance(value, dict) or value.get("resourceType") != "Bundle":
+        return False
+    links = value.get("link")
+    return any(
+        isinstance(link, dict) and link.get("relation") == "next" and bool(link.get("url"))
+        for link in (links if isinstance(links, list) else [])
+    )
 
 
 def referenced_medications(
@@ -145,6 +147,9 @@ async def gather(
         return gathered
     server = request.fhirServer
     reachable = server is not None and server_allowed(server)
+    if server and not reachable:
+        # Needed but never attempted (the allow-list): a misconfiguration operators must see.
+        count_fhir_failure("not_allowed", len(to_fetch) + len(paginated) + len(medications))
     if to_fetch and not reachable:
         if not server:
             reason, code = "not prefetched, and the request has no fhirServer", "not-found"

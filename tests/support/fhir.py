@@ -116,7 +116,9 @@ def medication_request(
         "authoredOn": when(days_ago),
     }
     if ended_days_ago is not None:
-        mr["dispenseRequest"] = {"validityPeriod": {"start": when(days_ago), "end": when(ended_days_ago)}}
+        mr["dispenseRequest"] = {
+            "validityPeriod": {"start": when(days_ago), "end": when(ended_days_ago)}
+        }
     return mr
 
 
