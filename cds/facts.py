@@ -2,16 +2,18 @@
 
 Rules never read FHIR JSON or bare code strings: they ask "active loop diuretics?", "latest
 potassium within 90 days?", "major surgery within 84 days?". Value sets are referred to by name
-(cds/terminology/VALUESETS.md); windows are whole calendar days before `as_of`.
+(cds/terminology/VALUESETS.md); windows are whole calendar days (UTC dates) before `as_of`.
 
-Pure: `as_of` is an input, never read from the clock here.
+Pure: `as_of` is an input, never read from the clock here. A Facts object answers for one
+record; it remembers which entries are in which value set, so the record must not be changed
+after the Facts are made (the pipeline never does).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 
 from cds.fhirtime import days_between
@@ -29,6 +31,8 @@ from cds.terminology import Terminology
 
 ACTIVE_CLINICAL_STATUSES = frozenset({"active", "recurrence", "relapse"})
 HISTORY_CLINICAL_STATUSES = ACTIVE_CLINICAL_STATUSES | {"inactive", "remission", "resolved"}
+# Ordered or noted, but not (yet) started: never exposure (a drafted order is handled apart).
+NOT_STARTED_MEDICATION_STATUSES = frozenset({"draft", "intended"})
 
 # §19 defaults: a medication that ended this recently still counts as active.
 MEDICATION_GRACE_DAYS = 30
@@ -36,6 +40,20 @@ MEDICATION_GRACE_DAYS = 30
 COMPLAINT_WINDOW_DAYS = 90
 LOW_INTERPRETATIONS = frozenset({"L", "LL", "LU", "<"})
 HIGH_INTERPRETATIONS = frozenset({"H", "HH", "HU", ">"})
+
+# §1.2 inpatient stays: class codes (v3 ActCode) and the statuses of a stay still running.
+INPATIENT_CLASSES = frozenset({"IMP", "ACUTE", "NONAC"})
+STILL_ADMITTED_STATUSES = frozenset({"in-progress", "onleave", "arrived", "triaged"})
+
+# §13 pregnancy. A pregnancy lasts at most ~42 weeks (294 days) from the last menstrual period.
+# A "pregnant" status answer is only evidence of a pregnancy still running for so long after it
+# was recorded, and a pregnancy Condition only so long after its onset (or recording).
+PREGNANCY_STATUS_WINDOW_DAYS = 280
+PREGNANCY_CONDITION_WINDOW_DAYS = 300
+GESTATIONAL_AGE_WINDOW_DAYS = 60
+# Gestational age advanced to as_of beyond this: the pregnancy it measured has ended, whether or
+# not a delivery was recorded (post-term pregnancies are induced by 42 weeks).
+MAX_GESTATIONAL_WEEKS = 44.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +75,14 @@ class Facts:
         if as_of.tzinfo is None:
             raise ValueError("as_of must be timezone-aware")
         self.record = record
-        self.as_of = as_of
+        # The record's times are UTC, and so are its calendar days: as_of in another zone would
+        # put "today" on another date and shift every window by one.
+        self.as_of = as_of.astimezone(UTC)
         self.hook = hook
         self._terminology = terminology
+        self._ingredients: dict[str, frozenset[str]] = {}
+        self._conditions_in: dict[str, list[ConditionEntry]] = {}
+        self._procedures_in: dict[str, list[ProcedureEntry]] = {}
 
     # -- patient ---------------------------------------------------------------------------
 
@@ -73,10 +96,14 @@ class Facts:
 
     @cached_property
     def age_years(self) -> int | None:
+        """Completed years at as_of (the birthday itself counts); None if unknown or born after
+        as_of (a data error, not an age)."""
         born = self.record.patient.birth_date
         if born is None:
             return None
         today = self.as_of.date()
+        if born > today:
+            return None
         return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
     def days_ago(self, when: datetime) -> int:
@@ -92,7 +119,11 @@ class Facts:
     # -- medications -----------------------------------------------------------------------
 
     def _ingredients_of(self, valueset: str) -> frozenset[str]:
-        return frozenset(code for _, code in self._terminology.valueset(valueset).codes)
+        found = self._ingredients.get(valueset)
+        if found is None:
+            codes = self._terminology.valueset(valueset).codes
+            found = self._ingredients[valueset] = frozenset(code for _, code in codes)
+        return found
 
     def is_active(self, med: MedicationEntry, *, grace_days: int = MEDICATION_GRACE_DAYS) -> bool:
         """§1.2: active, a draft order, or ended within the grace period."""
@@ -110,11 +141,14 @@ class Facts:
         return [m for m in self.record.medications if m.ingredients & wanted and self.is_active(m)]
 
     def medications_within(self, valueset: str, days: int) -> list[MedicationEntry]:
-        """Ordered, taken or administered within `days` (e.g. chemotherapy in 12 months)."""
+        """Ordered, taken or administered within `days` (e.g. chemotherapy in 12 months).
+        A draft in the chart or an intended statement is not exposure."""
         wanted = self._ingredients_of(valueset)
         found = []
         for med in self.record.medications:
             if not med.ingredients & wanted:
+                continue
+            if med.status in NOT_STARTED_MEDICATION_STATUSES and not med.drafted:
                 continue
             last = med.end or med.start
             if self.is_active(med) or (last is not None and self.within(last, days)):
@@ -141,45 +175,71 @@ class Facts:
 
     @staticmethod
     def is_low(lab: LabEntry, default_low: float | None = None) -> bool:
-        """Below range: interpretation first (§1.2), then the lab's range, then the default."""
+        """Below range: interpretation first (§1.2), then the lab's range, then the default.
+        A censored result counts only when its bound settles it (§1.2): "<3.0" is below a low
+        limit of 3.5 (and of 3.0), "<=3.0" is below 3.5 but not 3.0, ">..." never is."""
         if any(code in LOW_INTERPRETATIONS for code in lab.interpretation):
             return True
-        if lab.value is None or lab.comparator:
+        if lab.value is None:
             return False
         low = lab.reference_low if lab.reference_low is not None else default_low
-        return low is not None and lab.value < low
+        if low is None:
+            return False
+        if not lab.comparator:
+            return lab.value < low
+        if lab.comparator == "<":
+            return lab.value <= low
+        if lab.comparator == "<=":
+            return lab.value < low
+        return False
 
     @staticmethod
     def is_high(lab: LabEntry, default_high: float | None = None) -> bool:
+        """Above range; the mirror of is_low (">10" is above a high limit of 10)."""
         if any(code in HIGH_INTERPRETATIONS for code in lab.interpretation):
             return True
-        if lab.value is None or lab.comparator:
+        if lab.value is None:
             return False
         high = lab.reference_high if lab.reference_high is not None else default_high
-        return high is not None and lab.value > high
+        if high is None:
+            return False
+        if not lab.comparator:
+            return lab.value > high
+        if lab.comparator == ">":
+            return lab.value >= high
+        if lab.comparator == ">=":
+            return lab.value > high
+        return False
 
     # -- conditions ------------------------------------------------------------------------
+
+    def _conditions_matching(self, valueset: str) -> list[ConditionEntry]:
+        """The record's Conditions in a value set, whatever their status (memoised: rules ask
+        about the same sets again and again)."""
+        found = self._conditions_in.get(valueset)
+        if found is None:
+            vs = self._terminology.valueset(valueset)
+            found = [c for c in self.record.conditions if vs.match(c.codings) is not None]
+            self._conditions_in[valueset] = found
+        return found
 
     def conditions(self, valueset: str, *, include_history: bool = False) -> list[ConditionEntry]:
         """Conditions in a value set: active (or, with include_history, also resolved)."""
         statuses = HISTORY_CLINICAL_STATUSES if include_history else ACTIVE_CLINICAL_STATUSES
-        vs = self._terminology.valueset(valueset)
         return [
             c
-            for c in self.record.conditions
+            for c in self._conditions_matching(valueset)
             # A Condition without clinicalStatus is allowed by FHIR when unconfirmed;
             # only count it as active when it has not abated.
-            if (c.clinical_status in statuses or (c.clinical_status is None and c.abatement is None))
-            and vs.match(c.codings) is not None
+            if c.clinical_status in statuses or (c.clinical_status is None and c.abatement is None)
         ]
 
     def conditions_within(self, valueset: str, days: int) -> list[ConditionEntry]:
         """Conditions in a value set with onset or recording within `days`, whatever status."""
-        vs = self._terminology.valueset(valueset)
         return [
             c
-            for c in self.record.conditions
-            if vs.match(c.codings) is not None and self.within(c.onset or c.recorded, days)
+            for c in self._conditions_matching(valueset)
+            if self.within(c.onset or c.recorded, days)
         ]
 
     def has_condition(self, valueset: str, *, include_history: bool = False) -> bool:
@@ -193,9 +253,8 @@ class Facts:
         vs = self._terminology.valueset("leg-complaint")
         found = [
             c
-            for c in self.record.conditions
-            if vs.match(c.codings) is not None
-            and (
+            for c in self._conditions_matching("leg-complaint")
+            if (
                 c.clinical_status in ACTIVE_CLINICAL_STATUSES
                 or self.within(c.onset or c.recorded, COMPLAINT_WINDOW_DAYS)
             )
@@ -206,6 +265,8 @@ class Facts:
             if self.within(o.onset, COMPLAINT_WINDOW_DAYS)
         ]
         for encounter in self.record.encounters:
+            if not encounter.reason_codings:
+                continue
             matched = vs.match(encounter.reason_codings)
             if matched is not None and self.within(encounter.start, COMPLAINT_WINDOW_DAYS):
                 found.append(
@@ -233,26 +294,41 @@ class Facts:
 
     # -- procedures and encounters -------------------------------------------------------
 
+    def _procedures_matching(self, valueset: str) -> list[ProcedureEntry]:
+        found = self._procedures_in.get(valueset)
+        if found is None:
+            vs = self._terminology.valueset(valueset)
+            found = [p for p in self.record.procedures if vs.match(p.codings) is not None]
+            self._procedures_in[valueset] = found
+        return found
+
     def procedures_within(self, valueset: str, days: int) -> list[ProcedureEntry]:
-        vs = self._terminology.valueset(valueset)
+        """Procedures in a value set done within `days`, newest first (undated ones never)."""
         return sorted(
-            (
-                p
-                for p in self.record.procedures
-                if vs.match(p.codings) is not None and self.within(p.end or p.start, days)
-            ),
+            (p for p in self._procedures_matching(valueset) if self.within(p.end or p.start, days)),
             key=lambda p: p.end or p.start or self.as_of,
             reverse=True,
         )
 
     def inpatient_stays(self, *, min_days: int, ended_within_days: int) -> list[EncounterEntry]:
         """Inpatient encounters (class IMP) of at least `min_days`, ended within the window.
-        §1.2: the record's proxy for "bedridden ≥ 3 days"."""
+        §1.2: the record's proxy for "bedridden ≥ 3 days". Length is counted in calendar days
+        (midnights), as a length of stay is. A stay without an end counts as running to as_of
+        only while its status says the patient is still admitted: a finished stay whose end
+        was not recorded has an unknown length, and must not become a stay of years."""
         stays = []
         for e in self.record.encounters:
-            if e.class_code not in ("IMP", "ACUTE", "NONAC") or e.start is None:
+            if e.class_code not in INPATIENT_CLASSES or e.start is None:
                 continue
-            end = e.end or self.as_of  # still admitted
+            if self.days_ago(e.start) < 0:
+                continue  # planned, not begun
+            end = e.end
+            if end is None:
+                if e.status not in STILL_ADMITTED_STATUSES:
+                    continue
+                end = self.as_of
+            elif end > self.as_of:
+                end = self.as_of  # still admitted: the stay so far
             if days_between(e.start, end) >= min_days and self.within(end, ended_within_days):
                 stays.append(e)
         return stays
@@ -261,17 +337,67 @@ class Facts:
 
     @cached_property
     def pregnancy(self) -> Pregnancy | None:
-        """Explicit evidence only (§13): never inferred from sex or age."""
+        """A pregnancy still running at as_of, from explicit evidence only (§13): a
+        pregnancy-status answer or a pregnancy Condition, never sex or age.
+
+        - The newest evidence decides: a "not pregnant" (or any other) status answer newer than
+          a pregnancy Condition ends it, and a Condition newer than that answer starts one.
+        - Evidence goes stale: a "pregnant" answer after 280 days, a Condition 300 days after
+          its onset (or its recording, when there is no onset). An undated pregnancy Condition
+          is not evidence of a pregnancy now: problem lists keep pregnancies nobody resolved.
+          An abated Condition is over.
+        - A delivery procedure on or after the evidence ends that pregnancy.
+        - The gestational age is the latest measurement within 60 days (not one from before a
+          delivery), advanced to as_of; beyond 44 weeks the pregnancy has ended.
+        """
+        deliveries = [
+            done
+            for p in self._procedures_matching("delivery")
+            if (done := p.end or p.start) is not None and self.days_ago(done) >= 0
+        ]
+        evidence = self._newest_pregnancy_evidence()
+        if evidence is None:
+            return None
+        when, reference = evidence
+        if any(done >= when for done in deliveries):
+            return None
+        last_delivery = max(deliveries, default=None)
+        weeks: float | None = None
+        for lab in self.labs("gestational-age", within_days=GESTATIONAL_AGE_WINDOW_DAYS):
+            if lab.value is None or lab.effective is None:
+                continue
+            if last_delivery is None or lab.effective > last_delivery:
+                weeks = lab.value + self.days_ago(lab.effective) / 7
+            break  # the newest measurement only
+        if weeks is not None and weeks > MAX_GESTATIONAL_WEEKS:
+            return None
+        return Pregnancy(reference, weeks, when)
+
+    def _newest_pregnancy_evidence(self) -> tuple[datetime, str] | None:
+        """(when, reference) of the newest evidence if it says pregnant; None otherwise."""
         pregnant_vs = self._terminology.valueset("pregnancy")
-        weeks = self.latest_lab("gestational-age", within_days=60)
-        for status in self.labs("pregnancy-status", within_days=280):
-            if pregnant_vs.match(status.value_codings) is not None:
-                return Pregnancy(status.reference, _weeks_now(weeks, self), status.effective)
-            return None  # the newest status says not pregnant
+        # (time the evidence was asserted, is a status answer, says pregnant, shown time, ref)
+        candidates: list[tuple[datetime, bool, bool, datetime, str]] = []
+        for answer in self.labs("pregnancy-status", within_days=PREGNANCY_STATUS_WINDOW_DAYS):
+            if answer.value_codings and answer.effective is not None:  # the newest answer only
+                says = pregnant_vs.match(answer.value_codings) is not None
+                candidates.append(
+                    (answer.effective, True, says, answer.effective, answer.reference)
+                )
+                break
         for condition in self.conditions("pregnancy"):
-            if condition.onset is None or self.within(condition.onset, 300):
-                return Pregnancy(condition.reference, _weeks_now(weeks, self), condition.onset)
-        return None
+            began = condition.onset or condition.recorded
+            if began is None or not self.within(began, PREGNANCY_CONDITION_WINDOW_DAYS):
+                continue
+            if condition.abatement is not None and self.days_ago(condition.abatement) >= 0:
+                continue
+            asserted = max(t for t in (condition.onset, condition.recorded) if t is not None)
+            candidates.append((asserted, False, True, began, condition.reference))
+        if not candidates:
+            return None
+        # Newest first; on the same moment the status answer (an explicit check) wins.
+        _, _, pregnant, when, reference = max(candidates, key=lambda c: (c[0], c[1]))
+        return (when, reference) if pregnant else None
 
     # -- allergies, family history --------------------------------------------------------
 
@@ -285,13 +411,4 @@ class Facts:
 
     def family_history_of(self, valueset: str) -> list[str]:
         vs = self._terminology.valueset(valueset)
-        return [
-            f.reference for f in self.record.family_history if vs.match(f.condition_codings)
-        ]
-
-
-def _weeks_now(lab: LabEntry | None, facts: Facts) -> float | None:
-    """Gestational age advanced from the day it was measured to as_of."""
-    if lab is None or lab.value is None or lab.effective is None:
-        return None
-    return lab.value + facts.days_ago(lab.effective) / 7
+        return [f.reference for f in self.record.family_history if vs.match(f.condition_codings)]

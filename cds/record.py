@@ -2,24 +2,47 @@
 
 This is the fast path between the request and the rules. It never validates whole bundles with
 fhir.resources (about 0.2 ms per resource): it selects first, by resourceType and by a code index
-for Observations, and projects only what the rules read into small frozen dataclasses.
+for Observations, and projects only what the rules read into small frozen dataclasses. The cost
+is dominated by Observations no rule reads (most of a long record), so those are rejected after
+one dictionary lookup per coding, before anything else is read or parsed.
 
 Anything malformed or unexpected is skipped and counted in `PatientRecord.skipped`, never raised:
-one odd resource must not cost the clinician the rest of the record.
+one odd resource must not cost the clinician the rest of the record. The counts say why:
+
+| key | meaning |
+|---|---|
+| `malformed:<Type>` | a resource of a type the rules read that could not be read at all |
+| `malformed:not-a-resource` | an item that is not a JSON object with a string `resourceType` |
+| `malformed:draftOrder` | a draft order that is not a JSON object, or could not be read |
+| `duplicate` | the same `Type/id` seen again (e.g. in two prefetch searches): first kept |
+| `other-patient` | a second Patient (kept: the one matching `patient_id`, else the first) |
+| `unknown-unit` | a lab value in a unit the conversion table does not know (never guessed) |
+| `observation-status` | a lab that is not final, amended or corrected |
+| `observation-no-value` | a lab with neither a numeric value, a coded value nor an interpretation |
+| `condition-refuted-or-error` | verificationStatus refuted or entered-in-error |
+| `medication-not-taken` | entered-in-error, cancelled or not-taken |
+| `medication-not-ordered` | a MedicationRequest whose intent is a proposal or an option (§1.2) |
+| `medication-unresolved-reference` | no code, or a medicationReference that resolves to nothing |
+| `procedure-not-done` | entered-in-error, not-done or in preparation |
+
+Resources no rule reads (Claim, DiagnosticReport, a drug no value set lists, an Observation
+with another code...) are left out without a count: they are not data problems.
 
 Pure: no IO, no clock. Time-dependent questions live in `cds.facts`, which takes `as_of`.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from cds.fhirtime import parse_date, parse_datetime
-from cds.terminology import Terminology
+from cds.terminology import MedicationMatch, Terminology, ValueSet
 from cds.terminology.units import to_canonical
 
 Codings = tuple[Mapping[str, Any], ...]
@@ -62,10 +85,22 @@ CODED_OBSERVATIONS: tuple[str, ...] = ("pregnancy-status", "smoking-status")
 
 ACTIVE_MEDICATION_STATUSES = frozenset({"active", "on-hold"})
 ENDED_MEDICATION_STATUSES = frozenset({"completed", "stopped"})
+NOT_TAKEN_MEDICATION_STATUSES = frozenset({"entered-in-error", "cancelled", "not-taken"})
+# §1.2: a MedicationRequest counts as an order or a plan; a proposal or an option is a
+# suggestion nobody has ordered (a drafted order of order-select/order-sign is handled apart).
+NOT_ORDERED_INTENTS = frozenset({"proposal", "option"})
 IGNORED_CONDITION_VERIFICATION = frozenset({"refuted", "entered-in-error"})
 USABLE_OBSERVATION_STATUSES = frozenset({"final", "amended", "corrected"})
+IGNORED_COMPLAINT_OBSERVATION_STATUSES = frozenset({"entered-in-error", "cancelled"})
+NOT_DONE_PROCEDURE_STATUSES = frozenset({"entered-in-error", "not-done", "preparation"})
+IGNORED_ENCOUNTER_STATUSES = frozenset({"entered-in-error", "cancelled"})
 LAB_INTERPRETATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+LOINC = "http://loinc.org"
+_LOINC_OID = "urn:oid:2.16.840.1.113883.6.1"  # the HL7 v3 OID some EHRs still send for LOINC
+_MEDICATION_KINDS = frozenset(
+    {"MedicationRequest", "MedicationStatement", "MedicationAdministration"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,19 +222,26 @@ def _list(value: Any) -> list[Any]:
 
 
 def _codings(concept: Any) -> Codings:
-    return tuple(c for c in _list(_dict(concept).get("coding")) if isinstance(c, dict))
+    if not isinstance(concept, dict):
+        return ()
+    codings = concept.get("coding")
+    if not isinstance(codings, list):
+        return ()
+    return tuple(c for c in codings if isinstance(c, dict))
 
 
 def _concept_text(concept: Any) -> str:
-    concept = _dict(concept)
+    if not isinstance(concept, dict):
+        return ""
     text = _str(concept.get("text"))
     if text:
         return text
-    for coding in _codings(concept):
+    codings = _codings(concept)
+    for coding in codings:
         display = _str(coding.get("display"))
         if display:
             return display
-    for coding in _codings(concept):
+    for coding in codings:
         code = _str(coding.get("code"))
         if code:
             return code
@@ -207,6 +249,9 @@ def _concept_text(concept: Any) -> str:
 
 
 def _status_code(concept: Any) -> str | None:
+    """The code of a status CodeableConcept; a bare string (the STU3 shape) is taken as is."""
+    if isinstance(concept, str):
+        return concept or None
     for coding in _codings(concept):
         code = _str(coding.get("code"))
         if code:
@@ -215,14 +260,19 @@ def _status_code(concept: Any) -> str | None:
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    """A finite float, or None: JSON true is not a number, nor is an int too big for a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    number = float(value)
-    return number if number == number and abs(number) != float("inf") else None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _period(period: Any) -> tuple[datetime | None, datetime | None]:
-    period = _dict(period)
+    if not isinstance(period, dict):
+        return None, None
     return parse_datetime(period.get("start")), parse_datetime(period.get("end"))
 
 
@@ -231,21 +281,80 @@ def _reference(resource: Mapping[str, Any]) -> str:
     return f"{resource.get('resourceType')}/{rid}"
 
 
+def _loose_code(code: str) -> str:
+    """A code as compared by the complaint pre-filter: coarser than any ValueSet comparison."""
+    return code.strip().replace(".", "").upper()
+
+
 def iter_resources(payload: Any) -> Iterator[Mapping[str, Any]]:
-    """Every resource in a prefetch value: a resource, or a Bundle (nested Bundles flattened)."""
+    """Every resource in a prefetch value: a resource, or a Bundle (nested Bundles flattened,
+    depth first, in order). Iterative, so no nesting depth or cycle can exhaust the stack."""
     if not isinstance(payload, dict):
         return
-    if payload.get("resourceType") == "Bundle":
-        for entry in _list(payload.get("entry")):
-            resource = _dict(entry).get("resource") if isinstance(entry, dict) else None
-            if isinstance(resource, dict):
-                yield from iter_resources(resource)
-    elif isinstance(payload.get("resourceType"), str):
-        yield payload
+    kind = payload.get("resourceType")
+    if kind != "Bundle":
+        if isinstance(kind, str):
+            yield payload
+        return
+    open_bundles = {id(payload)}
+    stack: list[Iterator[Any]] = [iter(_list(payload.get("entry")))]
+    while stack:
+        for entry in stack[-1]:
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            if not isinstance(resource, dict):
+                continue
+            kind = resource.get("resourceType")
+            if kind == "Bundle":
+                if id(resource) not in open_bundles:  # a Python object can contain itself
+                    open_bundles.add(id(resource))
+                    stack.append(iter(_list(resource.get("entry"))))
+                    break
+            elif isinstance(kind, str):
+                yield resource
+        else:
+            stack.pop()
 
 
 # ---------------------------------------------------------------------------------------------
 # The builder
+
+
+class _Build:
+    """What one build() call keeps while it runs: the record, the Medications to resolve
+    references against, and the medication matches already computed (a long record orders the
+    same drug again and again; a match depends only on the concept's codes and text)."""
+
+    __slots__ = ("matches", "medications", "patient_id", "patient_seen", "record")
+
+    def __init__(self, patient_id: str | None) -> None:
+        self.record = PatientRecord()
+        self.patient_id = patient_id
+        self.patient_seen = False
+        self.medications: dict[str, Mapping[str, Any]] = {}
+        self.matches: dict[tuple[Any, ...], MedicationMatch | None] = {}
+
+
+def _match_key(concept: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Everything Terminology.medication_ingredients reads from a concept: its text and each
+    coding's system, code and display (None where not a string, as it ignores those)."""
+    text = concept.get("text")
+    key: list[Any] = [text if isinstance(text, str) else None]
+    codings = concept.get("coding")
+    if isinstance(codings, list):
+        for c in codings:
+            if isinstance(c, Mapping):
+                system, code, display = c.get("system"), c.get("code"), c.get("display")
+                key.append(
+                    (
+                        system if isinstance(system, str) else None,
+                        code if isinstance(code, str) else None,
+                        display if isinstance(display, str) else None,
+                    )
+                )
+    return tuple(key)
+
+
+Handler = Callable[[Mapping[str, Any], _Build], None]
 
 
 class RecordBuilder:
@@ -256,10 +365,20 @@ class RecordBuilder:
         index: dict[str, str] = {}
         for analyte in (*LAB_ANALYTES, *CODED_OBSERVATIONS):
             for system, code in terminology.valueset(analyte).codes:
-                if system == "http://loinc.org":
+                if system == LOINC:
                     index.setdefault(code, analyte)
         self._loinc_to_analyte = index
         self._complaint = terminology.valueset("leg-complaint")
+        self._complaint_codes = _prefilter(self._complaint)
+        self._handlers: dict[str, Handler] = {
+            "Patient": self._patient,
+            "Condition": self._condition,
+            "Observation": self._observation,
+            "Procedure": self._procedure,
+            "Encounter": self._encounter,
+            "AllergyIntolerance": self._allergy,
+            "FamilyMemberHistory": self._family_history,
+        }
 
     def build(
         self,
@@ -268,79 +387,95 @@ class RecordBuilder:
         draft_orders: Iterable[Mapping[str, Any]] = (),
         patient_id: str | None = None,
     ) -> PatientRecord:
-        record = PatientRecord()
-        all_resources = list(resources)
-        medications_by_ref = self._medication_index(all_resources)
-        handlers = {
-            "Patient": self._patient,
-            "Condition": self._condition,
-            "Observation": self._observation,
-            "MedicationRequest": self._medication,
-            "MedicationStatement": self._medication,
-            "MedicationAdministration": self._medication,
-            "Procedure": self._procedure,
-            "Encounter": self._encounter,
-            "AllergyIntolerance": self._allergy,
-            "FamilyMemberHistory": self._family_history,
-        }
-        seen: set[str] = set()
-        for resource in all_resources:
+        build = _Build(patient_id)
+        record = build.record
+        skipped = record.skipped
+        handlers = self._handlers
+        medications = build.medications
+        seen: set[tuple[str, str]] = set()
+        # Medication resources are read last, once every Medication they may reference is known.
+        deferred: list[Mapping[str, Any]] = []
+        for resource in resources:
+            if type(resource) is not dict and not isinstance(resource, Mapping):
+                skipped["malformed:not-a-resource"] += 1
+                continue
             kind = resource.get("resourceType")
-            handler = handlers.get(kind) if isinstance(kind, str) else None
+            if type(kind) is not str:
+                skipped["malformed:not-a-resource"] += 1
+                continue
+            if kind == "Medication":
+                rid = resource.get("id")
+                if isinstance(rid, str) and rid:
+                    medications["Medication/" + rid] = resource
+                continue
+            handler = handlers.get(kind)
+            if handler is None and kind not in _MEDICATION_KINDS:
+                continue  # OperationOutcome (reported by gather), Claim, DiagnosticReport, ...
+            rid = resource.get("id")
+            if isinstance(rid, str) and rid:
+                key = (kind, rid)
+                if key in seen:
+                    skipped["duplicate"] += 1
+                    continue
+                seen.add(key)
             if handler is None:
-                continue  # Medication (indexed above), OperationOutcome (reported by gather), ...
-            reference = _reference(resource)
-            if reference in seen and not reference.endswith("/?"):
-                record.skipped["duplicate"] += 1
+                deferred.append(resource)
                 continue
-            seen.add(reference)
             try:
-                handler(resource, record, medications_by_ref, False)
+                handler(resource, build)
             except Exception:  # one malformed resource never costs the rest of the record
-                record.skipped[f"malformed:{kind}"] += 1
-        for order in draft_orders:
-            if order.get("resourceType") != "MedicationRequest":
-                continue
+                skipped[f"malformed:{kind}"] += 1
+        for resource in deferred:
             try:
-                self._medication(order, record, medications_by_ref, True)
+                self._medication(resource, build, False)
             except Exception:
-                record.skipped["malformed:draftOrder"] += 1
+                skipped[f"malformed:{resource.get('resourceType')}"] += 1
+        for order in draft_orders:
+            if type(order) is not dict and not isinstance(order, Mapping):
+                skipped["malformed:draftOrder"] += 1
+                continue
+            if order.get("resourceType") != "MedicationRequest":
+                continue  # a ServiceRequest or other draft: no rule reads those
+            try:
+                self._medication(order, build, True)
+            except Exception:
+                skipped["malformed:draftOrder"] += 1
         if record.patient.id is None and patient_id:
-            record.patient = PatientInfo(patient_id, None, None)
+            record.patient = dataclasses.replace(record.patient, id=patient_id)
         for entries in record.labs.values():
             entries.sort(key=_newest_first)
         return record
 
     # -- resources -------------------------------------------------------------------------
 
-    def _medication_index(
-        self, resources: list[Mapping[str, Any]]
-    ) -> dict[str, Mapping[str, Any]]:
-        index: dict[str, Mapping[str, Any]] = {}
-        for resource in resources:
-            if resource.get("resourceType") == "Medication":
-                rid = _str(resource.get("id"))
-                if rid:
-                    index[f"Medication/{rid}"] = resource
-        return index
-
-    def _patient(self, r: Mapping[str, Any], record: PatientRecord, *_: Any) -> None:
-        record.patient = PatientInfo(
+    def _patient(self, r: Mapping[str, Any], build: _Build) -> None:
+        info = PatientInfo(
             id=_str(r.get("id")),
             birth_date=parse_date(r.get("birthDate")),
             gender=_str(r.get("gender")),
         )
+        record = build.record
+        if not build.patient_seen:
+            build.patient_seen = True
+            record.patient = info
+            return
+        # Two Patients (a linked record, an _include): keep the one the request is about.
+        wanted = build.patient_id
+        if wanted and info.id == wanted and record.patient.id != wanted:
+            record.patient = info
+        record.skipped["other-patient"] += 1
 
-    def _condition(self, r: Mapping[str, Any], record: PatientRecord, *_: Any) -> None:
+    def _condition(self, r: Mapping[str, Any], build: _Build) -> None:
+        record = build.record
         verification = _status_code(r.get("verificationStatus"))
         if verification in IGNORED_CONDITION_VERIFICATION:
             record.skipped["condition-refuted-or-error"] += 1
             return
         code = r.get("code")
         onset = parse_datetime(r.get("onsetDateTime")) or _period(r.get("onsetPeriod"))[0]
-        abatement = parse_datetime(r.get("abatementDateTime")) or _period(
-            r.get("abatementPeriod")
-        )[1]
+        abatement = (
+            parse_datetime(r.get("abatementDateTime")) or _period(r.get("abatementPeriod"))[1]
+        )
         record.conditions.append(
             ConditionEntry(
                 reference=_reference(r),
@@ -354,36 +489,53 @@ class RecordBuilder:
             )
         )
 
-    def _observation(self, r: Mapping[str, Any], record: PatientRecord, *_: Any) -> None:
-        code = _dict(r.get("code"))
+    def _observation(self, r: Mapping[str, Any], build: _Build) -> None:
+        # The hot path: most Observations of a long record are not read by any rule. Find the
+        # analyte with one dict lookup per coding before reading anything else.
+        code = r.get("code")
+        codings = code.get("coding") if isinstance(code, dict) else None
         analyte = None
-        for coding in _codings(code):
-            if coding.get("system") == "http://loinc.org":
-                analyte = self._loinc_to_analyte.get(coding.get("code"))  # type: ignore[arg-type]
-                if analyte:
-                    break
+        if isinstance(codings, list):
+            index = self._loinc_to_analyte
+            for coding in codings:
+                if not isinstance(coding, dict):
+                    continue
+                loinc = coding.get("code")
+                if type(loinc) is str and loinc in index:
+                    system = coding.get("system")
+                    if system in (LOINC, _LOINC_OID):
+                        analyte = index[loinc]
+                        break
         if analyte is None:
-            self._complaint_observation(r, record)
+            value_concept = r.get("valueCodeableConcept")
+            if self._may_be_complaint(codings) or (
+                value_concept is not None
+                and self._may_be_complaint(_dict(value_concept).get("coding"))
+            ):
+                self._complaint_observation(r, build.record)
             return
+        self._lab(r, analyte, build.record)
+
+    def _lab(self, r: Mapping[str, Any], analyte: str, record: PatientRecord) -> None:
         status = r.get("status")
-        if status not in USABLE_OBSERVATION_STATUSES:
+        if type(status) is not str or status not in USABLE_OBSERVATION_STATUSES:
             record.skipped["observation-status"] += 1
             return
-        effective = (
-            parse_datetime(r.get("effectiveDateTime"))
-            or parse_datetime(r.get("effectiveInstant"))
-            or _period(r.get("effectivePeriod"))[1]
-            or _period(r.get("effectivePeriod"))[0]
-            or parse_datetime(r.get("issued"))
-        )
-        interpretation = tuple(
-            str(c.get("code"))
-            for concept in _list(r.get("interpretation"))
-            for c in _codings(concept)
-            if c.get("code")
-        )
-        quantity = _dict(r.get("valueQuantity"))
+        quantity = r.get("valueQuantity")
+        if not isinstance(quantity, dict):
+            quantity = {}
         value_codings = _codings(r.get("valueCodeableConcept"))
+        interpretations = r.get("interpretation")
+        interpretation = (
+            tuple(
+                c["code"]
+                for concept in interpretations
+                for c in _codings(concept)
+                if isinstance(c.get("code"), str) and c["code"]
+            )
+            if isinstance(interpretations, list)
+            else ()
+        )
         raw_value = _number(quantity.get("value"))
         raw_unit = _str(quantity.get("code")) or _str(quantity.get("unit"))
         value: float | None = None
@@ -395,12 +547,21 @@ class RecordBuilder:
         elif not value_codings and not interpretation:
             record.skipped["observation-no-value"] += 1
             return
+        effective = (
+            parse_datetime(r.get("effectiveDateTime"))
+            or parse_datetime(r.get("effectiveInstant"))
+            or _effective_period(r.get("effectivePeriod"))
+            or parse_datetime(r.get("issued"))
+        )
         low, high = self._reference_range(analyte, r.get("referenceRange"), raw_unit)
-        record.labs.setdefault(analyte, []).append(
+        entries = record.labs.get(analyte)
+        if entries is None:
+            entries = record.labs[analyte] = []
+        entries.append(
             LabEntry(
                 reference=_reference(r),
                 analyte=analyte,
-                display=_concept_text(code),
+                display=_concept_text(r.get("code")),
                 value=value,
                 unit=raw_unit or "",
                 raw_value=raw_value,
@@ -417,8 +578,11 @@ class RecordBuilder:
     def _reference_range(
         self, analyte: str, ranges: Any, fallback_unit: str | None
     ) -> tuple[float | None, float | None]:
-        for candidate in _list(ranges):
-            candidate = _dict(candidate)
+        if not isinstance(ranges, list):
+            return None, None
+        for candidate in ranges:
+            if not isinstance(candidate, dict):
+                continue
             bounds: list[float | None] = []
             for side in ("low", "high"):
                 q = _dict(candidate.get(side))
@@ -429,13 +593,28 @@ class RecordBuilder:
                 return bounds[0], bounds[1]
         return None, None
 
+    def _may_be_complaint(self, codings: Any) -> bool:
+        """False only when no coding can be in the leg-complaint set (a cheap pre-filter;
+        ValueSet.match decides)."""
+        codes = self._complaint_codes
+        if codes is None:
+            return True
+        if not isinstance(codings, list):
+            return False
+        for coding in codings:
+            if isinstance(coding, dict):
+                code = coding.get("code")
+                if isinstance(code, str) and _loose_code(code) in codes:
+                    return True
+        return False
+
     def _complaint_observation(self, r: Mapping[str, Any], record: PatientRecord) -> None:
         # A leg complaint can be recorded as an Observation (coded finding); keep only those.
         code = r.get("code")
         matched = self._complaint.match(_codings(code)) or self._complaint.match(
             _codings(r.get("valueCodeableConcept"))
         )
-        if matched is None or r.get("status") == "entered-in-error":
+        if matched is None or _str(r.get("status")) in IGNORED_COMPLAINT_OBSERVATION_STATUSES:
             return
         when = parse_datetime(r.get("effectiveDateTime")) or _period(r.get("effectivePeriod"))[0]
         record.complaint_observations.append(
@@ -452,25 +631,28 @@ class RecordBuilder:
             )
         )
 
-    def _medication(
-        self,
-        r: Mapping[str, Any],
-        record: PatientRecord,
-        medications_by_ref: Mapping[str, Mapping[str, Any]],
-        drafted: bool,
-    ) -> None:
+    def _medication(self, r: Mapping[str, Any], build: _Build, drafted: bool) -> None:
+        record = build.record
+        kind = r.get("resourceType")
         status = _str(r.get("status")) or "unknown"
-        if status in ("entered-in-error", "cancelled", "not-taken") and not drafted:
-            record.skipped["medication-not-taken"] += 1
-            return
-        concept = self._medication_concept(r, medications_by_ref)
+        if not drafted:
+            if status in NOT_TAKEN_MEDICATION_STATUSES:
+                record.skipped["medication-not-taken"] += 1
+                return
+            if kind == "MedicationRequest" and _str(r.get("intent")) in NOT_ORDERED_INTENTS:
+                record.skipped["medication-not-ordered"] += 1
+                return
+        concept = self._medication_concept(r, build.medications)
         if concept is None:
             record.skipped["medication-unresolved-reference"] += 1
             return
-        match = self._terminology.medication_ingredients(concept)
+        key = _match_key(concept)
+        if key in build.matches:
+            match = build.matches[key]
+        else:
+            match = build.matches[key] = self._terminology.medication_ingredients(concept)
         if match is None:
             return  # a drug no rule asks about
-        kind = r.get("resourceType")
         start: datetime | None
         end: datetime | None
         if kind == "MedicationRequest":
@@ -497,7 +679,7 @@ class RecordBuilder:
         )
 
     def _medication_concept(
-        self, r: Mapping[str, Any], medications_by_ref: Mapping[str, Mapping[str, Any]]
+        self, r: Mapping[str, Any], medications: Mapping[str, Mapping[str, Any]]
     ) -> Mapping[str, Any] | None:
         concept = r.get("medicationCodeableConcept")
         if isinstance(concept, dict):
@@ -510,36 +692,39 @@ class RecordBuilder:
                 if isinstance(contained, dict) and contained.get("id") == ref[1:]:
                     return _dict(contained.get("code")) or None
             return None
-        medication = medications_by_ref.get(ref) or medications_by_ref.get(
-            "Medication/" + ref.rsplit("/", 1)[-1]
-        )
-        return _dict(medication.get("code")) or None if medication else None
+        medication = medications.get(ref)
+        if medication is None:
+            medication_id = _medication_id(ref)
+            medication = medications.get("Medication/" + medication_id) if medication_id else None
+        return (_dict(medication.get("code")) or None) if medication else None
 
-    def _procedure(self, r: Mapping[str, Any], record: PatientRecord, *_: Any) -> None:
+    def _procedure(self, r: Mapping[str, Any], build: _Build) -> None:
+        record = build.record
         status = _str(r.get("status"))
-        if status in ("entered-in-error", "not-done", "preparation"):
+        if status in NOT_DONE_PROCEDURE_STATUSES:
             record.skipped["procedure-not-done"] += 1
             return
         start, end = _period(r.get("performedPeriod"))
         performed = parse_datetime(r.get("performedDateTime"))
+        code = r.get("code")
         record.procedures.append(
             ProcedureEntry(
                 reference=_reference(r),
-                codings=_codings(r.get("code")),
-                display=_concept_text(r.get("code")),
+                codings=_codings(code),
+                display=_concept_text(code),
                 status=status,
                 start=start or performed,
                 end=end or performed or start,
             )
         )
 
-    def _encounter(self, r: Mapping[str, Any], record: PatientRecord, *_: Any) -> None:
+    def _encounter(self, r: Mapping[str, Any], build: _Build) -> None:
         status = _str(r.get("status"))
-        if status in ("entered-in-error", "cancelled"):
+        if status in IGNORED_ENCOUNTER_STATUSES:
             return
         start, end = _period(r.get("period"))
         reasons = tuple(c for concept in _list(r.get("reasonCode")) for c in _codings(concept))
-        record.encounters.append(
+        build.record.encounters.append(
             EncounterEntry(
                 reference=_reference(r),
                 class_code=_str(_dict(r.get("class")).get("code")),
@@ -550,13 +735,13 @@ class RecordBuilder:
             )
         )
 
-    def _allergy(self, r: Mapping[str, Any], record: PatientRecord, *_: Any) -> None:
+    def _allergy(self, r: Mapping[str, Any], build: _Build) -> None:
         verification = _status_code(r.get("verificationStatus"))
         if verification in IGNORED_CONDITION_VERIFICATION:
             return
         code = r.get("code")
         match = self._terminology.medication_ingredients(_dict(code))
-        record.allergies.append(
+        build.record.allergies.append(
             AllergyEntry(
                 reference=_reference(r),
                 codings=_codings(code),
@@ -567,13 +752,40 @@ class RecordBuilder:
             )
         )
 
-    def _family_history(self, r: Mapping[str, Any], record: PatientRecord, *_: Any) -> None:
+    def _family_history(self, r: Mapping[str, Any], build: _Build) -> None:
         if r.get("status") == "entered-in-error":
             return
         codings = tuple(
             c for item in _list(r.get("condition")) for c in _codings(_dict(item).get("code"))
         )
-        record.family_history.append(FamilyHistoryEntry(_reference(r), codings))
+        build.record.family_history.append(FamilyHistoryEntry(_reference(r), codings))
+
+
+def _prefilter(valueset: ValueSet) -> frozenset[str] | None:
+    """The set's codes, loosely compared (case, dots, spaces ignored, any system): a coding
+    whose code is not in here cannot match. None when the set has prefix rows (no pre-filter)."""
+    if any(entry.match != "exact" for entry in valueset.entries):
+        return None
+    return frozenset(_loose_code(code) for _, code in valueset.codes)
+
+
+def _effective_period(period: Any) -> datetime | None:
+    """An Observation's effectivePeriod as one time: its end, else its start."""
+    start, end = _period(period)
+    return end or start
+
+
+def _medication_id(reference: str) -> str | None:
+    """The id in a reference to a Medication: `Medication/1`, an absolute URL, a versioned
+    reference (`.../_history/2`) or a transaction bundle's `urn:uuid:...`; None when the
+    reference names another resource type."""
+    if reference.startswith("urn:uuid:"):
+        return reference[len("urn:uuid:") :] or None
+    reference = reference.split("/_history/", 1)[0]
+    parts = reference.rsplit("/", 2)
+    if len(parts) >= 2 and parts[-2] != "Medication":
+        return None
+    return parts[-1] or None
 
 
 def _newest_first(entry: LabEntry) -> float:

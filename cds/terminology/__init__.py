@@ -68,6 +68,9 @@ _PRODUCTS_HEADER = (
 Coding: TypeAlias = Mapping[str, Any]
 """A raw FHIR Coding as parsed from JSON: {"system": ..., "code": ..., "display": ...}."""
 
+# Codes remembered per value set (see ValueSet._memo): far more than a patient's distinct codes.
+_MEMO_LIMIT = 4096
+
 MatchKind = Literal["exact", "prefix"]
 MatchedBy = Literal["ingredient", "product", "text"]
 
@@ -121,6 +124,10 @@ class ValueSet:
     _prefixes: frozenset[tuple[str, str]] = field(repr=False)
     _prefix_lengths: tuple[int, ...] = field(repr=False)
     _rxnorm: frozenset[str] = field(repr=False)
+    # (system, code) as given -> contains(): rules ask about the same few codes again and again
+    # (every Condition of a record, for each value set asked about). Bounded: codes come from
+    # requests, so the memo is emptied when full rather than growing with what callers send.
+    _memo: dict[tuple[str, str], bool] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_entries(cls, name: str, entries: Iterable[ValueSetEntry]) -> ValueSet:
@@ -138,22 +145,40 @@ class ValueSet:
         )
 
     def contains(self, system: str, code: str) -> bool:
+        found = self._memo.get((system, code))
+        if found is None:
+            found = self._remember(system, code)
+        return found
+
+    def _remember(self, system: str, code: str) -> bool:
         key = _key(system, code)
-        if key in self._exact:
-            return True
-        # Prefix rows (few, short): look up each listed prefix length of the code.
-        system, code = key
-        return any((system, code[:n]) in self._prefixes for n in self._prefix_lengths)
+        found = key in self._exact
+        if not found and self._prefix_lengths:
+            # Prefix rows (few, short): look up each listed prefix length of the code.
+            normal_system, normal_code = key
+            found = any(
+                (normal_system, normal_code[:n]) in self._prefixes for n in self._prefix_lengths
+            )
+        memo = self._memo
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        memo[system, code] = found
+        return found
 
     def match(self, codings: Iterable[Coding]) -> Coding | None:
         """The first of `codings` in this value set, as given (for the card's evidence)."""
+        memo = self._memo
         for coding in codings:
             # Raw JSON gives dicts; the exact type test first is much cheaper than the ABC one.
             if type(coding) is not dict and not isinstance(coding, Mapping):
                 continue
             system, code = coding.get("system"), coding.get("code")
-            if isinstance(system, str) and isinstance(code, str) and self.contains(system, code):
-                return coding
+            if isinstance(system, str) and isinstance(code, str):
+                found = memo.get((system, code))
+                if found is None:
+                    found = self._remember(system, code)
+                if found:
+                    return coding
         return None
 
     def contains_ingredient(self, medication: MedicationMatch) -> bool:
