@@ -108,9 +108,19 @@ def evaluate(
         patient_id=patient_id if isinstance(patient_id, str) else None,
     )
     facts = Facts(record, as_of=as_of, terminology=engine.terminology, hook=request.hook)
+    warnings = list(data_warnings or ())
+    if record.skipped["other-patient-data"]:
+        warnings.append(
+            f"{record.skipped['other-patient-data']} resource(s) about another patient than "
+            "context.patientId were ignored"
+        )
     fired: list[Finding] = []
     rule_errors: list[str] = []
-    for rule in service.rules:
+    # Leg-pain advice is for the living: a chart opened after death gets no cards.
+    rules_to_run = service.rules if not record.patient.deceased else ()
+    if record.patient.deceased:
+        warnings.append("the patient is recorded as deceased: no rules were run")
+    for rule in rules_to_run:
         try:
             finding = rule.evaluate(facts)
         except Exception:
@@ -148,8 +158,8 @@ def evaluate(
             log.exception("card for %s could not be rendered", finding.rule_id)
             rule_errors.append(f"{finding.rule_id}@{finding.rule_version}")
     extension: dict[str, Any] = {RULESET_EXTENSION: release}
-    if data_warnings:
-        extension[DATA_WARNINGS_EXTENSION] = _capped(data_warnings)
+    if warnings:
+        extension[DATA_WARNINGS_EXTENSION] = _capped(warnings)
     if rule_errors:
         extension["legpain-cds-rule-errors"] = rule_errors
     return Evaluation(

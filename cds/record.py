@@ -16,6 +16,7 @@ one odd resource must not cost the clinician the rest of the record. The counts 
 | `malformed:draftOrder` | a draft order that is not a JSON object, or could not be read |
 | `duplicate` | the same `Type/id` seen again (e.g. in two prefetch searches): first kept |
 | `other-patient` | a second Patient (kept: the one matching `patient_id`, else the first) |
+| `other-patient-data` | a resource whose subject/patient is another patient than `patient_id` |
 | `unknown-unit` | a lab value in a unit the conversion table does not know (never guessed) |
 | `observation-status` | a lab that is not final, amended or corrected |
 | `observation-no-value` | a lab with neither a numeric value, a coded value nor an interpretation |
@@ -108,6 +109,7 @@ class PatientInfo:
     id: str | None
     birth_date: date | None
     gender: str | None
+    deceased: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +278,25 @@ def _period(period: Any) -> tuple[datetime | None, datetime | None]:
     return parse_datetime(period.get("start")), parse_datetime(period.get("end"))
 
 
+def _belongs_to_other_patient(resource: Mapping[str, Any], patient_id: str) -> bool:
+    """True when the resource's subject (or patient) is plainly another Patient. References we
+    cannot resolve here (urn:uuid, contained, logical identifiers) are given the benefit of the
+    doubt: the EHR answered a search for this patient."""
+    if resource.get("resourceType") == "Patient":
+        rid = resource.get("id")
+        return isinstance(rid, str) and bool(rid) and rid != patient_id
+    for field_name in ("subject", "patient"):
+        target = resource.get(field_name)
+        if not isinstance(target, dict):
+            continue
+        reference = target.get("reference")
+        if not isinstance(reference, str) or "Patient/" not in reference:
+            continue
+        tail = reference.split("Patient/", 1)[1].split("/_history", 1)[0]
+        return tail != patient_id
+    return False
+
+
 def _reference(resource: Mapping[str, Any]) -> str:
     rid = _str(resource.get("id")) or "?"
     return f"{resource.get('resourceType')}/{rid}"
@@ -418,6 +439,10 @@ class RecordBuilder:
                     skipped["duplicate"] += 1
                     continue
                 seen.add(key)
+            if build.patient_id and _belongs_to_other_patient(resource, build.patient_id):
+                # Cards about one patient must never rest on another patient's data.
+                skipped["other-patient-data"] += 1
+                continue
             if handler is None:
                 deferred.append(resource)
                 continue
@@ -453,6 +478,7 @@ class RecordBuilder:
             id=_str(r.get("id")),
             birth_date=parse_date(r.get("birthDate")),
             gender=_str(r.get("gender")),
+            deceased=r.get("deceasedBoolean") is True or bool(_str(r.get("deceasedDateTime"))),
         )
         record = build.record
         if not build.patient_seen:

@@ -632,7 +632,26 @@ def test_the_patient_the_request_is_about_wins(terminology: Terminology) -> None
     other = {"resourceType": "Patient", "id": "someone-else", "gender": "male"}
     record = build(terminology, other, patient(), patient_id=PATIENT_ID)
     assert (record.patient.id, record.patient.gender) == (PATIENT_ID, "female")
-    assert record.skipped == {"other-patient": 1}
+    assert record.skipped == {"other-patient-data": 1}
+
+
+def test_data_about_another_patient_is_never_used(terminology: Terminology) -> None:
+    mine = observation(K, 3.1, "mmol/L")
+    theirs = observation(K, 2.1, "mmol/L")
+    theirs["subject"] = {"reference": "Patient/someone-else"}
+    absolute = observation(K, 2.2, "mmol/L")
+    absolute["subject"] = {"reference": "https://ehr.example.org/fhir/Patient/someone-else"}
+    unresolvable = observation(K, 3.3, "mmol/L")
+    unresolvable["subject"] = {"reference": "urn:uuid:0f8a6a1e-2f4c-4b53-9d58-5d3b7c1f2e10"}
+    record = build(terminology, mine, theirs, absolute, unresolvable, patient_id=PATIENT_ID)
+    assert sorted(lab.value for lab in record.labs["potassium"]) == [3.1, 3.3]
+    assert record.skipped == {"other-patient-data": 2}
+
+
+def test_a_deceased_patient_is_marked(terminology: Terminology) -> None:
+    dead = {**patient(), "deceasedDateTime": "2020-01-01"}
+    assert build(terminology, dead, patient_id=PATIENT_ID).patient.deceased
+    assert not build(terminology, patient(), patient_id=PATIENT_ID).patient.deceased
 
 
 # -- building: duplicates, bundles, order ----------------------------------------------------
