@@ -22,6 +22,7 @@ from cds.terminology import Terminology
 from tests.support.fhir import (
     AS_OF,
     ICD10,
+    PATIENT_ID,
     SNOMED,
     condition,
     encounter,
@@ -287,8 +288,8 @@ def test_age_on_a_leap_day_birthday(terminology: Terminology) -> None:
 
 
 def test_sex_and_unknown_age(terminology: Terminology) -> None:
-    f = facts(terminology, {"resourceType": "Patient", "id": "p", "gender": "male"})
-    assert (f.sex, f.age_years, f.patient_id) == ("male", None, "p")
+    f = facts(terminology, {"resourceType": "Patient", "id": PATIENT_ID, "gender": "male"})
+    assert (f.sex, f.age_years, f.patient_id) == ("male", None, PATIENT_ID)
 
 
 # -- pregnancy: explicit evidence only (§13) ------------------------------------------------
