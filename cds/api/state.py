@@ -43,7 +43,7 @@ class AppState:
         return any(url_within(base_url, prefix) for prefix in allowed)
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.cds
     return state
 

@@ -1,13 +1,27 @@
-"""Running the service: serve, migrate, check."""
+"""Running the service: serve, migrate, check.
+
+With CDS_LOG_FORMAT=json (the container) every command writes its messages as JSON log lines, so
+a container's whole output (the entrypoint runs check, migrate, serve) parses line by line.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import shutil
 import sys
+import tempfile
+from pathlib import Path
+from typing import Any
 
 import click
 from pydantic import ValidationError
 
 from cds.settings import Settings
+
+log = logging.getLogger("cds.cli")
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def load_settings() -> Settings:
@@ -22,54 +36,122 @@ def load_settings() -> Settings:
         sys.exit(2)
 
 
+def _announce(settings: Settings, message: str, lines: list[str], **fields: Any) -> None:
+    """The outcome of a command: readable lines in text mode, one JSON log line in json mode."""
+    if settings.log_format == "json":
+        from cds.logs import configure_logging
+
+        configure_logging(settings)
+        log.info(message, extra=fields)
+        return
+    for line in [*lines, message]:
+        click.echo(line)
+
+
 @click.command()
 def check() -> None:
     """Validate settings, hooks/ files and rule versions, then exit."""
-    from cds.pipeline import Engine  # noqa: PLC0415 (heavy import only when used)
-    from cds.services import ServiceConfigError  # noqa: PLC0415
+    from cds.pipeline import Engine  # heavy imports only when used
+    from cds.services import ServiceConfigError
 
     settings = load_settings()
     try:
         engine = Engine.load(settings.hooks_dir)
     except ServiceConfigError as exc:
         raise click.ClickException(str(exc)) from exc
-    for service in engine.services.values():
-        click.echo(f"{service.id:28} {service.hook:14} {len(service.rules)} rules")
-    click.echo(f"ruleset {engine.registry.release.version}: configuration OK")
+    services = sorted(engine.services.values(), key=lambda s: s.id)
+    _announce(
+        settings,
+        f"ruleset {engine.registry.release.version}: configuration OK",
+        [f"{s.id:28} {s.hook:14} {len(s.rules)} rules" for s in services],
+        ruleset=engine.registry.release.version,
+        services={s.id: len(s.rules) for s in services},
+    )
 
 
 @click.command()
 def migrate() -> None:
     """Create or upgrade the audit database (CDS_DATABASE_URL) to the latest schema."""
-    from cds.audit.database import upgrade  # noqa: PLC0415
+    from cds.audit.database import upgrade
+    from cds.audit.engine import safe_url
 
     settings = load_settings()
+    if settings.log_format == "json":  # Alembic's own INFO lines, as JSON too
+        from cds.logs import configure_logging
+
+        configure_logging(settings)
     upgrade(settings.database_url)
-    click.echo("database is at the latest schema")
+    _announce(
+        settings, "database is at the latest schema", [], database=safe_url(settings.database_url)
+    )
+
+
+def prepare_metrics_dir(workers: int) -> Path | None:
+    """Set up prometheus_client's multiprocess mode for several workers; returns the directory
+    to remove at exit (None when there is nothing of ours to remove).
+
+    Must run before the workers start: each worker's prometheus_client reads the variable when
+    it is first imported. Several workers need it, or /metrics would show whichever worker
+    answered the scrape. A directory the operator names (a tmpfs, say) is used as given; else a
+    fresh private one is made. Either way it starts empty: files left by an earlier run would be
+    added to this run's counters.
+    """
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        directory = Path(given)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+        return None
+    if workers <= 1:
+        return None  # one process: the in-memory registry is exact and cheaper
+    directory = Path(tempfile.mkdtemp(prefix="cds-metrics-"))  # mode 0700: this user only
+    os.environ[MULTIPROC_ENV] = str(directory)
+    return directory
 
 
 @click.command()
 def serve() -> None:
     """Start the service at http://$CDS_HOST:$CDS_PORT (CDS Hooks base /cds-services)."""
-    import uvicorn  # noqa: PLC0415
-
-    from cds.logs import configure_logging  # noqa: PLC0415
-    from cds.pipeline import Engine  # noqa: PLC0415
-    from cds.services import ServiceConfigError  # noqa: PLC0415
-
     settings = load_settings()
+    metrics_dir = prepare_metrics_dir(settings.workers)  # before anything counts
+
+    import uvicorn
+
+    from cds.logs import configure_logging, logging_config
+    from cds.pipeline import Engine
+    from cds.services import ServiceConfigError
+
     configure_logging(settings)
     try:
-        Engine.load(settings.hooks_dir)  # refuse to start on a bad hooks/ file
-    except ServiceConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"CDS Hooks discovery: http://{settings.host}:{settings.port}/cds-services")
-    uvicorn.run(
-        "cds.api.app:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_config=None,
-        access_log=False,
-    )
+        try:
+            Engine.load(settings.hooks_dir)  # refuse to start on a bad hooks/ file
+        except ServiceConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
+        log.info(
+            "CDS Hooks discovery: http://%s:%d/cds-services",
+            settings.host,
+            settings.port,
+            extra={"workers": settings.workers},
+        )
+        uvicorn.run(
+            "cds.api.app:served_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            # uvicorn[standard] installs both; named so that a missing one fails at start-up
+            # instead of silently serving with the pure-Python h11 parser and asyncio loop.
+            http="httptools",
+            loop="uvloop",
+            # A dictionary, not None: uvicorn applies it in every worker process it starts.
+            log_config=logging_config(settings),
+            access_log=False,
+            # Behind a load balancer: its X-Forwarded-* are not trusted (the JWT `aud` uses
+            # CDS_PUBLIC_URL, never the Host header), so no proxy headers are needed.
+            proxy_headers=False,
+            server_header=False,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
