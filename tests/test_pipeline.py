@@ -5,6 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from fastapi.testclient import TestClient
+
+from cds.audit.store import MemoryAuditStore
 from cds.cdshooks import HookRequest
 from cds.pipeline import DATA_WARNINGS_EXTENSION, Engine, evaluate
 from tests.support.fhir import AS_OF, PATIENT_ID, bundle, medication_request, observation, patient
@@ -55,3 +58,27 @@ def test_another_patients_results_are_ignored_and_reported(engine: Engine) -> No
     wire = _run(engine, [patient(), medication_request("4603", "furosemide"), theirs])
     assert wire["cards"] == []
     assert any("another patient" in w for w in wire["extension"][DATA_WARNINGS_EXTENSION])
+
+
+def test_a_refused_call_is_audited_with_its_status(
+    client: TestClient, memory_store: MemoryAuditStore
+) -> None:
+    hook_instance = str(uuid.uuid4())
+    body = {
+        "hook": "patient-view",
+        "hookInstance": hook_instance,
+        "context": {"userId": "Practitioner/1", "patientId": PATIENT_ID},
+    }
+    response = client.post(f"/cds-services/{SERVICE}", json=body)  # no prefetch, no fhirServer
+    assert response.status_code == 412
+    [audited] = memory_store.invocations
+    assert (audited.hook_instance, audited.status, audited.cards) == (hook_instance, 412, ())
+    assert audited.patient_id == PATIENT_ID
+
+
+def test_a_call_without_a_usable_hook_instance_is_not_audited(
+    client: TestClient, memory_store: MemoryAuditStore
+) -> None:
+    body = {"hook": "patient-view", "hookInstance": "not-a-uuid", "context": {}}
+    assert client.post(f"/cds-services/{SERVICE}", json=body).status_code == 400
+    assert memory_store.invocations == []

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
@@ -19,7 +21,7 @@ from cds.api.state import AppState, State
 from cds.audit.store import InvocationRecord, IssuedCard
 from cds.cards import RULE_EXTENSION
 from cds.cdshooks import DiscoveryResponse, FeedbackRequest, HookRequest
-from cds.errors import BadRequest, PayloadTooLarge, StorageUnavailable
+from cds.errors import BadRequest, CdsError, PayloadTooLarge, StorageUnavailable
 from cds.metrics import count_cards, count_feedback
 from cds.pipeline import RULESET_EXTENSION
 from cds.security.limits import deadline_exceeded, enforce_prefetch_limit
@@ -71,23 +73,37 @@ async def call(
     service = find_service(state.engine, service_id)  # 404 before reading a body for nothing
     body = await _json_body(request, state.settings.max_body_bytes)
     _remember_hook_instance(request, body)
-    enforce_prefetch_limit(body.get("prefetch"), state.settings.max_prefetch_resources)
     deadline = state.settings.request_deadline_seconds
     try:
-        # Only the FHIR fetching awaits in here (evaluation is synchronous), so this bounds it.
-        async with asyncio.timeout(deadline) as budget:
-            result = await call_service(
-                state.engine,
-                service_id,
-                body,
-                as_of=started_at,
-                client_factory=state.fhir_client,
-                server_allowed=state.fhir_server_allowed,
-            )
-    except TimeoutError:
-        if not budget.expired():
-            raise
-        raise deadline_exceeded(service.prefetch, body.get("prefetch"), deadline) from None
+        enforce_prefetch_limit(body.get("prefetch"), state.settings.max_prefetch_resources)
+        try:
+            # Only the FHIR fetching awaits in here (evaluation is synchronous): this bounds it.
+            async with asyncio.timeout(deadline) as budget:
+                result = await call_service(
+                    state.engine,
+                    service_id,
+                    body,
+                    as_of=started_at,
+                    client_factory=state.fhir_client,
+                    server_allowed=state.fhir_server_allowed,
+                )
+        except TimeoutError:
+            if not budget.expired():
+                raise
+            raise deadline_exceeded(service.prefetch, body.get("prefetch"), deadline) from None
+    except CdsError as exc:
+        # A refused call (400, 412, 413) is part of the trail too, when it names its instance.
+        failed = _failed_invocation(
+            service_id,
+            body,
+            exc.status_code,
+            state.engine.registry.release.version,
+            started_at,
+            started,
+        )
+        if failed is not None:
+            await run_in_threadpool(_audit, state, failed)
+        raise
     duration_ms = (time.perf_counter() - started) * 1000
     invocation = _invocation(result, started_at, duration_ms)
     background.add_task(_audit, state, invocation)
@@ -118,7 +134,10 @@ async def feedback(service_id: str, request: Request, state: State) -> Response:
     except ValidationError as exc:
         raise BadRequest(describe_validation_error(exc)) from exc
     try:
-        result = state.store.record_feedback(service_id, list(parsed.feedback), datetime.now(UTC))
+        # In a thread: a slow database must not stall the event loop (and every card request).
+        result = await run_in_threadpool(
+            state.store.record_feedback, service_id, list(parsed.feedback), datetime.now(UTC)
+        )
     except Exception as exc:
         # Unstored feedback is lost: tell the EHR so it can retry.
         log.exception("feedback could not be stored")
@@ -135,6 +154,33 @@ async def feedback(service_id: str, request: Request, state: State) -> Response:
         },
     )
     return json_response({"stored": result.stored, "duplicates": result.duplicates})
+
+
+def _failed_invocation(
+    service_id: str,
+    body: dict[str, Any],
+    status: int,
+    ruleset_release: str,
+    started_at: datetime,
+    started: float,
+) -> InvocationRecord | None:
+    try:
+        hook_instance = str(uuid.UUID(str(body.get("hookInstance"))))
+    except ValueError:
+        return None  # nothing ties it to the EHR's records: the log line is the trail
+    context = body.get("context")
+    patient_id = context.get("patientId") if isinstance(context, dict) else None
+    hook = body.get("hook")
+    return InvocationRecord(
+        hook_instance=hook_instance,
+        service_id=service_id,
+        hook=hook[:64] if isinstance(hook, str) else "",
+        ruleset_release=ruleset_release,
+        patient_id=patient_id[:200] if isinstance(patient_id, str) else None,
+        started_at=started_at,
+        duration_ms=(time.perf_counter() - started) * 1000,
+        status=status,
+    )
 
 
 def _remember_hook_instance(request: Request, body: dict[str, Any]) -> None:

@@ -54,7 +54,8 @@ def make_engine(url: str | URL, *, immediate_writes: bool = True) -> Engine:
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(parsed, immediate_writes=immediate_writes)
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    # hide_parameters: a failed write must not put a clinician's free-text comment in the logs.
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if backend == "postgresql":
         kwargs["connect_args"] = {
             "connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS,
@@ -67,7 +68,9 @@ def _sqlite_engine(url: URL, *, immediate_writes: bool) -> Engine:
     path = sqlite_file(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+    engine = sa.create_engine(
+        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, hide_parameters=True
+    )
     begin = "BEGIN IMMEDIATE" if immediate_writes else "BEGIN"
 
     @sa.event.listens_for(engine, "connect")
