@@ -76,9 +76,9 @@ def select_findings(findings: Iterable[Finding], *, hook: str) -> list[Finding]:
             remaining = {ref for _, ref in finding.labs} - explained_labs
             if not remaining:
                 continue
-        if hook in ("order-select", "order-sign"):
-            if not finding.involves_draft_order and finding.severity != "critical":
-                continue
+        ordering = hook in ("order-select", "order-sign")
+        if ordering and not finding.involves_draft_order and finding.severity != "critical":
+            continue
         kept.append(finding)
     return sorted(kept, key=lambda f: (SEVERITY_RANK[f.severity], f.specificity, f.rule_id))
 
