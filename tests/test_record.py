@@ -52,6 +52,7 @@ SKIP_REASONS = frozenset(
     {
         "duplicate",
         "other-patient",
+        "other-patient-data",
         "unknown-unit",
         "observation-status",
         "observation-no-value",

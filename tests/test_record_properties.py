@@ -433,7 +433,13 @@ def test_build_never_raises_and_accounts_for_every_resource(
     assert all(k in SKIP_REASONS or k.startswith("malformed:") for k in record.skipped)
     # Each resource (and draft) became at most one thing: an entry, the Patient, or a count.
     patients = [r for r in resources if isinstance(r, dict) and r.get("resourceType") == "Patient"]
-    kept_patient = 1 if patients else 0
+    # A Patient plainly naming someone else is counted (other-patient-data), not kept.
+    others = [
+        p
+        for p in patients
+        if patient_id and isinstance(p.get("id"), str) and p["id"] not in ("", patient_id)
+    ]
+    kept_patient = 1 if len(patients) > len(others) else 0
     assert produced(record) + kept_patient + record.skipped.total() <= len(resources) + len(drafts)
     if patient_id:
         assert record.patient.id is not None

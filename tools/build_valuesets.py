@@ -169,6 +169,12 @@ MEDICATIONS = Group(
         ),
         Spec("statins", "the seven statins (§4)", (Rows(STATIN, "med-ingredient"),)),
         Spec(
+            "cyp3a4-sensitive-statins",
+            "simvastatin, lovastatin: exposure rises many-fold with strong CYP3A4 inhibitors "
+            "(§4, FDA 2011 labels)",
+            (Rows(STATIN, "med-ingredient", "36567 6472"),),
+        ),
+        Spec(
             "statin-interacting-drugs",
             "every drug of §4's interacting list (19)",
             (Rows(STATIN, "med-interacting"),),
@@ -767,6 +773,9 @@ NOTES = """\
   spironolactone and triamterene, and the ACE inhibitors, ARBs, beta blockers and ezetimibe.
   So "hydrochlorothiazide / triamterene" is in `thiazide-diuretics`, and its `names` show
   the triamterene (§1.5: potassium-sparing agents blunt hypokalaemia).
+- **cyp3a4-sensitive-statins** (simvastatin, lovastatin) is a subset of `statins`: the two
+  whose labels contraindicate the `strong-cyp3a4-inhibitors`; with the other statins those
+  drugs are only `statin-interacting-drugs`.
 - **strong-cyp3a4-inhibitors** holds all seven named drugs. Erythromycin is a *moderate*
   CYP3A4 inhibitor in the FDA DDI table. But the simvastatin and lovastatin labels (FDA Drug
   Safety Communication 2011, cited in §4) contraindicate it alongside the strong inhibitors,
@@ -788,7 +797,8 @@ NOTES = """\
 - **Supersets.** `major-surgery` ⊇ `hip-knee-surgery`; `ckd` ⊇ `esrd`; `ckd-stage-5` ⊇
   `esrd`; `pad` ⊇ `pad-rest-pain`; `diabetes` ⊇ `diabetic-neuropathy`;
   `peripheral-neuropathy-any` ⊇ diabetic, alcoholic and drug-induced neuropathy;
-  `vte-history` ⊇ `acute-dvt` ∪ `pulmonary-embolism`; `leg-complaint` ⊇ `leg-cramp-complaint`.
+  `vte-history` ⊇ `acute-dvt` ∪ `pulmonary-embolism`; `leg-complaint` ⊇ `leg-cramp-complaint`;
+  `statins` ⊇ `cyp3a4-sensitive-statins`.
 - **Text matching aliases** (misspellings and brand names seen in Synthea) live in
   `cds/terminology/aliases.py`: they are matching rules, not codes.
 - **Known gaps: Synthea codes that codes.tsv lacks, so no set matches them.** Adding them

@@ -10,8 +10,8 @@ dialysis" and the GFR category mean, so the two cards never disagree.
   the run (recovery, or an acute kidney injury rather than CKD).
 - GFR category from the latest eGFR (KDIGO 2024): G3a 45-59, G3b 30-44, G4 15-29, G5 < 15.
 - On dialysis: a dialysis-dependence code, or a dialysis procedure in the last 90 days.
-- Low calcium (albumin-corrected) or magnesium within 90 days, for the "newly found CKD with
-  low Ca or Mg" warning.
+- Low calcium (albumin-corrected, `common.albumin_corrected_calcium`) or magnesium within the
+  §2 window (90 days), for the "newly found CKD with low Ca or Mg" warning.
 """
 
 from __future__ import annotations
@@ -21,28 +21,36 @@ from dataclasses import dataclass
 from cds.facts import Facts
 from cds.fhirtime import days_between
 from cds.record import ConditionEntry, LabEntry, ProcedureEntry
-from cds.rules._lab_bounds import is_below, value_text
 from cds.rules.base import Evidence
-from cds.rules.common import condition_evidence, fmt, lab_evidence, procedure_evidence
-from cds.terminology.units import CANONICAL_UNIT, corrected_calcium
+from cds.rules.common import (
+    CA_LOW,
+    albumin_corrected_calcium,
+    certainly_at_least,
+    certainly_below,
+    condition_evidence,
+    fmt,
+    lab_evidence,
+    low_magnesium,
+    procedure_evidence,
+    value_text,
+)
+from cds.terminology.units import CANONICAL_UNIT
 
 EGFR_CKD_LIMIT = 60.0  # mL/min/1.73 m2: below it is CKD G3a or worse
 EGFR_CHRONICITY_DAYS = 90  # two results < 60 at least this far apart (KDIGO > 3 months)
 EGFR_CURRENT_DAYS = 365  # the latest eGFR must be this recent to stage or define CKD
 DIALYSIS_PROCEDURE_DAYS = 90  # a dialysis session this recent means "on dialysis"
-ELECTROLYTE_WINDOW_DAYS = 90  # §2 look-back for calcium and magnesium
-CALCIUM_LOW = 8.5  # mg/dL, albumin-corrected (§2 default when the lab gives no range)
-MAGNESIUM_LOW = 0.70  # mmol/L (1.7 mg/dL, §1.3)
 EGFR_UNIT = CANONICAL_UNIT["egfr"]  # as labs send it, so the evidence adds no "reported as"
 
 G5_BELOW = 15.0  # mL/min/1.73 m2, kidney failure range
+G1_FROM = 90.0  # mL/min/1.73 m2, normal or high
 # (upper bound exclusive, KDIGO GFR category), checked in order.
 GFR_CATEGORIES: tuple[tuple[float, str], ...] = (
     (G5_BELOW, "G5"),
     (30.0, "G4"),
     (45.0, "G3b"),
     (60.0, "G3a"),
-    (90.0, "G2"),
+    (G1_FROM, "G2"),
 )
 # Coded stage value sets, most advanced first (ckd-stage-5 includes ESRD).
 CODED_STAGES: tuple[tuple[str, str], ...] = (
@@ -111,17 +119,18 @@ class KidneyStatus:
 
     @property
     def egfr_category(self) -> str | None:
-        """The KDIGO G category of the latest eGFR, when its value is unambiguous."""
+        """The KDIGO G category of the latest eGFR, when its value is unambiguous: a censored
+        result only at the open ends (">90" is G1, "<15" G5; "<30" could be G4 or G5)."""
         lab = self.latest_egfr
         if lab is None or lab.value is None:
             return None
-        if lab.comparator in (">", ">="):
-            return "G1" if lab.value >= 90 else None
-        if lab.comparator == "<":
-            return "G5" if lab.value <= G5_BELOW else None  # "<30" could be G4 or G5
-        if lab.comparator == "<=":
-            return "G5" if lab.value < G5_BELOW else None
-        return gfr_category(lab.value)
+        if lab.comparator is None:
+            return gfr_category(lab.value)
+        if certainly_at_least(lab, G1_FROM):
+            return "G1"
+        if certainly_below(lab, G5_BELOW):
+            return "G5"
+        return None
 
     def stage_label(self) -> str:
         """How the card names the kidney disease: "ESRD on dialysis", "CKD G4", "CKD stage 3"."""
@@ -145,7 +154,7 @@ class KidneyStatus:
         if self.sustained_low_egfr is not None:
             latest, earliest = self.sustained_low_egfr
             items.append(lab_evidence(latest, "eGFR (latest)", EGFR_UNIT, 0))
-            span = _days_apart(earliest, latest)
+            span = days_apart(earliest, latest)
             items.append(
                 Evidence(
                     label="eGFR (earlier; every result since is below 60)",
@@ -159,7 +168,8 @@ class KidneyStatus:
         return tuple(items)
 
 
-def _days_apart(earlier: LabEntry, later: LabEntry) -> int:
+def days_apart(earlier: LabEntry, later: LabEntry) -> int:
+    """Days between two results (0 when either is undated; sustained_low_egfr never is)."""
     if earlier.effective is None or later.effective is None:
         return 0
     return days_between(earlier.effective, later.effective)
@@ -182,14 +192,14 @@ def kidney_status(facts: Facts) -> KidneyStatus:
 
 
 def _sustained_low_egfr(facts: Facts, latest: LabEntry | None) -> tuple[LabEntry, LabEntry] | None:
-    if latest is None or latest.effective is None or not is_below(latest, EGFR_CKD_LIMIT):
+    if latest is None or latest.effective is None or not certainly_below(latest, EGFR_CKD_LIMIT):
         return None
     for result in facts.labs("egfr"):  # newest first, none in the future
         if result.value is None or result.effective is None:
             continue
         if result.effective > latest.effective:
             continue
-        if not is_below(result, EGFR_CKD_LIMIT):
+        if not certainly_below(result, EGFR_CKD_LIMIT):
             return None  # a result >= 60 (or ambiguous) breaks the run
         if days_between(result.effective, latest.effective) >= EGFR_CHRONICITY_DAYS:
             return latest, result
@@ -205,18 +215,14 @@ class LowMineral:
 
 
 def low_calcium_or_magnesium(facts: Facts) -> list[LowMineral]:
-    """Low albumin-corrected calcium and low magnesium in the last 90 days (latest result of
+    """Low albumin-corrected calcium and low magnesium in the §2 window (latest result of
     each). Interpretation and the lab's range come first (§1.2), then the §2 defaults."""
     found: list[LowMineral] = []
-    calcium = _low_corrected_calcium(facts)
+    calcium = _low_calcium(facts)
     if calcium is not None:
         found.append(calcium)
-    magnesium = facts.latest_lab("magnesium", within_days=ELECTROLYTE_WINDOW_DAYS)
-    if (
-        magnesium is not None
-        and magnesium.value is not None
-        and facts.is_low(magnesium, MAGNESIUM_LOW)
-    ):
+    magnesium = low_magnesium(facts)
+    if magnesium is not None:
         found.append(
             LowMineral(
                 "magnesium",
@@ -228,51 +234,25 @@ def low_calcium_or_magnesium(facts: Facts) -> list[LowMineral]:
     return found
 
 
-def _low_corrected_calcium(facts: Facts) -> LowMineral | None:
-    reported = facts.latest_lab("calcium-corrected", within_days=ELECTROLYTE_WINDOW_DAYS)
-    total = facts.latest_lab("calcium-total", within_days=ELECTROLYTE_WINDOW_DAYS)
-    newest_is_reported = reported is not None and (
-        total is None or (reported.effective or facts.as_of) >= (total.effective or facts.as_of)
-    )
-    if reported is not None and newest_is_reported:
-        if not facts.is_low(reported, CALCIUM_LOW):
-            return None
-        return LowMineral(
-            "calcium",
-            reported,
-            f"low calcium {value_text(reported)} mg/dL",
-            lab_evidence(reported, "Calcium, albumin-corrected", "mg/dL", 1),
-        )
-    if total is None or total.value is None:
+def _low_calcium(facts: Facts) -> LowMineral | None:
+    calcium = albumin_corrected_calcium(facts)
+    if calcium is None:
         return None
-    albumin = facts.latest_lab("albumin", within_days=ELECTROLYTE_WINDOW_DAYS)
-    if albumin is None or albumin.value is None or albumin.comparator or total.comparator:
-        # Without albumin the total is judged as measured (and labelled uncorrected).
-        if not facts.is_low(total, CALCIUM_LOW):
+    if calcium.source != "calculated":
+        # Reported as corrected, or a total judged as measured (labelled uncorrected): the
+        # lab's flag, then its range, then the §2 default.
+        if not facts.is_low(calcium.lab, CA_LOW):
             return None
-        return LowMineral(
-            "calcium",
-            total,
-            f"low calcium {value_text(total)} mg/dL",
-            lab_evidence(total, "Calcium, total (uncorrected)", "mg/dL", 1),
-        )
+        phrase = f"low calcium {value_text(calcium.lab, 1)} mg/dL"
+        return LowMineral("calcium", calcium.lab, phrase, calcium.evidence())
     # Low albumin is common in CKD and lowers total calcium without hypocalcaemia: judge the
-    # corrected value against the lab's lower limit (or the default), not the total's flag.
-    value = corrected_calcium(total.value, albumin.value)
-    low = total.reference_low if total.reference_low is not None else CALCIUM_LOW
-    if value >= low:
+    # corrected value (a bound when an input is censored) against the lab's lower limit (or
+    # the default), not the total's flag.
+    if not calcium.certainly_below(calcium.low_limit):
         return None
     return LowMineral(
         "calcium",
-        total,
-        f"low corrected calcium {fmt(value, 1)} mg/dL",
-        Evidence(
-            label="Calcium, albumin-corrected",
-            value=(
-                f"{fmt(value, 1)} mg/dL (total {fmt(total.value, 1)} mg/dL, "
-                f"albumin {fmt(albumin.value, 1)} g/dL; lower limit {fmt(low, 1)})"
-            ),
-            when=total.effective,
-            reference=total.reference,
-        ),
+        calcium.lab,
+        f"low corrected calcium {calcium.value_text(1)} mg/dL",
+        calcium.evidence(f"lower limit {fmt(calcium.low_limit, 1)}"),
     )

@@ -1,52 +1,41 @@
-"""Leg-complaint context and wording shared by the venous, arterial, pregnancy and
-alternative-explanation rules (dvt-risk, pe-red-flags, pad-rest-pain, pregnancy-leg-cramps,
-venous-insufficiency, other-leg-pain-conditions).
+"""Leg complaints (§1.6) by kind, and how a card lists them.
 
-Rule modules that import this one include its source in their content hash.
+`Facts.leg_complaints` is every §1.6 complaint (leg pain, cramp, restless legs or swelling) and
+is what candidate-cause cards need. Some causes explain only some kinds: a nerve cause explains
+pain, cramps or restlessness but not a swollen leg, a clot presents as pain or swelling. Rules
+ask for those kinds here (never `Facts.complaints_in` with a value-set name of their own), so
+that every rule means the same by "a pain or cramp complaint".
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 
-from cds.facts import Facts, Pregnancy
+from cds.facts import Facts
 from cds.record import ConditionEntry
 from cds.rules.base import Evidence
-from cds.rules.common import condition_evidence
+from cds.rules.common import condition_evidence, unique_by_reference
 
 # Value sets of §1.6 complaint kinds (cds/terminology/VALUESETS.md).
+ANY_LEG_COMPLAINT = "leg-complaint"
 PAIN_OR_CRAMP = "leg-cramp-complaint"
+RESTLESS_LEGS = "restless-legs"
 SWELLING = "leg-swelling"
 UNILATERAL_SWELLING = "unilateral-leg-swelling"
-ANY_LEG_COMPLAINT = "leg-complaint"
+# What rules that read these kinds list in their own `valuesets`.
 COMPLAINT_VALUESETS: tuple[str, ...] = (
     ANY_LEG_COMPLAINT,
     PAIN_OR_CRAMP,
     SWELLING,
     UNILATERAL_SWELLING,
 )
-# Beyond 42 weeks (post-term) a gestational age on record is stale: the pregnancy it describes
-# has almost certainly ended.
-LATEST_PLAUSIBLE_GESTATION_WEEKS = 42.0
-PREGNANCY_VALUESETS: tuple[str, ...] = (
-    "pregnancy",
-    "pregnancy-status",
-    "gestational-age",
-    "delivery",
+PAIN_CRAMP_OR_RESTLESS_VALUESETS: tuple[str, ...] = (
+    ANY_LEG_COMPLAINT,
+    PAIN_OR_CRAMP,
+    RESTLESS_LEGS,
 )
 # How many complaint entries a card lists: enough to show what was found, not a wall.
 COMPLAINTS_SHOWN = 2
-
-
-def _unique(entries: Iterable[ConditionEntry]) -> list[ConditionEntry]:
-    seen: set[str] = set()
-    kept: list[ConditionEntry] = []
-    for entry in entries:
-        if entry.reference not in seen:
-            seen.add(entry.reference)
-            kept.append(entry)
-    return kept
 
 
 def pain_or_cramp_complaints(facts: Facts) -> list[ConditionEntry]:
@@ -54,10 +43,25 @@ def pain_or_cramp_complaints(facts: Facts) -> list[ConditionEntry]:
     return facts.complaints_in(PAIN_OR_CRAMP)
 
 
+def pain_cramp_or_restless_complaints(facts: Facts) -> list[ConditionEntry]:
+    """Leg pain, cramp or restless legs: what a nerve cause (§6, §9) or drug-induced
+    restlessness (§7) explains. A swollen leg alone does not make them candidates."""
+    return unique_by_reference(
+        [*facts.complaints_in(PAIN_OR_CRAMP), *facts.complaints_in(RESTLESS_LEGS)]
+    )
+
+
 def pain_or_swelling_complaints(facts: Facts) -> list[ConditionEntry]:
     """Leg pain, cramp or swelling on record. §1.6: a suspected clot presents as pain or
     swelling, so restless legs alone do not count."""
-    return _unique([*facts.complaints_in(PAIN_OR_CRAMP), *facts.complaints_in(SWELLING)])
+    return unique_by_reference(
+        [*facts.complaints_in(PAIN_OR_CRAMP), *facts.complaints_in(SWELLING)]
+    )
+
+
+def swelling_complaints(facts: Facts) -> list[ConditionEntry]:
+    """Leg swelling (either or both legs) coded as a complaint on record."""
+    return facts.complaints_in(SWELLING)
 
 
 def unilateral_swelling(facts: Facts) -> list[ConditionEntry]:
@@ -65,80 +69,9 @@ def unilateral_swelling(facts: Facts) -> list[ConditionEntry]:
     return facts.complaints_in(UNILATERAL_SWELLING)
 
 
-def current_pregnancy(facts: Facts) -> Pregnancy | None:
-    """Facts.pregnancy (explicit evidence only, §13), unless the record shows it has ended: a
-    delivery procedure after the pregnancy evidence, or a gestational age past 42 weeks."""
-    pregnancy = facts.pregnancy
-    if pregnancy is None:
-        return None
-    weeks = pregnancy.gestational_weeks
-    if weeks is not None and weeks > LATEST_PLAUSIBLE_GESTATION_WEEKS:
-        return None
-    if pregnancy.when is not None:
-        since = facts.days_ago(pregnancy.when)
-        for delivery in facts.procedures_within("delivery", since):
-            if (delivery.end or delivery.start or facts.as_of) >= pregnancy.when:
-                return None
-    return pregnancy
-
-
-def complaint_evidence(complaints: Sequence[ConditionEntry]) -> tuple[Evidence, ...]:
-    return tuple(condition_evidence(c, "Leg complaint") for c in complaints[:COMPLAINTS_SHOWN])
-
-
-def conditions_evidence(conditions: Iterable[ConditionEntry]) -> tuple[Evidence, ...]:
-    return tuple(condition_evidence(c) for c in _unique(conditions))
-
-
-def unique_evidence(evidence: Iterable[Evidence]) -> tuple[Evidence, ...]:
-    """One line per resource and label: the same condition can be, say, both a complaint and a
-    risk item, and a card should list it once."""
-    seen: set[tuple[str, str]] = set()
-    kept: list[Evidence] = []
-    for item in evidence:
-        key = (item.reference, item.label)
-        if key not in seen:
-            seen.add(key)
-            kept.append(item)
-    return tuple(kept)
-
-
-def condition_code(condition: ConditionEntry) -> str:
-    """The first code of a condition, for a summary such as "PAD on record (I73.9)"."""
-    for coding in condition.codings:
-        code = coding.get("code")
-        if code:
-            return str(code)
-    return ""
-
-
-def condition_name(condition: ConditionEntry) -> str:
-    """The record's own wording and code, e.g. "Lumbar radiculopathy (M54.16)". Kept as
-    written: lower-casing would mangle eponyms (Parkinson's, Addison's, Baker's)."""
-    code = condition_code(condition)
-    name = condition.display or code or "condition"
-    return f"{name} ({code})" if code and code != name else name
-
-
-def time_ago(facts: Facts, when: datetime | None) -> str:
-    """How long ago, as "5 days ago" or "3 wk ago": clinicians count recent events in weeks."""
-    if when is None:
-        return "date unknown"
-    days = facts.days_ago(when)
-    if days < 14:
-        return f"{days} day{'s' if days != 1 else ''} ago"
-    return f"{days // 7} wk ago"
-
-
-def join_parts(parts: Sequence[str], limit: int, separator: str = ", ") -> str:
-    """Join as "a, b (+2 more)": the first parts that fit in `limit` characters, never fewer
-    than one, so a summary stays under 140 characters however much the record holds."""
-    shown: list[str] = []
-    for index, part in enumerate(parts):
-        rest = len(parts) - index - 1
-        candidate = separator.join([*shown, part]) + (f" (+{rest} more)" if rest else "")
-        if shown and len(candidate) > limit:
-            break
-        shown.append(part)
-    hidden = len(parts) - len(shown)
-    return separator.join(shown) + (f" (+{hidden} more)" if hidden else "")
+def complaint_evidence(
+    complaints: Sequence[ConditionEntry], what: str = "Leg complaint"
+) -> tuple[Evidence, ...]:
+    """The first COMPLAINTS_SHOWN complaints as evidence lines (`what` labels an entry that
+    has no wording of its own)."""
+    return tuple(condition_evidence(c, what) for c in complaints[:COMPLAINTS_SHOWN])

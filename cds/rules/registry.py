@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib
+import importlib.util
 import json
 import pkgutil
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from cds.terminology import Terminology
 
 RULES_PACKAGE = "cds.rules"
 RELEASED_FILE = "released.json"
+_BASE_MODULE = "cds.rules.base"
 
 
 @dataclass(frozen=True)
@@ -71,14 +73,15 @@ def load_registry() -> RuleRegistry:
 
 
 def content_hash(rule: Rule, module: ModuleType, terminology: Terminology) -> str:
-    """What a released version is: its module's source, the source of any other rule module it
-    imports, and the codes of the value sets it declares. Facts and terminology code are covered
-    by their own tests; a change to a rule's logic or to its codes changes this hash."""
+    """What a released version is: its module's source, the source of every other rule module it
+    imports, directly or through another one (`cds.rules.common`, the private `_*` modules,
+    another rule's version module), and the codes of the value sets it declares. Docstrings and
+    comments are left out. Facts and terminology code are covered by their own tests; a change
+    to a rule's logic, to a rule module it depends on or to its codes changes this hash."""
     digest = hashlib.sha256()
-    source_path = Path(module.__file__ or "")
-    source = source_path.read_text("utf-8")
+    source = Path(module.__file__ or "").read_text("utf-8")
     digest.update(_normalise(source).encode())
-    for imported in sorted(_rule_dependencies(source)):
+    for imported in sorted(_rule_dependencies(source, module.__package__)):
         dependency = importlib.import_module(imported)
         digest.update(_normalise(Path(dependency.__file__ or "").read_text("utf-8")).encode())
     for name in sorted(rule.valuesets):
@@ -87,40 +90,76 @@ def content_hash(rule: Rule, module: ModuleType, terminology: Terminology) -> st
     return "sha256:" + digest.hexdigest()
 
 
-def _rule_dependencies(source: str) -> set[str]:
+def _rule_dependencies(source: str, package: str | None) -> set[str]:
     """Every rule module this source imports, directly or through other rule modules."""
     found: set[str] = set()
-    pending = _imported_rule_modules(source)
+    pending = _imported_rule_modules(source, package)
     while pending:
         name = pending.pop()
         if name in found:
             continue
         found.add(name)
         module = importlib.import_module(name)
-        pending |= _imported_rule_modules(Path(module.__file__ or "").read_text("utf-8"))
+        text = Path(module.__file__ or "").read_text("utf-8")
+        pending |= _imported_rule_modules(text, module.__package__)
     return found
 
 
-def _imported_rule_modules(source: str) -> set[str]:
+def _imported_rule_modules(source: str, package: str | None) -> set[str]:
+    """The `cds.rules.*` modules a source imports, however written (`from cds.rules.x import
+    y`, `import cds.rules.x`, `from cds.rules import x`, or relative to `package`), except
+    `cds.rules.base`: the dataclasses every rule is made of, covered by the rule tests."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            if node.module.startswith(RULES_PACKAGE + ".") and node.module != "cds.rules.base":
-                names.add(node.module)
-    return names
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                if not package:
+                    continue
+                base = importlib.util.resolve_name("." * node.level + base, package)
+            names.add(base)
+            # `from package import module` names a module too.
+            names.update(
+                f"{base}.{alias.name}"
+                for alias in node.names
+                if _is_rule_module(f"{base}.{alias.name}")
+            )
+    return {name for name in names if _in_rules_package(name) and name != _BASE_MODULE}
+
+
+def _in_rules_package(name: str) -> bool:
+    return name.startswith(RULES_PACKAGE + ".")
+
+
+def _is_rule_module(name: str) -> bool:
+    if not _in_rules_package(name):
+        return False
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:  # the parent is a module, not a package: `name` is an attribute
+        return False
+
+
+# Nodes whose first statement, when a string, is a docstring.
+_DOCUMENTED = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
 
 
 def _normalise(source: str) -> str:
-    # Comments and docstrings may be improved without a new version; code may not.
+    """The source's syntax tree without docstrings: comments and docstrings may be improved
+    without a new version; code may not. A docstring is removed outright (a `pass` stands in
+    only where the body would otherwise be empty), so adding, rewording or removing one leaves
+    the hash alone."""
     tree = ast.parse(source)
     for node in ast.walk(tree):
-        body = getattr(node, "body", None)
+        if not isinstance(node, _DOCUMENTED) or not node.body:
+            continue
+        first = node.body[0]
         if (
-            isinstance(body, list)
-            and body
-            and isinstance(body[0], ast.Expr)
-            and isinstance(body[0].value, ast.Constant)
-            and isinstance(body[0].value.value, str)
+            isinstance(first, ast.Expr)
+            and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)
         ):
-            body[0] = ast.Pass()
+            node.body = node.body[1:] or [ast.Pass()]
     return ast.dump(tree, annotate_fields=False)

@@ -74,6 +74,18 @@ def test_coded_ckd_without_complaint_gives_no_card(terminology: Terminology) -> 
     assert run(terminology, ckd4(), egfr(22, 20)) is None
 
 
+def test_censored_total_calcium_is_judged_on_its_corrected_bound(
+    terminology: Terminology,
+) -> None:
+    total = observation(CA_TOTAL, 7.0, "mg/dL", days_ago=5, comparator="<")
+    # Albumin 4.0: no correction, the corrected value is "<7": certainly low.
+    finding = fired(terminology, *sustained(), total, observation(ALBUMIN, 4.0, "g/dL"))
+    assert finding.severity == "warning"
+    assert "low corrected calcium <7 mg/dL" in finding.summary
+    # Albumin 2.0: corrected "<8.6", which may be normal: not the newly-found warning.
+    assert run(terminology, *sustained(), total, observation(ALBUMIN, 2.0, "g/dL")) is None
+
+
 def test_coded_ckd_with_low_calcium_is_not_the_newly_found_warning(
     terminology: Terminology,
 ) -> None:

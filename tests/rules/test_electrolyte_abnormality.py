@@ -284,6 +284,47 @@ def test_suppressed_when_diuretic_card_explains_the_same_lab(terminology: Termin
     assert [f.rule_id for f in shown] == ["diuretic-electrolytes"]
 
 
+@pytest.mark.parametrize(
+    "resources",
+    [
+        # corrected here from total and albumin (7.0 + 0.8 x 1.0 = 7.8 mg/dL)
+        [observation(CA_TOTAL, 7.0, "mg/dL", days_ago=3), observation(ALBUMIN, 3.0, "g/dL")],
+        # reported as corrected (1.9 mmol/L = 7.6 mg/dL)
+        [observation(CA_CORRECTED, 1.9, "mmol/L", days_ago=3)],
+        # a censored total with albumin: corrected value "<7.8"
+        [
+            observation(CA_TOTAL, 7.0, "mg/dL", comparator="<", days_ago=3),
+            observation(ALBUMIN, 3.0, "g/dL"),
+        ],
+    ],
+)
+def test_both_cards_judge_the_same_calcium_so_the_diuretic_card_suppresses(
+    terminology: Terminology, resources: list[dict[str, Any]]
+) -> None:
+    facts = facts_for(terminology, [medication_request("4603", "furosemide"), *resources])
+    electrolyte, diuretic = RULE.evaluate(facts), DIURETIC_RULE.evaluate(facts)
+    assert electrolyte is not None
+    assert diuretic is not None
+    assert electrolyte.labs == diuretic.labs
+    assert [f.rule_id for f in select_findings([electrolyte, diuretic], hook="patient-view")] == [
+        "diuretic-electrolytes"
+    ]
+
+
+def test_censored_calcium_counts_only_when_its_bound_settles_it(
+    terminology: Terminology,
+) -> None:
+    albumin = observation(ALBUMIN, 2.0, "g/dL")
+    # "<7.0" total with albumin 2.0: corrected below 8.6, which may be normal.
+    total = observation(CA_TOTAL, 7.0, "mg/dL", comparator="<", days_ago=3)
+    assert run(terminology, total, albumin) is None
+    # ">12" total with albumin 2.0: corrected above 13.6, certainly high.
+    high = observation(CA_TOTAL, 12.0, "mg/dL", comparator=">", days_ago=3)
+    finding = fired(terminology, high, albumin)
+    assert finding.summary.startswith("Serum calcium (albumin-corrected) >13.6 mg/dL (high)")
+    assert finding.evidence[0].value.startswith(">13.6 mg/dL (total >12 mg/dL, albumin 2 g/dL")
+
+
 def test_not_suppressed_when_another_lab_is_unexplained(terminology: Terminology) -> None:
     resources = [
         medication_request("4603", "furosemide"),

@@ -218,6 +218,15 @@ def test_atorvastatin_with_clarithromycin_is_only_a_modifier(terminology: Termin
     assert "interacting drug (clarithromycin)" in finding.explanation
 
 
+def test_lovastatin_product_with_itraconazole_is_a_warning(terminology: Terminology) -> None:
+    """The CYP3A4-sensitive statins come from their value set, so a product code counts."""
+    lovastatin = medication_request("197904", "lovastatin 20 MG Oral Tablet")
+    itraconazole = medication_request("28031", "Itraconazole")
+    finding = fired(terminology, lovastatin, itraconazole)
+    assert finding.severity == "warning"
+    assert finding.summary.startswith("Lovastatin with itraconazole raises myopathy risk")
+
+
 def test_any_statin_with_gemfibrozil_is_a_warning(terminology: Terminology) -> None:
     gemfibrozil = medication_request("4719", "Gemfibrozil")
     finding = fired(terminology, atorvastatin(), gemfibrozil)

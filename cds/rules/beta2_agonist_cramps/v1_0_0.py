@@ -9,26 +9,23 @@ a candidate cause (info) and needs a leg pain or cramp complaint (§1.6).
 from __future__ import annotations
 
 from cds.facts import Facts
-from cds.rules._cramp_labs import (
-    ELECTROLYTE_WINDOW_DAYS,
-    low_potassium,
-    result_evidence,
-    value_text,
-)
+from cds.rules._leg_context import complaint_evidence, pain_or_cramp_complaints
 from cds.rules.base import DataRequirement, Finding, OrderSuggestion, Provenance, Rule
 from cds.rules.common import (
-    condition_evidence,
+    ELECTROLYTE_WINDOW_DAYS,
     drug_names,
     fit_summary,
     low_confidence_cautions,
+    low_potassium,
     medication_evidence,
+    result_evidence,
+    value_text,
 )
 
 RULE_ID = "beta2-agonist-cramps"
 VERSION = "1.0.0"
 
 POTASSIUM_WINDOW_DAYS = ELECTROLYTE_WINDOW_DAYS  # §5: "K as in §2" (90 days)
-CRAMP_COMPLAINTS = "leg-cramp-complaint"  # R25.2, G47.62, R29.0, leg pain M79.60x/M79.66x
 
 BMP = OrderSuggestion(
     "Basic metabolic panel", "51990-0", "Potassium on a beta-2 agonist with muscle cramps"
@@ -42,9 +39,10 @@ def evaluate(facts: Facts) -> Finding | None:
     names = drug_names(agonists)
     drafted = any(m.drafted for m in agonists)
     cautions = low_confidence_cautions(agonists)
-    complaints = facts.complaints_in(CRAMP_COMPLAINTS)
+    # Leg pain or cramp (leg-cramp-complaint: R25.2, G47.62, R29.0, M79.60x/M79.66x).
+    complaints = pain_or_cramp_complaints(facts)
     drug_evidence = [medication_evidence(m) for m in agonists]
-    complaint_evidence = [condition_evidence(c) for c in complaints[:2]]
+    complaint_lines = complaint_evidence(complaints)
 
     potassium = low_potassium(facts)
     if potassium is not None:
@@ -65,7 +63,7 @@ def evaluate(facts: Facts) -> Finding | None:
             evidence=(
                 *drug_evidence,
                 result_evidence(potassium, "Potassium", "mmol/L", 1),
-                *complaint_evidence,
+                *complaint_lines,
             ),
             cautions=cautions,
             labs=(("potassium", potassium.reference),),
@@ -97,7 +95,7 @@ def evaluate(facts: Facts) -> Finding | None:
                 else "; the latest potassium is not low."
             )
         ),
-        evidence=(*drug_evidence, *complaint_evidence),
+        evidence=(*drug_evidence, *complaint_lines),
         suggestions=(BMP,) if no_recent_potassium else (),
         cautions=cautions,
         involves_draft_order=drafted,

@@ -7,8 +7,9 @@ from dataclasses import replace
 
 from cds.facts import Facts
 from cds.record import MedicationEntry
-from cds.rules._neuropathic_complaints import (
-    COMPLAINT_VALUESETS,
+from cds.rules._leg_context import (
+    PAIN_CRAMP_OR_RESTLESS_VALUESETS,
+    complaint_evidence,
     pain_cramp_or_restless_complaints,
 )
 from cds.rules.base import (
@@ -21,6 +22,7 @@ from cds.rules.base import (
     Severity,
 )
 from cds.rules.common import (
+    capitalise,
     condition_evidence,
     drug_names,
     fit_summary,
@@ -87,7 +89,7 @@ def evaluate(facts: Facts) -> Finding | None:
         severity = "info"
         if drafted:
             summary = (
-                f"{_capital(names)} being ordered can cause painful peripheral neuropathy; "
+                f"{capitalise(names)} being ordered can cause painful peripheral neuropathy; "
                 "leg pain is already on record."
             )
         else:
@@ -102,7 +104,7 @@ def evaluate(facts: Facts) -> Finding | None:
         condition_evidence(c, "History of antineoplastic chemotherapy")
         for c in facts.conditions("chemo-history", include_history=True)
     ]
-    evidence += [condition_evidence(c) for c in complaints[:2]]
+    evidence += complaint_evidence(complaints)
 
     cautions = [*low_confidence_cautions(agents), EXAM_CAUTION]
     cofactors = _cofactor_conditions(facts)
@@ -167,10 +169,6 @@ def _cofactor_tests(facts: Facts) -> tuple[OrderSuggestion, ...]:
     return tuple(tests)
 
 
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
 RULE = Rule(
     id=RULE_ID,
     version=VERSION,
@@ -220,6 +218,6 @@ RULE = Rule(
         "alcoholic-neuropathy",
         "vitamin-b12",
         "hba1c",
-        *COMPLAINT_VALUESETS,
+        *PAIN_CRAMP_OR_RESTLESS_VALUESETS,
     ),
 )

@@ -5,21 +5,19 @@ or magnesium (warning, a finding) (clinical-content.md §14)."""
 from __future__ import annotations
 
 from cds.facts import Facts
-from cds.fhirtime import days_between
 from cds.record import LabEntry
 from cds.rules._kidney import (
-    EGFR_CHRONICITY_DAYS,
     ELECTROLYTE_VALUESETS,
-    ELECTROLYTE_WINDOW_DAYS,
     KIDNEY_VALUESETS,
     KidneyStatus,
     LowMineral,
+    days_apart,
     kidney_status,
     low_calcium_or_magnesium,
 )
-from cds.rules._lab_bounds import value_text
+from cds.rules._leg_context import complaint_evidence
 from cds.rules.base import DataRequirement, Finding, OrderSuggestion, Provenance, Rule
-from cds.rules.common import condition_evidence, fit_summary
+from cds.rules.common import ELECTROLYTE_WINDOW_DAYS, fit_summary, value_text
 
 RULE_ID = "ckd-dialysis-cramps"
 VERSION = "1.0.0"
@@ -74,11 +72,7 @@ def _newly_found(
 ) -> Finding:
     latest, earliest = sustained
     category = kidney.egfr_category or "G3a or worse"
-    span = (
-        days_between(earliest.effective, latest.effective)
-        if earliest.effective and latest.effective
-        else EGFR_CHRONICITY_DAYS
-    )
+    span = days_apart(earliest, latest)
     lows = " and ".join(m.phrase for m in low)
     egfr = value_text(latest, 0)
     summary = (
@@ -96,7 +90,7 @@ def _newly_found(
         evidence=(
             *kidney.evidence(facts),
             *(m.evidence for m in low),
-            *(condition_evidence(c) for c in facts.leg_complaints[:2]),
+            *complaint_evidence(facts.leg_complaints),
         ),
         suggestions=_suggestions(facts),
         cautions=(EGFR_CAUTION,),
@@ -157,7 +151,7 @@ def _candidate(facts: Facts, kidney: KidneyStatus, low: list[LowMineral]) -> Fin
         evidence=(
             *kidney.evidence(facts),
             *(m.evidence for m in low),
-            *(condition_evidence(c) for c in facts.leg_complaints[:2]),
+            *complaint_evidence(facts.leg_complaints),
         ),
         suggestions=_suggestions(facts),
         cautions=tuple(cautions),
@@ -204,7 +198,9 @@ RULE = Rule(
             "else the coded stage. On dialysis = a dialysis-dependence code or a dialysis "
             "procedure within 90 days (treated as ESRD). Warning only for CKD shown by eGFR "
             "with no CKD, ESRD or dialysis code AND a low albumin-corrected calcium or low "
-            "magnesium within 90 days (lab flag/range first, else 8.5 mg/dL and 0.70 mmol/L); "
+            "magnesium within 90 days (lab flag/range first, else 8.5 mg/dL and 0.70 mmol/L; "
+            "a censored total calcium or albumin makes the corrected value a bound, used only "
+            "when it settles the question); "
             "it is a finding and fires without a complaint. Every other card is info and "
             "needs a §1.6 leg complaint; coded stage 1-2 CKD still fires (§14 counts any CKD "
             "code) but ranks last. Suggestions only for what is missing in 90 days: CMP when "

@@ -3,10 +3,11 @@ change, or with no K and Mg monitoring in 12 months (clinical-content.md §2).""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cds.facts import Facts
 from cds.record import LabEntry, MedicationEntry
+from cds.rules._leg_context import complaint_evidence
 from cds.rules.base import (
     DataRequirement,
     Evidence,
@@ -17,28 +18,33 @@ from cds.rules.base import (
     Severity,
 )
 from cds.rules.common import (
-    condition_evidence,
+    CA_HIGH,
+    CA_LOW,
+    ELECTROLYTE_WINDOW_DAYS,
+    Calcium,
+    albumin_corrected_calcium,
+    certainly_below,
     drug_names,
     fit_summary,
     fmt,
     lab_evidence,
     low_confidence_cautions,
+    low_magnesium,
+    low_potassium,
     medication_evidence,
 )
-from cds.terminology.units import corrected_calcium
 
 RULE_ID = "diuretic-electrolytes"
 VERSION = "1.0.0"
 
-LAB_WINDOW_DAYS = 90
+# The §2 window and default limits (K < 3.5, Mg < 0.70 mmol/L, albumin-corrected Ca 8.5-10.5
+# mg/dL: thiazides raise it, loop diuretics lower it) are `common`'s, shared with
+# electrolyte-abnormality so that both cards judge the same results.
+LAB_WINDOW_DAYS = ELECTROLYTE_WINDOW_DAYS
 MONITORING_WINDOW_DAYS = 365
-K_LOW = 3.5  # mmol/L
-K_CRITICAL = 2.5
-MG_LOW = 0.70  # mmol/L (1.7 mg/dL)
-MG_CRITICAL = 0.50
+K_CRITICAL = 2.5  # mmol/L
+MG_CRITICAL = 0.50  # mmol/L
 NA_LOW = 135.0  # mmol/L, thiazide hyponatraemia
-CA_HIGH_THIAZIDE = 10.5  # mg/dL, albumin-corrected
-CA_LOW_LOOP = 8.5  # mg/dL
 
 BMP = OrderSuggestion("Basic metabolic panel", "51990-0", "Electrolytes on a diuretic")
 MAGNESIUM = OrderSuggestion("Magnesium, serum", "19123-9", "Magnesium on a diuretic")
@@ -76,24 +82,24 @@ def evaluate(facts: Facts) -> Finding | None:
 
 def _abnormal_results(facts: Facts, *, on_loop: bool, on_thiazide: bool) -> list[_Abnormal]:
     found: list[_Abnormal] = []
-    potassium = facts.latest_lab("potassium", within_days=LAB_WINDOW_DAYS)
-    if potassium and potassium.value is not None and facts.is_low(potassium, K_LOW):
+    potassium = low_potassium(facts)
+    if potassium is not None and potassium.value is not None:
         found.append(
             _Abnormal(
                 "potassium",
                 potassium,
-                potassium.value < K_CRITICAL,
+                certainly_below(potassium, K_CRITICAL),
                 f"Low potassium (K {fmt(potassium.value)} mmol/L)",
                 lab_evidence(potassium, "Potassium", "mmol/L"),
             )
         )
-    magnesium = facts.latest_lab("magnesium", within_days=LAB_WINDOW_DAYS)
-    if magnesium and magnesium.value is not None and facts.is_low(magnesium, MG_LOW):
+    magnesium = low_magnesium(facts)
+    if magnesium is not None and magnesium.value is not None:
         found.append(
             _Abnormal(
                 "magnesium",
                 magnesium,
-                magnesium.value < MG_CRITICAL,
+                certainly_below(magnesium, MG_CRITICAL),
                 f"Low magnesium (Mg {fmt(magnesium.value)} mmol/L)",
                 lab_evidence(magnesium, "Magnesium", "mmol/L"),
             )
@@ -110,47 +116,28 @@ def _abnormal_results(facts: Facts, *, on_loop: bool, on_thiazide: bool) -> list
                     lab_evidence(sodium, "Sodium", "mmol/L"),
                 )
             )
-    calcium = _corrected_calcium(facts)
+    calcium = albumin_corrected_calcium(facts, LAB_WINDOW_DAYS)
     if calcium is not None:
-        lab, value, evidence = calcium
-        if on_thiazide and value > CA_HIGH_THIAZIDE:
-            found.append(
-                _Abnormal("calcium", lab, False, f"High calcium ({value:.1f} mg/dL)", evidence)
-            )
-        elif on_loop and value < CA_LOW_LOOP:
-            found.append(
-                _Abnormal("calcium", lab, False, f"Low calcium ({value:.1f} mg/dL)", evidence)
-            )
+        if on_thiazide and calcium.certainly_above(CA_HIGH):
+            found.append(_calcium_change(calcium, "High"))
+        elif on_loop and calcium.certainly_below(CA_LOW):
+            found.append(_calcium_change(calcium, "Low"))
     return found
 
 
-def _corrected_calcium(facts: Facts) -> tuple[LabEntry, float, Evidence] | None:
-    """Albumin-corrected total calcium in mg/dL (§1.3), from a corrected result if reported."""
-    reported = facts.latest_lab("calcium-corrected", within_days=LAB_WINDOW_DAYS)
-    total = facts.latest_lab("calcium-total", within_days=LAB_WINDOW_DAYS)
-    if (
-        reported
-        and reported.value is not None
-        and (
-            total is None or (reported.effective or facts.as_of) >= (total.effective or facts.as_of)
+def _calcium_change(calcium: Calcium, direction: str) -> _Abnormal:
+    evidence = calcium.evidence()
+    if calcium.source == "calculated" and calcium.albumin is not None:
+        # This card writes the calculation with one fixed decimal ("9.0 mg/dL").
+        total, albumin = calcium.lab.value or 0.0, calcium.albumin.value or 0.0
+        evidence = replace(
+            evidence,
+            value=(
+                f"{calcium.value:.1f} mg/dL (total {total:.1f} mg/dL, albumin {albumin:.1f} g/dL)"
+            ),
         )
-    ):
-        value = reported.value  # canonical mg/dL
-        return reported, value, lab_evidence(reported, "Calcium, albumin-corrected", "mg/dL", 1)
-    if total is None or total.value is None:
-        return None
-    albumin = facts.latest_lab("albumin", within_days=LAB_WINDOW_DAYS)
-    if albumin is None or albumin.value is None:
-        # Without albumin the total is used as measured; said on the card.
-        return total, total.value, lab_evidence(total, "Calcium, total (uncorrected)", "mg/dL", 1)
-    value = corrected_calcium(total.value, albumin.value)
-    evidence = Evidence(
-        label="Calcium, albumin-corrected",
-        value=f"{value:.1f} mg/dL (total {total.value:.1f} mg/dL, albumin {albumin.value:.1f} g/dL)",
-        when=total.effective,
-        reference=total.reference,
-    )
-    return total, value, evidence
+    phrase = f"{direction} calcium ({calcium.value:.1f} mg/dL)"
+    return _Abnormal("calcium", calcium.lab, False, phrase, evidence)
 
 
 def _abnormal_finding(
@@ -200,7 +187,7 @@ def _abnormal_finding(
     evidence = (
         *drug_evidence,
         *(a.evidence for a in abnormal),
-        *(condition_evidence(c) for c in facts.leg_complaints[:2]),
+        *complaint_evidence(facts.leg_complaints),
     )
     return Finding(
         rule_id=RULE_ID,
@@ -243,7 +230,7 @@ def _monitoring_gap(
             "Diuretics deplete potassium and magnesium, a common cause of leg cramps; neither "
             "has been measured in the last 12 months."
         ),
-        evidence=(*drug_evidence, *(condition_evidence(c) for c in facts.leg_complaints[:2])),
+        evidence=(*drug_evidence, *complaint_evidence(facts.leg_complaints)),
         suggestions=(BMP, MAGNESIUM),
         cautions=cautions,
         involves_draft_order=drafted,
@@ -266,10 +253,14 @@ RULE = Rule(
         changes="First release.",
         rationale=(
             "Lab interpretation and the lab's reference range are preferred over the default "
-            "thresholds (§1.2); the critical cut-offs (K < 2.5, Mg < 0.50 mmol/L) are fixed. "
-            "A potassium or magnesium supplement lowers a warning to info (deficiency known) but "
-            "never a critical result, which is time-sensitive whatever is prescribed. Without an "
-            "albumin result, total calcium is judged as measured and labelled uncorrected."
+            "thresholds (§1.2); the critical cut-offs (K < 2.5, Mg < 0.50 mmol/L) are fixed "
+            "and apply to censored results only when unambiguous. A potassium or magnesium "
+            "supplement lowers a warning to info (deficiency known) but never a critical result, "
+            "which is time-sensitive whatever is prescribed. Calcium is the one "
+            "electrolyte-abnormality judges (common.albumin_corrected_calcium): without an "
+            "albumin result, total calcium is judged as measured and labelled uncorrected; a "
+            "censored total or albumin makes the corrected value a bound, used only when it "
+            "settles the question."
         ),
     ),
     requires=(

@@ -10,17 +10,21 @@ from datetime import datetime
 from cds.facts import Facts
 from cds.fhirtime import days_between
 from cds.record import ConditionEntry, MedicationEntry
-from cds.rules._neuropathic_complaints import (
-    COMPLAINT_VALUESETS,
+from cds.rules._leg_context import (
+    COMPLAINTS_SHOWN,
+    PAIN_CRAMP_OR_RESTLESS_VALUESETS,
+    RESTLESS_LEGS,
     pain_cramp_or_restless_complaints,
 )
 from cds.rules.base import DataRequirement, Evidence, Finding, Provenance, Rule, Severity
 from cds.rules.common import (
+    capitalise,
     condition_evidence,
     drug_names,
     fit_summary,
     low_confidence_cautions,
     medication_evidence,
+    unique_by_reference,
 )
 
 RULE_ID = "drug-induced-rls"
@@ -71,7 +75,7 @@ def evaluate(facts: Facts) -> Finding | None:
     culprits = _active_culprits(facts)
     if not culprits:
         return None
-    rls = facts.conditions("restless-legs")
+    rls = facts.conditions(RESTLESS_LEGS)
     akathisia = facts.conditions("akathisia")
     # §1.6: without a coded RLS or akathisia this is a candidate cause and needs a complaint
     # of restlessness, pain or cramp in the legs.
@@ -96,11 +100,8 @@ def evaluate(facts: Facts) -> Finding | None:
         )
 
     evidence: list[Evidence] = [_drug_evidence(m, onset, onset_what) for m in meds]
-    shown: set[str] = set()
-    for condition in (*rls, *akathisia, *complaints[:2]):
-        if condition.reference not in shown:
-            shown.add(condition.reference)
-            evidence.append(condition_evidence(condition))
+    conditions = unique_by_reference([*rls, *akathisia, *complaints[:COMPLAINTS_SHOWN]])
+    evidence += [condition_evidence(c) for c in conditions]
 
     return Finding(
         rule_id=RULE_ID,
@@ -148,12 +149,12 @@ def _summary(
     if drafted and rls:
         also = " (or cause akathisia)" if dopamine_blocker else ""
         return (
-            f"{_capital(names)} being ordered can trigger or worsen restless legs, already on "
+            f"{capitalise(names)} being ordered can trigger or worsen restless legs, already on "
             f"record{also}."
         )
     if drafted and akathisia:
         return (
-            f"{_capital(names)} being ordered can worsen the akathisia on record and trigger "
+            f"{capitalise(names)} being ordered can worsen the akathisia on record and trigger "
             "restless legs."
         )
     if rls:
@@ -169,11 +170,11 @@ def _summary(
         )
     if dopamine_blocker:
         return (
-            f"{_capital(names)} and other dopamine-blocking drugs can trigger or worsen "
+            f"{capitalise(names)} and other dopamine-blocking drugs can trigger or worsen "
             "restless legs (or akathisia)."
         )
     return (
-        f"{_capital(names)} can trigger or worsen restless legs; consider it as a cause of the "
+        f"{capitalise(names)} can trigger or worsen restless legs; consider it as a cause of the "
         "leg symptoms."
     )
 
@@ -213,10 +214,6 @@ def _drug_evidence(med: MedicationEntry, onset: datetime | None, onset_what: str
     else:
         timing = f"started {gap} days before the {onset_what} began"
     return replace(base, value=f"{base.value}, {timing}")
-
-
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
 
 
 RULE = Rule(
@@ -261,6 +258,6 @@ RULE = Rule(
     valuesets=(
         *(name for name, _ in CULPRIT_CLASSES),
         "akathisia",
-        *COMPLAINT_VALUESETS,
+        *PAIN_CRAMP_OR_RESTLESS_VALUESETS,
     ),
 )

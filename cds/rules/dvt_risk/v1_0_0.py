@@ -12,16 +12,11 @@ from cds.facts import Facts
 from cds.record import ConditionEntry, MedicationEntry
 from cds.rules._leg_context import (
     COMPLAINT_VALUESETS,
-    PREGNANCY_VALUESETS,
     complaint_evidence,
-    conditions_evidence,
-    current_pregnancy,
-    join_parts,
     pain_or_swelling_complaints,
-    time_ago,
     unilateral_swelling,
-    unique_evidence,
 )
+from cds.rules._pregnancy import PREGNANCY_VALUESETS, current_pregnancy
 from cds.rules.base import (
     DataRequirement,
     Evidence,
@@ -32,13 +27,18 @@ from cds.rules.base import (
     Severity,
 )
 from cds.rules.common import (
+    certainly_at_least,
+    conditions_evidence,
     drug_names,
     fit_summary,
     fmt,
+    join_parts,
     lab_evidence,
     low_confidence_cautions,
     medication_evidence,
     procedure_evidence,
+    time_ago,
+    unique_evidence,
 )
 
 RULE_ID = "dvt-risk"
@@ -351,7 +351,7 @@ def _ongoing_condition(facts: Facts, valueset: str, short: str, label: str) -> R
 
 def _obesity(facts: Facts) -> RiskItem | None:
     bmi = facts.latest_lab("bmi", within_days=BMI_WINDOW_DAYS)
-    if bmi is not None and bmi.value is not None and bmi.value >= OBESITY_BMI:
+    if bmi is not None and bmi.value is not None and certainly_at_least(bmi, OBESITY_BMI):
         return RiskItem(
             f"BMI {fmt(bmi.value, 1)}",
             "obesity (BMI 30 or more)",
@@ -487,7 +487,8 @@ RULE = Rule(
             "An active cancer code older than 6 months without chemotherapy is listed as a risk "
             "factor, not a Wells point. Pregnancy comes from explicit evidence only and is "
             "dropped once the record shows it ended (a later delivery, or a gestational age "
-            "past 42 weeks). BMI uses the latest result within 365 days. Postpartum "
+            "past 42 weeks). BMI uses the latest result within 365 days (a censored one only when "
+            "it is certainly 30 or more). Postpartum "
             "means a delivery procedure within 84 days (6 weeks worded as highest risk). R60.0 / "
             "80068009 with laterality cannot count as one-sided swelling: the record does not "
             "carry Condition.bodySite, so only R22.41 / R22.42 do. The anticoagulation modifier "

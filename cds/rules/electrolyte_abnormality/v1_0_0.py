@@ -12,18 +12,24 @@ from dataclasses import dataclass, replace
 
 from cds.facts import Facts
 from cds.record import LabEntry
-from cds.rules._cramp_labs import (
+from cds.rules._leg_context import complaint_evidence
+from cds.rules.base import DataRequirement, Evidence, Finding, OrderSuggestion, Provenance, Rule
+from cds.rules.common import (
+    CA_HIGH,
+    CA_LOW,
     ELECTROLYTE_WINDOW_DAYS,
     K_LOW,
+    MG_LOW,
+    albumin_corrected_calcium,
+    certainly_above,
+    certainly_at_least,
+    certainly_below,
+    condition_evidence,
+    fit_summary,
+    fmt,
     result_evidence,
-    surely_above,
-    surely_at_least,
-    surely_below,
     value_text,
 )
-from cds.rules.base import DataRequirement, Evidence, Finding, OrderSuggestion, Provenance, Rule
-from cds.rules.common import condition_evidence, fit_summary, fmt
-from cds.terminology.units import corrected_calcium
 
 RULE_ID = "electrolyte-abnormality"
 VERSION = "1.0.0"
@@ -31,15 +37,14 @@ VERSION = "1.0.0"
 LAB_WINDOW_DAYS = ELECTROLYTE_WINDOW_DAYS  # 90 days, as §2: both cards read the same result
 CODED_DISORDER_WINDOW_DAYS = 30  # §3 info: coded in the last 30 days with no lab
 
+# Default limits (K < 3.5, Mg < 0.70 mmol/L, albumin-corrected Ca 8.5-10.5 mg/dL) are the §2
+# ones in `common`, shared with diuretic-electrolytes.
 K_CRITICAL_BELOW = 2.5  # mmol/L
-MG_LOW = 0.70  # mmol/L (1.7 mg/dL), default lower limit
 MG_CRITICAL_BELOW = 0.50  # mmol/L (≈ 1.2 mg/dL)
 NA_LOW = 135.0  # mmol/L: 125-134 is a warning whatever the lab's range
 NA_HIGH = 145.0  # mmol/L: above it is hypernatraemia, a warning whatever the lab's range
 NA_CRITICAL_BELOW = 125.0  # "profound" hyponatraemia (Spasovski 2014)
 NA_CRITICAL_AT_OR_ABOVE = 160.0  # common laboratory critical limit (confirm locally)
-CA_LOW = 8.5  # mg/dL, albumin-corrected, default lower limit
-CA_HIGH = 10.5  # mg/dL, default upper limit
 CA_CRITICAL_BELOW = 7.6  # mg/dL (1.9 mmol/L), Society for Endocrinology acute hypocalcaemia
 CA_CRITICAL_AT_OR_ABOVE = 14.0  # mg/dL (3.5 mmol/L), severe hypercalcaemia
 
@@ -71,8 +76,6 @@ CODED_DISORDERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 @dataclass(frozen=True)
 class _Limits:
     """How one analyte is judged. Defaults apply only when the lab gives no range (§1.2)."""
-
-    # `digits` is at least 1: common.fmt strips trailing zeros, so fmt(160, 0) would read "16".
 
     analyte: str  # value set name, also the analyte name in Finding.labs
     name: str  # for the card, e.g. "potassium"
@@ -107,14 +110,31 @@ SODIUM = _Limits(
 )
 # Ionized calcium has no catalog thresholds: judged on the lab's own flag or range only.
 IONIZED_CALCIUM = _Limits("calcium-ionized", "ionized calcium", "mmol/L", 2)
-CALCIUM_CRITICAL = _Limits(
+REPORTED_CALCIUM = _Limits(
     "calcium",
-    "calcium",
+    "calcium (albumin-corrected)",
     "mg/dL",
     1,
+    default_low=CA_LOW,
+    default_high=CA_HIGH,
     critical_below=CA_CRITICAL_BELOW,
     critical_at_or_above=CA_CRITICAL_AT_OR_ABOVE,
 )
+UNCORRECTED_CALCIUM = _Limits(
+    "calcium",
+    "calcium (total, uncorrected)",
+    "mg/dL",
+    1,
+    default_low=CA_LOW,
+    default_high=CA_HIGH,
+    # Low albumin lowers the total: an uncorrected low total is no evidence of a critically
+    # low corrected calcium, while a total >= 14 stays >= 14 unless albumin is above 4 g/dL.
+    critical_below=None,
+    critical_at_or_above=CA_CRITICAL_AT_OR_ABOVE,
+)
+# A total corrected here: no catalog cut-offs in the limits, the corrected value is compared
+# with the lab's total-calcium range (or the defaults) in `_calcium`.
+CALCULATED_CALCIUM = _Limits("calcium", "calcium (albumin-corrected)", "mg/dL", 1)
 
 
 @dataclass(frozen=True)
@@ -155,24 +175,21 @@ def _abnormal_results(facts: Facts) -> list[_Abnormal]:
 
 
 def _judge(facts: Facts, lab: LabEntry, limits: _Limits) -> list[_Abnormal]:
-    critical_low = limits.critical_below is not None and surely_below(lab, limits.critical_below)
-    critical_high = limits.critical_at_or_above is not None and surely_at_least(
+    critical_low = limits.critical_below is not None and certainly_below(lab, limits.critical_below)
+    critical_high = limits.critical_at_or_above is not None and certainly_at_least(
         lab, limits.critical_at_or_above
     )
-    low_limit = lab.reference_low if lab.reference_low is not None else limits.default_low
-    high_limit = lab.reference_high if lab.reference_high is not None else limits.default_high
+    # Facts.is_low / is_high: the flag, then the lab's range, then the default; a censored
+    # result ("<3.0") counts when its bound settles it (§1.2).
     low = (
         critical_low
         or facts.is_low(lab, limits.default_low)
-        # A censored result ("<3.0") is low when its bound settles it (§1.2).
-        or (low_limit is not None and surely_below(lab, low_limit))
-        or (limits.always_low_below is not None and surely_below(lab, limits.always_low_below))
+        or (limits.always_low_below is not None and certainly_below(lab, limits.always_low_below))
     )
     high = (
         critical_high
         or facts.is_high(lab, limits.default_high)
-        or (high_limit is not None and surely_above(lab, high_limit))
-        or (limits.always_high_above is not None and surely_above(lab, limits.always_high_above))
+        or (limits.always_high_above is not None and certainly_above(lab, limits.always_high_above))
     )
     if not (low or high):
         return []
@@ -204,80 +221,38 @@ def _abnormal(
 
 
 def _calcium(facts: Facts) -> _Abnormal | None:
-    """Albumin-corrected calcium (§1.3). The result chosen is the one the diuretic card reads
-    (a reported corrected value unless a total calcium is newer), so suppression can match it."""
-    reported = facts.latest_lab("calcium-corrected", within_days=LAB_WINDOW_DAYS)
-    total = facts.latest_lab("calcium-total", within_days=LAB_WINDOW_DAYS)
-    if reported is not None and (
-        total is None or (reported.effective or facts.as_of) >= (total.effective or facts.as_of)
-    ):
-        judged = _judge(
-            facts,
-            reported,
-            _Limits(
-                "calcium",
-                "calcium (albumin-corrected)",
-                "mg/dL",
-                1,
-                default_low=CA_LOW,
-                default_high=CA_HIGH,
-                critical_below=CA_CRITICAL_BELOW,
-                critical_at_or_above=CA_CRITICAL_AT_OR_ABOVE,
-            ),
-        )
-        return judged[0] if judged else None
-    if total is None or total.value is None or total.comparator:
+    """Albumin-corrected calcium (§1.3): the result diuretic-electrolytes reads too
+    (`common.albumin_corrected_calcium`), so suppression can match it."""
+    calcium = albumin_corrected_calcium(facts, LAB_WINDOW_DAYS)
+    if calcium is None:
         return None
-    albumin = facts.latest_lab("albumin", within_days=LAB_WINDOW_DAYS)
-    if albumin is None or albumin.value is None:
-        # Without albumin the total is judged as measured, on the lab's own flag or range.
-        uncorrected = _judge(
-            facts,
-            total,
-            _Limits(
-                "calcium",
-                "calcium (total, uncorrected)",
-                "mg/dL",
-                1,
-                default_low=CA_LOW,
-                default_high=CA_HIGH,
-                # Low albumin lowers the total: an uncorrected low total is no evidence of a
-                # critically low corrected calcium, while a total >= 14 stays >= 14 unless
-                # albumin is above 4 g/dL.
-                critical_below=None,
-                critical_at_or_above=CA_CRITICAL_AT_OR_ABOVE,
-            ),
-        )
+    if calcium.source == "reported":
+        judged = _judge(facts, calcium.lab, REPORTED_CALCIUM)
+        return judged[0] if judged else None
+    if calcium.source == "no-albumin":
+        # Judged as measured, on the lab's own flag or range, and the card says so.
+        uncorrected = _judge(facts, calcium.lab, UNCORRECTED_CALCIUM)
         if not uncorrected:
             return None
         return replace(uncorrected[0], caution=UNCORRECTED_CAUTION)
     # Corrected from total and albumin: the total's flag describes the uncorrected value, so
-    # the corrected number is compared with the lab's total-calcium range (or the defaults).
-    value = corrected_calcium(total.value, albumin.value)
-    low_limit = total.reference_low if total.reference_low is not None else CA_LOW
-    high_limit = total.reference_high if total.reference_high is not None else CA_HIGH
-    if low_limit <= value <= high_limit:
+    # the corrected number (a bound when an input is censored) is compared with the lab's
+    # total-calcium range (or the defaults).
+    low_limit, high_limit = calcium.low_limit, calcium.high_limit
+    low = calcium.certainly_below(low_limit)
+    if not (low or calcium.certainly_above(high_limit)):
         return None
-    direction = "low" if value < low_limit else "high"
-    critical = value < CA_CRITICAL_BELOW or value >= CA_CRITICAL_AT_OR_ABOVE
-    evidence = Evidence(
-        label="Calcium, albumin-corrected",
-        value=(
-            f"{fmt(value, 1)} mg/dL (total {fmt(total.value, 1)} mg/dL, albumin "
-            f"{fmt(albumin.value, 1)} g/dL; reference {fmt(low_limit, 1)}-{fmt(high_limit, 1)})"
-        ),
-        when=total.effective,
-        reference=total.reference,
+    critical = calcium.certainly_below(CA_CRITICAL_BELOW) or calcium.certainly_at_least(
+        CA_CRITICAL_AT_OR_ABOVE
     )
-    limits = _Limits("calcium", "calcium (albumin-corrected)", "mg/dL", 1)
     return _abnormal(
-        total,
-        limits,
-        direction,
+        calcium.lab,
+        CALCULATED_CALCIUM,
+        "low" if low else "high",
         critical,
         "Calcium, albumin-corrected",
-        value=fmt(value, 1),
-        evidence=evidence,
+        value=calcium.value_text(1),
+        evidence=calcium.evidence(f"reference {fmt(low_limit, 1)}-{fmt(high_limit, 1)}"),
     )
 
 
@@ -316,7 +291,7 @@ def _abnormal_finding(facts: Facts, abnormal: list[_Abnormal]) -> Finding:
         explanation=explanation,
         evidence=(
             *(a.evidence for a in abnormal),
-            *(condition_evidence(c) for c in facts.leg_complaints[:2]),
+            *complaint_evidence(facts.leg_complaints),
         ),
         suggestions=_suggestions(facts, abnormal),
         cautions=tuple(cautions),
@@ -377,7 +352,7 @@ def _coded_without_result(facts: Facts) -> Finding | None:
         ),
         evidence=(
             *(condition_evidence(c) for _, _, c in unmeasured),
-            *(condition_evidence(c) for c in facts.leg_complaints[:2]),
+            *complaint_evidence(facts.leg_complaints),
         ),
         suggestions=tuple(suggestions),
         specificity=45,  # a coded diagnosis without a value: the least specific of this rule
@@ -411,11 +386,12 @@ RULE = Rule(
             "same window and compared with the lab's total-calcium range (its flag describes the "
             "uncorrected value); without albumin the total is judged as measured and the card "
             "says so, and a low uncorrected total is a warning, never critical (low albumin alone"
-            " lowers it). Ionized calcium has no catalog cut-offs: lab flag or range only, never "
-            "critical. Hyperkalaemia is a warning, not critical: §3 lists no critical limit for "
-            "it. Info (coded disorder in 30 days with no matching result in 90 days) is a "
-            "candidate cause and needs a leg complaint (§1.6); dehydration counts as unmeasured "
-            "when neither sodium nor potassium was measured."
+            " lowers it); a censored total or albumin makes the corrected value a bound "
+            "('<'/'>'), used only when it settles the question. Ionized calcium has no catalog "
+            "cut-offs: lab flag or range only, never critical. Hyperkalaemia is a warning, not "
+            "critical: §3 lists no critical limit for it. Info (coded disorder in 30 days with no"
+            " matching result in 90 days) is a candidate cause and needs a leg complaint (§1.6); "
+            "dehydration counts as unmeasured when neither sodium nor potassium was measured."
         ),
     ),
     requires=(

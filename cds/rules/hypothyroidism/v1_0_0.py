@@ -20,8 +20,8 @@ from cds.rules._cramp_labs import (
     high_tsh,
     statin_muscle_context,
     tsh_evidence,
-    value_text,
 )
+from cds.rules._leg_context import complaint_evidence
 from cds.rules.base import (
     DataRequirement,
     Evidence,
@@ -38,6 +38,7 @@ from cds.rules.common import (
     fmt,
     low_confidence_cautions,
     medication_evidence,
+    value_text,
 )
 
 RULE_ID = "hypothyroidism"
@@ -111,7 +112,7 @@ def _high_tsh_finding(
         evidence.append(free_t4_evidence(thyroid.free_t4))
     evidence += [condition_evidence(c) for c in known[:2]]
     evidence += [medication_evidence(m) for m in drugs]
-    evidence += [condition_evidence(c) for c in facts.leg_complaints[:2]]
+    evidence += complaint_evidence(facts.leg_complaints)
     cautions = list(low_confidence_cautions(drugs))
     if thyroid.free_t4 is None:
         cautions.append(
@@ -171,7 +172,7 @@ def _known_diagnosis(
         evidence.append(tsh_evidence(latest_tsh))
     if statin is not None:
         evidence += [medication_evidence(m) for m in statin.statins]
-    evidence += [condition_evidence(c) for c in facts.leg_complaints[:2]]
+    evidence += complaint_evidence(facts.leg_complaints)
     drugs = [*levothyroxine, *(statin.statins if statin is not None else [])]
     return Finding(
         rule_id=RULE_ID,

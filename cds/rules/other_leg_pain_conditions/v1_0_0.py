@@ -10,19 +10,19 @@ from dataclasses import dataclass
 
 from cds.facts import Facts
 from cds.record import ConditionEntry
-from cds.rules._leg_context import (
-    COMPLAINT_VALUESETS,
-    complaint_evidence,
+from cds.rules._leg_context import COMPLAINT_VALUESETS, complaint_evidence
+from cds.rules.base import DataRequirement, Evidence, Finding, Provenance, Rule
+from cds.rules.common import (
+    ELECTROLYTE_WINDOW_DAYS,
+    condition_evidence,
     condition_name,
+    fit_summary,
+    lab_evidence,
     unique_evidence,
 )
-from cds.rules.base import DataRequirement, Evidence, Finding, Provenance, Rule
-from cds.rules.common import condition_evidence, fit_summary, lab_evidence
 
 RULE_ID = "other-leg-pain-conditions"
 VERSION = "1.0.0"
-
-ELECTROLYTE_WINDOW_DAYS = 90  # §2 look-back, for the Na / K shown beside Addison's disease
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,8 @@ def _names(conditions: list[ConditionEntry]) -> str:
 
 
 def _electrolytes(facts: Facts) -> list[Evidence]:
-    """§17: Addison's cramps come with hyponatraemia or hyperkalaemia; show the latest values."""
+    """§17: Addison's cramps come with hyponatraemia or hyperkalaemia; show the latest values
+    within the §2 window."""
     shown = []
     sodium = facts.latest_lab("sodium", within_days=ELECTROLYTE_WINDOW_DAYS)
     if sodium is not None:

@@ -17,14 +17,16 @@ from cds.record import ConditionEntry
 from cds.rules._leg_context import (
     COMPLAINT_VALUESETS,
     complaint_evidence,
-    condition_code,
-    conditions_evidence,
-    join_parts,
     pain_or_cramp_complaints,
-    unique_evidence,
 )
 from cds.rules.base import DataRequirement, Evidence, Finding, OrderSuggestion, Provenance, Rule
-from cds.rules.common import fit_summary
+from cds.rules.common import (
+    condition_code,
+    conditions_evidence,
+    fit_summary,
+    join_parts,
+    unique_evidence,
+)
 
 RULE_ID = "pad-rest-pain"
 VERSION = "1.0.0"

@@ -13,14 +13,20 @@ from datetime import timedelta
 
 from cds.facts import Facts
 from cds.record import LabEntry
-from cds.rules._leg_context import (
-    complaint_evidence,
-    conditions_evidence,
-    join_parts,
-    unique_evidence,
-)
+from cds.rules._leg_context import complaint_evidence, swelling_complaints
 from cds.rules.base import DataRequirement, Evidence, Finding, OrderSuggestion, Provenance, Rule
-from cds.rules.common import drug_names, fit_summary, fmt, lab_evidence
+from cds.rules.common import (
+    capitalise,
+    certainly_at_least,
+    certainly_below,
+    conditions_evidence,
+    drug_names,
+    fit_summary,
+    join_parts,
+    lab_evidence,
+    unique_evidence,
+    value_text,
+)
 from cds.rules.dvt_risk.v1_0_0 import (
     DUPLEX,
     NON_OBSERVATION_REQUIREMENTS,
@@ -110,7 +116,7 @@ def _summary(signals: list[_Signal], flags: list[_Signal]) -> str:
     room = SUMMARY_LIMIT - len(signal_text) - len(" with ") - len(SUMMARY_TAIL)
     flag_text = join_parts([f.short for f in flags], room)
     summary = f"{signal_text} with {flag_text}{SUMMARY_TAIL}"
-    return fit_summary(summary[0].upper() + summary[1:])
+    return fit_summary(capitalise(summary))
 
 
 def _dvt_signals(facts: Facts, assessment: DvtAssessment) -> list[_Signal]:
@@ -120,7 +126,7 @@ def _dvt_signals(facts: Facts, assessment: DvtAssessment) -> list[_Signal]:
     active_dvt = facts.conditions("acute-dvt")
     if active_dvt:
         signals.append(_Signal("active DVT", conditions_evidence(active_dvt)))
-    swelling = facts.complaints_in("leg-swelling")
+    swelling = swelling_complaints(facts)
     if swelling:
         signals.append(_Signal("leg swelling", conditions_evidence(swelling)))
     if assessment.is_warning:
@@ -141,18 +147,20 @@ def _red_flags(facts: Facts) -> list[_Signal]:
         )
         flags.append(_Signal(join_parts(names, 35, "/"), conditions_evidence(symptoms)))
     heart_rate = _latest_vital(facts, "heart-rate")
-    if heart_rate is not None and _at_or_above(heart_rate, HEART_RATE_RED_FLAG):
+    # Comparator results count only when unambiguous: ">120" is at or above 100, "<120" may
+    # not be; "<95" is below 95, ">90" may not be.
+    if heart_rate is not None and certainly_at_least(heart_rate, HEART_RATE_RED_FLAG):
         flags.append(
             _Signal(
-                f"HR {_shown(heart_rate)}/min",
+                f"HR {value_text(heart_rate, 1)}/min",
                 (lab_evidence(heart_rate, "Heart rate", "/min", 1),),
             )
         )
     saturation = _latest_vital(facts, "oxygen-saturation")
-    if saturation is not None and _below(saturation, SPO2_RED_FLAG):
+    if saturation is not None and certainly_below(saturation, SPO2_RED_FLAG):
         flags.append(
             _Signal(
-                f"SpO2 {_shown(saturation)}%",
+                f"SpO2 {value_text(saturation, 1)}%",
                 (lab_evidence(saturation, "Oxygen saturation", "%", 1),),
             )
         )
@@ -175,28 +183,6 @@ def _latest_vital(facts: Facts, analyte: str) -> LabEntry | None:
         if timedelta(0) <= age <= VITALS_WINDOW:
             return entry
     return None
-
-
-def _at_or_above(lab: LabEntry, threshold: float) -> bool:
-    # A comparator result counts only when unambiguous: ">120" is at or above 100, "<120" may
-    # not be.
-    if lab.value is None or lab.comparator in ("<", "<="):
-        return False
-    return lab.value >= threshold
-
-
-def _below(lab: LabEntry, threshold: float) -> bool:
-    # "<95" is below 95; ">90" may not be.
-    if lab.value is None or lab.comparator in (">", ">="):
-        return False
-    if lab.comparator == "<":
-        return lab.value <= threshold
-    return lab.value < threshold
-
-
-def _shown(lab: LabEntry) -> str:
-    # One decimal at most: common.fmt(value, 0) would strip the zeros of "100".
-    return f"{lab.comparator or ''}{fmt(lab.value or 0, 1)}"
 
 
 def _explanation(assessment: DvtAssessment, signals: list[_Signal], flags: list[_Signal]) -> str:

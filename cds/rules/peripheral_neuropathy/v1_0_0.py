@@ -6,13 +6,20 @@ from __future__ import annotations
 
 from cds.facts import Facts
 from cds.record import ConditionEntry, LabEntry
-from cds.rules._lab_bounds import is_at_least, number
-from cds.rules._neuropathic_complaints import (
-    COMPLAINT_VALUESETS,
+from cds.rules._leg_context import (
+    PAIN_CRAMP_OR_RESTLESS_VALUESETS,
+    complaint_evidence,
     pain_cramp_or_restless_complaints,
 )
 from cds.rules.base import DataRequirement, Evidence, Finding, OrderSuggestion, Provenance, Rule
-from cds.rules.common import condition_evidence, fit_summary, lab_evidence
+from cds.rules.common import (
+    certainly_at_least,
+    condition_evidence,
+    fit_summary,
+    fmt,
+    lab_evidence,
+    unique_by_reference,
+)
 
 RULE_ID = "peripheral-neuropathy"
 VERSION = "1.0.0"
@@ -23,6 +30,7 @@ HBA1C_DIABETIC_GAP_DAYS = 183  # §9 / §19: 6 months for a diabetic with neurop
 B12_WINDOW_DAYS = 365  # B12 is suggested only when none in this window
 GLUCOSE_WINDOW_DAYS = 365  # shown as context next to an undiagnosed HbA1c
 IFCC_UNIT = "mmol/mol"
+CONDITIONS_SHOWN = 3  # diabetes, neuropathy and alcohol codes listed on the candidate card
 
 HBA1C = OrderSuggestion("HbA1c", "4548-4", "Confirm or monitor glycaemia")
 B12 = OrderSuggestion(
@@ -70,12 +78,12 @@ def _undiagnosed_diabetes(facts: Facts, complaints: list[ConditionEntry]) -> Fin
     if facts.has_condition("diabetes", include_history=True):
         return None
     latest = facts.latest_lab("hba1c", within_days=HBA1C_WINDOW_DAYS)
-    if latest is None or not is_at_least(latest, HBA1C_DIABETES):
+    if latest is None or not certainly_at_least(latest, HBA1C_DIABETES):
         return None
     raised = [
         lab
         for lab in facts.labs("hba1c", within_days=HBA1C_WINDOW_DAYS)
-        if is_at_least(lab, HBA1C_DIABETES)
+        if certainly_at_least(lab, HBA1C_DIABETES)
     ]
     confirmed = _two_separate_samples(raised)
     value = _a1c_text(latest)
@@ -106,7 +114,7 @@ def _undiagnosed_diabetes(facts: Facts, complaints: list[ConditionEntry]) -> Fin
     if glucose is not None:
         evidence.append(lab_evidence(glucose, "Glucose (fasting state not known)", "mg/dL", 0))
     evidence += [condition_evidence(c) for c in _alcohol(facts)[:1]]
-    evidence += [condition_evidence(c) for c in complaints[:2]]
+    evidence += complaint_evidence(complaints)
     suggestions: list[OrderSuggestion] = [] if confirmed else [HBA1C]
     if complaints and not facts.labs("vitamin-b12", within_days=B12_WINDOW_DAYS):
         suggestions.append(B12)
@@ -132,12 +140,12 @@ def _two_separate_samples(raised: list[LabEntry]) -> bool:
 def _a1c_text(lab: LabEntry, *, with_threshold: bool = False) -> str:
     """ "7.1%" / "7.1% (≥6.5%)", or "54 mmol/mol (7.1%)" / "54 mmol/mol (7.1%, ≥6.5%)" when
     the lab reported IFCC units. One decimal, as HbA1c is written ("7.0%", not "7%")."""
-    comparator = lab.comparator if lab.comparator in ("<", "<=", ">", ">=") else ""
+    comparator = lab.comparator or ""
     percent = f"{comparator}{lab.value or 0:.1f}%"
     threshold = f"≥{HBA1C_DIABETES}%"
     if lab.raw_unit and lab.raw_unit.strip().casefold() == IFCC_UNIT and lab.raw_value:
         inner = f"{percent}, {threshold}" if with_threshold else percent
-        return f"{comparator}{number(lab.raw_value, 0)} {IFCC_UNIT} ({inner})"
+        return f"{comparator}{fmt(lab.raw_value, 0)} {IFCC_UNIT} ({inner})"
     return f"{percent} ({threshold})" if with_threshold else percent
 
 
@@ -192,18 +200,15 @@ def _candidate_cause(facts: Facts, complaints: list[ConditionEntry]) -> Finding 
         summary = f"{cause}; no HbA1c in 6 months. Consider checking glycaemic control."
 
     conditions = [*diabetic_neuropathy, *other_neuropathy, *diabetes, *alcohol]
-    evidence: list[Evidence] = []
-    shown: set[str] = set()
-    for condition in conditions:
-        if condition.reference not in shown and len(shown) < 3:
-            shown.add(condition.reference)
-            evidence.append(condition_evidence(condition))
+    evidence: list[Evidence] = [
+        condition_evidence(c) for c in unique_by_reference(conditions)[:CONDITIONS_SHOWN]
+    ]
     latest_a1c = facts.latest_lab("hba1c", within_days=HBA1C_WINDOW_DAYS)
     if latest_a1c is not None:
         evidence.append(_a1c_evidence(latest_a1c))
     elif diabetes:
         evidence.append(Evidence("HbA1c", f"none in the last {HBA1C_WINDOW_DAYS} days"))
-    evidence += [condition_evidence(c) for c in (complaints or facts.leg_complaints)[:2]]
+    evidence += complaint_evidence(complaints or facts.leg_complaints)
 
     suggestions: list[OrderSuggestion] = [HBA1C] if a1c_gap else []
     if candidate and not facts.labs("vitamin-b12", within_days=B12_WINDOW_DAYS):
@@ -270,6 +275,6 @@ RULE = Rule(
         "peripheral-neuropathy-any",
         "alcohol-use-disorder",
         "alcoholic-neuropathy",
-        *COMPLAINT_VALUESETS,
+        *PAIN_CRAMP_OR_RESTLESS_VALUESETS,
     ),
 )

@@ -8,23 +8,26 @@ from __future__ import annotations
 from cds.facts import Facts
 from cds.rules._leg_context import (
     COMPLAINT_VALUESETS,
-    PREGNANCY_VALUESETS,
     complaint_evidence,
-    current_pregnancy,
     pain_or_swelling_complaints,
     unilateral_swelling,
+)
+from cds.rules._pregnancy import PREGNANCY_VALUESETS, current_pregnancy
+from cds.rules.base import DataRequirement, Evidence, Finding, OrderSuggestion, Provenance, Rule
+from cds.rules.common import (
+    ELECTROLYTE_WINDOW_DAYS,
+    MG_LOW,
+    fit_summary,
+    lab_evidence,
     unique_evidence,
 )
-from cds.rules.base import DataRequirement, Evidence, Finding, OrderSuggestion, Provenance, Rule
-from cds.rules.common import fit_summary, lab_evidence
 
 RULE_ID = "pregnancy-leg-cramps"
 VERSION = "1.0.0"
 
 SECOND_TRIMESTER_WEEKS = 14.0  # ACOG: second trimester 14 0/7 to 27 6/7 weeks
 THIRD_TRIMESTER_WEEKS = 28.0
-LAB_WINDOW_DAYS = 90  # §2 look-back for the magnesium and calcium shown as context
-MAGNESIUM_LOW = 0.70  # mmol/L, default when the lab gives no range (§2)
+LAB_WINDOW_DAYS = ELECTROLYTE_WINDOW_DAYS  # §2 look-back for the magnesium and calcium shown
 
 MAGNESIUM = OrderSuggestion("Magnesium, serum", "19123-9", "If the cramps are severe")
 
@@ -71,7 +74,7 @@ def evaluate(facts: Facts) -> Finding | None:
     labs_note = ""
     if magnesium is not None:
         evidence.append(lab_evidence(magnesium, "Magnesium", "mmol/L"))
-        if facts.is_low(magnesium, MAGNESIUM_LOW):
+        if facts.is_low(magnesium, MG_LOW):
             labs_note += " The latest magnesium is low and may add to the cramps."
     if calcium is not None:
         evidence.append(lab_evidence(calcium, "Calcium, total", "mg/dL", 1))

@@ -8,13 +8,9 @@ ordered it is shown at order-select / order-sign.
 from __future__ import annotations
 
 from cds.facts import Facts
+from cds.rules._leg_context import complaint_evidence
 from cds.rules.base import DataRequirement, Finding, Provenance, Rule
-from cds.rules.common import (
-    condition_evidence,
-    fit_summary,
-    low_confidence_cautions,
-    medication_evidence,
-)
+from cds.rules.common import fit_summary, low_confidence_cautions, medication_evidence
 
 RULE_ID = "quinine-for-cramps"
 VERSION = "1.0.0"
@@ -47,7 +43,7 @@ def evaluate(facts: Facts) -> Finding | None:
         ),
         evidence=(
             *(medication_evidence(m) for m in quinine),
-            *(condition_evidence(c) for c in facts.leg_complaints[:2]),
+            *complaint_evidence(facts.leg_complaints),
         ),
         cautions=low_confidence_cautions(quinine),
         involves_draft_order=drafted,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from cds.facts import Facts
 from cds.record import ConditionEntry, LabEntry, MedicationEntry
 from cds.rules._kidney import KIDNEY_VALUESETS, KidneyStatus, kidney_status
-from cds.rules._lab_bounds import is_at_least, is_at_most, is_below, number, value_text
+from cds.rules._leg_context import RESTLESS_LEGS, complaint_evidence
 from cds.rules.base import (
     DataRequirement,
     Evidence,
@@ -19,12 +19,19 @@ from cds.rules.base import (
     Severity,
 )
 from cds.rules.common import (
+    certainly_at_least,
+    certainly_at_most,
+    certainly_below,
     condition_evidence,
     drug_names,
     fit_summary,
+    fmt,
+    join_parts,
     lab_evidence,
     low_confidence_cautions,
     medication_evidence,
+    unique_by_reference,
+    value_text,
 )
 
 RULE_ID = "rls-secondary-causes"
@@ -99,7 +106,9 @@ def evaluate(facts: Facts) -> Finding | None:
     if verdict is None and not associations:
         return None
     if verdict is None:
-        labels = _join_limited([a.label for a in associations], NAMES_IN_SUMMARY_CHARS)
+        labels = join_parts(
+            [a.label for a in associations], NAMES_IN_SUMMARY_CHARS, reserve_more=False
+        )
         verdict = _Verdict(
             "info",
             f"Restless legs documented with associated conditions on record: {labels}.",
@@ -108,7 +117,7 @@ def evaluate(facts: Facts) -> Finding | None:
             low_iron=False,
         )
 
-    evidence: list[Evidence] = [condition_evidence(c, "Restless legs") for c in rls[:2]]
+    evidence: list[Evidence] = list(complaint_evidence(rls, "Restless legs"))
     if ferritin is not None:
         evidence.append(lab_evidence(ferritin, "Ferritin", "ng/mL", 1))
     evidence += tsat_evidence
@@ -141,10 +150,9 @@ def evaluate(facts: Facts) -> Finding | None:
 def _restless_legs(facts: Facts) -> list[ConditionEntry]:
     """RLS coded (active Condition) or as a §1.6 complaint (recent Condition, Observation or
     Encounter reason): each listed once."""
-    found: dict[str, ConditionEntry] = {}
-    for entry in (*facts.conditions("restless-legs"), *facts.complaints_in("restless-legs")):
-        found.setdefault(entry.reference, entry)
-    return list(found.values())
+    return unique_by_reference(
+        [*facts.conditions(RESTLESS_LEGS), *facts.complaints_in(RESTLESS_LEGS)]
+    )
 
 
 # -- iron -------------------------------------------------------------------------------------
@@ -185,10 +193,7 @@ def _transferrin_saturation(facts: Facts) -> tuple[LabEntry | None, tuple[Eviden
     )
     evidence = Evidence(
         label="Transferrin saturation (calculated)",
-        value=(
-            f"{number(value, 0)} % (iron {number(iron.value, 0)} / "
-            f"TIBC {number(tibc.value, 0)} ug/dL)"
-        ),
+        value=(f"{fmt(value, 0)} % (iron {fmt(iron.value, 0)} / TIBC {fmt(tibc.value, 0)} ug/dL)"),
         when=iron.effective,
         reference=iron.reference,
     )
@@ -218,7 +223,7 @@ def _child(ferritin: LabEntry | None) -> _Verdict | None:
     # §8 gives children a ferritin threshold only.
     if ferritin is None:
         return _missing_ferritin_result()
-    if not is_below(ferritin, FERRITIN_CHILD_BELOW):
+    if not certainly_below(ferritin, FERRITIN_CHILD_BELOW):
         return None
     return _Verdict(
         "warning",
@@ -231,8 +236,8 @@ def _child(ferritin: LabEntry | None) -> _Verdict | None:
 
 
 def _esrd(ferritin: LabEntry | None, tsat: LabEntry | None) -> _Verdict | None:
-    ferritin_low = ferritin is not None and is_below(ferritin, FERRITIN_ESRD_BELOW)
-    tsat_low = tsat is not None and is_below(tsat, TSAT_LOW)
+    ferritin_low = ferritin is not None and certainly_below(ferritin, FERRITIN_ESRD_BELOW)
+    tsat_low = tsat is not None and certainly_below(tsat, TSAT_LOW)
     if ferritin is not None and tsat is not None and ferritin_low and tsat_low:
         return _Verdict(
             "warning",
@@ -251,8 +256,8 @@ def _esrd(ferritin: LabEntry | None, tsat: LabEntry | None) -> _Verdict | None:
 
 
 def _adult(ferritin: LabEntry | None, tsat: LabEntry | None) -> _Verdict | None:
-    ferritin_low = ferritin is not None and is_at_most(ferritin, FERRITIN_IRON_INDICATED)
-    tsat_low = tsat is not None and is_below(tsat, TSAT_LOW)
+    ferritin_low = ferritin is not None and certainly_at_most(ferritin, FERRITIN_IRON_INDICATED)
+    tsat_low = tsat is not None and certainly_below(tsat, TSAT_LOW)
     if ferritin_low or tsat_low:
         parts = []
         if ferritin is not None and ferritin_low:
@@ -267,7 +272,7 @@ def _adult(ferritin: LabEntry | None, tsat: LabEntry | None) -> _Verdict | None:
             15,
             low_iron=True,
         )
-    if ferritin is not None and is_at_most(ferritin, FERRITIN_IV_ONLY_MAX):
+    if ferritin is not None and certainly_at_most(ferritin, FERRITIN_IV_ONLY_MAX):
         return _Verdict(
             "info",
             f"Restless legs with ferritin {value_text(ferritin, 0)} ng/mL (75-100): only IV iron "
@@ -354,7 +359,7 @@ def _add_obesity(found: list[_Association], facts: Facts) -> None:
     bmi = facts.latest_lab("bmi", within_days=ASSOCIATION_LAB_WINDOW_DAYS)
     adult = facts.age_years is None or facts.age_years >= ADULT_AGE_YEARS
     # BMI >= 30 defines obesity in adults only (children use age- and sex-specific centiles).
-    obese_by_bmi = bmi is not None and adult and is_at_least(bmi, BMI_OBESE)
+    obese_by_bmi = bmi is not None and adult and certainly_at_least(bmi, BMI_OBESE)
     if not coded and not obese_by_bmi:
         return
     evidence = [condition_evidence(c) for c in coded[:1]]
@@ -366,8 +371,9 @@ def _add_obesity(found: list[_Association], facts: Facts) -> None:
 
 
 def _add_anaemia(found: list[_Association], facts: Facts) -> None:
-    coded = [*facts.conditions("iron-deficiency"), *facts.conditions("anemia")]
-    unique = list({c.reference: c for c in coded}.values())
+    unique = unique_by_reference(
+        [*facts.conditions("iron-deficiency"), *facts.conditions("anemia")]
+    )
     hemoglobin = facts.latest_lab("hemoglobin", within_days=ASSOCIATION_LAB_WINDOW_DAYS)
     # No default threshold: haemoglobin limits depend on sex, age and pregnancy, so only the
     # lab's own flag or range says "low".
@@ -379,17 +385,6 @@ def _add_anaemia(found: list[_Association], facts: Facts) -> None:
         evidence.append(lab_evidence(hemoglobin, "Haemoglobin (low)", "g/dL", 1))
     label = "iron deficiency" if facts.has_condition("iron-deficiency") else "anaemia"
     found.append(_Association(label, tuple(evidence)))
-
-
-def _join_limited(parts: list[str], limit: int) -> str:
-    """ "CKD, obesity (+2 more)": as many as fit in `limit` characters, at least one."""
-    shown: list[str] = []
-    for part in parts:
-        if shown and len(", ".join([*shown, part])) > limit:
-            break
-        shown.append(part)
-    hidden = len(parts) - len(shown)
-    return ", ".join(shown) + (f" (+{hidden} more)" if hidden else "")
 
 
 # -- treatment context ------------------------------------------------------------------------

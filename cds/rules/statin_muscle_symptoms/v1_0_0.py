@@ -13,16 +13,8 @@ from dataclasses import dataclass
 
 from cds.facts import Facts
 from cds.record import AllergyEntry, ConditionEntry, LabEntry, MedicationEntry
-from cds.rules._cramp_labs import (
-    high_tsh,
-    low_vitamin_d,
-    result_evidence,
-    surely_above,
-    surely_below,
-    tsh_evidence,
-    value_text,
-    vitamin_d_evidence,
-)
+from cds.rules._cramp_labs import high_tsh, low_vitamin_d, tsh_evidence, vitamin_d_evidence
+from cds.rules._leg_context import complaint_evidence, pain_or_cramp_complaints
 from cds.rules.base import (
     DataRequirement,
     Evidence,
@@ -33,12 +25,17 @@ from cds.rules.base import (
     Severity,
 )
 from cds.rules.common import (
+    capitalise,
+    certainly_above,
+    certainly_below,
     condition_evidence,
     drug_names,
     fit_summary,
     fmt,
     low_confidence_cautions,
     medication_evidence,
+    result_evidence,
+    value_text,
 )
 
 RULE_ID = "statin-muscle-symptoms"
@@ -52,9 +49,6 @@ CK_SEVERE_MULTIPLE = 10.0  # CK > 10 × ULN: possible rhabdomyolysis
 CK_ULN_SITE_DEFAULT: float | None = None
 MODIFIER_WINDOW_DAYS = 365  # predisposing labs (TSH, 25-OH D, eGFR) listed on the card
 EGFR_LOW = 60.0  # mL/min/1.73 m2
-# Statins whose exposure rises many-fold with strong CYP3A4 inhibition (FDA 2011 labels).
-# Matched by ingredient name: there is no value set for these two (see the rationale).
-CYP3A4_SENSITIVE_STATINS = frozenset({"simvastatin", "lovastatin"})
 
 CK = OrderSuggestion("Creatine kinase", "2157-6", "Statin muscle symptoms")
 TSH = OrderSuggestion("TSH", "3016-3", "Hypothyroidism predisposes to statin myopathy")
@@ -100,7 +94,7 @@ def evaluate(facts: Facts) -> Finding | None:
     # Statins taken again despite a recorded intolerance of the same ingredient.
     reexposed = [s for s in statins if any(a.ingredients & s.ingredients for a in intolerances)]
     interactions = _interactions(facts, statins)
-    cramps = facts.complaints_in("leg-cramp-complaint")
+    cramps = pain_or_cramp_complaints(facts)
 
     severity: Severity
     if (ck is not None and ck.severe) or rhabdo:
@@ -123,7 +117,7 @@ def evaluate(facts: Facts) -> Finding | None:
     evidence += [_intolerance_evidence(a) for a in intolerances]
     modifiers, modifier_evidence = _predisposing_factors(facts, interactions)
     evidence += modifier_evidence
-    evidence += [condition_evidence(c) for c in facts.leg_complaints[:2]]
+    evidence += complaint_evidence(facts.leg_complaints)
 
     cautions = [*low_confidence_cautions(involved_drugs), SYMPTOM_PATTERN_CAUTION]
     if severity == "critical":
@@ -152,10 +146,10 @@ def evaluate(facts: Facts) -> Finding | None:
 
 def _raised_ck(facts: Facts, lab: LabEntry) -> _Ck | None:
     uln = lab.reference_high if lab.reference_high is not None else CK_ULN_SITE_DEFAULT
-    raised = facts.is_high(lab, CK_ULN_SITE_DEFAULT) or (uln is not None and surely_above(lab, uln))
-    if not raised:
+    # The flag, then the range (Facts.is_high also settles a censored ">2000").
+    if not facts.is_high(lab, CK_ULN_SITE_DEFAULT):
         return None
-    severe = uln is not None and surely_above(lab, CK_SEVERE_MULTIPLE * uln)
+    severe = uln is not None and certainly_above(lab, CK_SEVERE_MULTIPLE * uln)
     return _Ck(lab, uln, severe)
 
 
@@ -168,7 +162,9 @@ def _intolerances(facts: Facts) -> list[AllergyEntry]:
 
 def _interactions(facts: Facts, statins: list[MedicationEntry]) -> _Interactions:
     statin_refs = {s.reference for s in statins}
-    sensitive = [s for s in statins if CYP3A4_SENSITIVE_STATINS & set(s.names)]
+    # Simvastatin and lovastatin: exposure rises many-fold with strong CYP3A4 inhibition (FDA
+    # 2011 labels). A subset of `statins`, in the same (record) order.
+    sensitive = facts.active_medications("cyp3a4-sensitive-statins")
     high_risk: list[MedicationEntry] = []
     high_risk_statins: list[MedicationEntry] = []
     strong_inhibitors = facts.active_medications("strong-cyp3a4-inhibitors")
@@ -213,7 +209,7 @@ def _predisposing_factors(
         named.append(f"25-OH vitamin D below 20 ng/mL ({value_text(vitamin_d.lab, 1)} ng/mL)")
         evidence.append(vitamin_d_evidence(vitamin_d.lab))
     egfr = facts.latest_lab("egfr", within_days=MODIFIER_WINDOW_DAYS)
-    if egfr is not None and surely_below(egfr, EGFR_LOW):
+    if egfr is not None and certainly_below(egfr, EGFR_LOW):
         named.append(f"eGFR below 60 ({value_text(egfr, 1)})")
         evidence.append(result_evidence(egfr, "eGFR", "mL/min/1.73 m2", 1))
     return named, evidence
@@ -248,7 +244,7 @@ def _summary(
         if interactions.high_risk:
             statin = drug_names(interactions.high_risk_statins)
             return (
-                f"{statin.capitalize()} with {drug_names(interactions.high_risk)} raises "
+                f"{capitalise(statin)} with {drug_names(interactions.high_risk)} raises "
                 "myopathy risk; muscle pain may be statin-related."
             )
         if sams:
@@ -258,7 +254,7 @@ def _summary(
             )
         statin = drug_names(reexposed)
         return (
-            f"{statin.capitalize()} intolerance is recorded, yet {statin} is active again; "
+            f"{capitalise(statin)} intolerance is recorded, yet {statin} is active again; "
             "muscle symptoms may be statin-related."
         )
     return (
@@ -340,8 +336,8 @@ RULE = Rule(
             "documented intolerance counts as muscle evidence (warning) only for the statin now "
             "active; one for another statin is listed, since a switch after intolerance is "
             "common. High-risk interaction: simvastatin or lovastatin with a strong CYP3A4 "
-            "inhibitor (value set strong-cyp3a4-inhibitors; simvastatin/lovastatin matched by "
-            "ingredient name for want of a value set), or any statin with gemfibrozil or "
+            "inhibitor (value sets cyp3a4-sensitive-statins and strong-cyp3a4-inhibitors), or "
+            "any statin with gemfibrozil or "
             "ciclosporin; other §4 drugs are listed as modifiers. Findings (CK, codes, "
             "intolerance, interaction) fire on any chart; the info card needs a leg-cramp "
             "complaint (leg-cramp-complaint) and no CK in 90 days, as §4 says, so a statin "
@@ -366,6 +362,7 @@ RULE = Rule(
     evaluate=evaluate,
     valuesets=(
         "statins",
+        "cyp3a4-sensitive-statins",
         "strong-cyp3a4-inhibitors",
         "statin-fibrate-cyclosporine",
         "statin-interacting-drugs",

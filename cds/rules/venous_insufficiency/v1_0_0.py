@@ -6,17 +6,15 @@ differential of leg swelling (clinical-content.md §17, codes.tsv rule id venous
 from __future__ import annotations
 
 from cds.facts import Facts
-from cds.rules._leg_context import (
-    COMPLAINT_VALUESETS,
-    SWELLING,
-    complaint_evidence,
+from cds.rules._leg_context import COMPLAINT_VALUESETS, complaint_evidence, swelling_complaints
+from cds.rules.base import DataRequirement, Finding, Provenance, Rule
+from cds.rules.common import (
     condition_code,
     condition_name,
     conditions_evidence,
+    fit_summary,
     unique_evidence,
 )
-from cds.rules.base import DataRequirement, Finding, Provenance, Rule
-from cds.rules.common import fit_summary
 
 RULE_ID = "venous-insufficiency"
 VERSION = "1.0.0"
@@ -34,7 +32,7 @@ PTS_CAUTION = (
 def evaluate(facts: Facts) -> Finding | None:
     venous = facts.conditions("venous-insufficiency")
     # Lymphoedema is a differential of swelling, not of pain or cramps: only with swelling.
-    swelling = facts.complaints_in(SWELLING)
+    swelling = swelling_complaints(facts)
     lymphoedema = facts.conditions("lymphedema") if swelling else []
     if not (venous or lymphoedema):
         return None

@@ -17,9 +17,9 @@ from cds.rules._cramp_labs import (
     StatinMuscleContext,
     low_vitamin_d,
     statin_muscle_context,
-    value_text,
     vitamin_d_evidence,
 )
+from cds.rules._leg_context import complaint_evidence
 from cds.rules.base import (
     DataRequirement,
     Evidence,
@@ -36,6 +36,7 @@ from cds.rules.common import (
     fmt,
     low_confidence_cautions,
     medication_evidence,
+    value_text,
 )
 
 RULE_ID = "vitamin-d-deficiency"
@@ -145,9 +146,9 @@ def _context_evidence(facts: Facts, statin: StatinMuscleContext | None) -> list[
     if statin is not None:
         return [
             *(medication_evidence(m) for m in statin.statins),
-            *(condition_evidence(c) for c in statin.symptoms[:2]),
+            *complaint_evidence(statin.symptoms),
         ]
-    return [condition_evidence(c) for c in facts.leg_complaints[:2]]
+    return list(complaint_evidence(facts.leg_complaints))
 
 
 def _drafted(supplements: list[MedicationEntry], statin: StatinMuscleContext | None) -> bool:
