@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio.to_thread
 import orjson
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.concurrency import run_in_threadpool
@@ -71,6 +72,7 @@ async def call(
     started = time.perf_counter()
     started_at = datetime.now(UTC)
     service = find_service(state.engine, service_id)  # 404 before reading a body for nothing
+    await _audit_backpressure()
     body = await _json_body(request, state.settings.max_body_bytes)
     _remember_hook_instance(request, body)
     deadline = state.settings.request_deadline_seconds
@@ -241,6 +243,17 @@ def _invocation(result: CallResult, started_at: datetime, duration_ms: float) ->
         status=200,
         cards=cards,
     )
+
+
+async def _audit_backpressure() -> None:
+    """Wait while every thread of the pool is busy, as the audit writes run there (after each
+    response). Without this a caller sending faster than the database takes rows would pile up
+    finished requests, each holding its request state until its row is written: memory grows
+    without bound and rows lag further and further behind. At rest it costs nothing."""
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    if limiter.available_tokens < 1:
+        async with limiter:  # first in, first out with the audit writes waiting for a thread
+            pass
 
 
 def _audit(state: AppState, invocation: InvocationRecord) -> None:
