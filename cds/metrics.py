@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 AuditRecord = Literal["invocation", "feedback"]
 
@@ -34,6 +34,19 @@ for _record in ("invocation", "feedback"):
 
 def count_audit_write_failure(record: AuditRecord) -> None:
     AUDIT_WRITE_FAILURES.labels(record=record).inc()
+
+
+# livesum: with several workers, the sum over the workers alive (an exited worker's queue is gone).
+AUDIT_QUEUE_DEPTH = Gauge(
+    "cds_audit_queue_depth",
+    "Invocation audit rows waiting to be written (cds.audit.writer), queued or being written. "
+    "Near the queue's bound (10,000 per worker), rows are about to be dropped.",
+    multiprocess_mode="livesum",
+)
+
+
+def set_audit_queue_depth(rows: int) -> None:
+    AUDIT_QUEUE_DEPTH.set(rows)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -60,6 +61,9 @@ def create_app(
                 "Local use only."
             )
         yield
+        # Queued audit rows first (bounded: a hung database cannot hold the shutdown), then
+        # the store they are written to.
+        await asyncio.to_thread(state.audit_writer.close)
         state.store.close()
         ops.worker_exit()
         if state.authenticator is not None:

@@ -9,16 +9,15 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import anyio.to_thread
 import orjson
-from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
 from cds.api.auth import RequireEhr
 from cds.api.errors import json_response
-from cds.api.state import AppState, State
+from cds.api.state import State
 from cds.audit.store import InvocationRecord, IssuedCard
 from cds.cards import RULE_EXTENSION
 from cds.cdshooks import DiscoveryResponse, FeedbackRequest, HookRequest
@@ -66,13 +65,10 @@ async def discovery(state: State) -> Response:
 @router.post(
     "/cds-services/{service_id}", openapi_extra=HOOK_REQUEST_SCHEMA, dependencies=[RequireEhr]
 )
-async def call(
-    service_id: str, request: Request, state: State, background: BackgroundTasks
-) -> Response:
+async def call(service_id: str, request: Request, state: State) -> Response:
     started = time.perf_counter()
     started_at = datetime.now(UTC)
     service = find_service(state.engine, service_id)  # 404 before reading a body for nothing
-    await _audit_backpressure()
     body = await _json_body(request, state.settings.max_body_bytes)
     _remember_hook_instance(request, body)
     deadline = state.settings.request_deadline_seconds
@@ -104,11 +100,13 @@ async def call(
             started,
         )
         if failed is not None:
-            await run_in_threadpool(_audit, state, failed)
+            state.audit_writer.submit(failed)  # never blocks: written by the audit writer
         raise
     duration_ms = (time.perf_counter() - started) * 1000
     invocation = _invocation(result, started_at, duration_ms)
-    background.add_task(_audit, state, invocation)
+    # Queued, never waited for: the writer thread writes it (cds.audit.writer); a row it cannot
+    # write is logged and counted, the cards go out regardless.
+    state.audit_writer.submit(invocation)
     count_cards(service_id, ((card.rule_id, card.indicator) for card in invocation.cards))
     log.info(
         "invocation",
@@ -243,22 +241,3 @@ def _invocation(result: CallResult, started_at: datetime, duration_ms: float) ->
         status=200,
         cards=cards,
     )
-
-
-async def _audit_backpressure() -> None:
-    """Wait while every thread of the pool is busy, as the audit writes run there (after each
-    response). Without this a caller sending faster than the database takes rows would pile up
-    finished requests, each holding its request state until its row is written: memory grows
-    without bound and rows lag further and further behind. At rest it costs nothing."""
-    limiter = anyio.to_thread.current_default_thread_limiter()
-    if limiter.available_tokens < 1:
-        async with limiter:  # first in, first out with the audit writes waiting for a thread
-            pass
-
-
-def _audit(state: AppState, invocation: InvocationRecord) -> None:
-    """Runs after the response is sent: an audit failure never holds back the cards."""
-    try:
-        state.store.record_invocation(invocation)
-    except Exception:
-        log.exception("audit write failed for %s", invocation.hook_instance)

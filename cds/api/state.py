@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 import httpx
 from fastapi import Depends, Request
 
 from cds.audit.store import AuditStore
+from cds.audit.writer import AuditWriter
 from cds.fhir.client import FhirClient
 from cds.pipeline import Engine
 from cds.security import Authenticator
@@ -23,6 +24,11 @@ class AppState:
     store: AuditStore
     fhir_transport: httpx.AsyncBaseTransport | None = None
     authenticator: Authenticator | None = None  # None: CDS_JWT_REQUIRED=false (local use)
+    # Invocation rows go through it (off the request path, batched); built from `store`.
+    audit_writer: AuditWriter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.audit_writer = AuditWriter.for_store(self.store)
 
     def fhir_client(self, base_url: str, access_token: str | None) -> FhirClient:
         return FhirClient(

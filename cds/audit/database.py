@@ -5,8 +5,9 @@ owned by the Alembic migrations packaged in `cds/audit/migrations/`, run with a 
 built here (no alembic.ini is looked up, whatever the working directory).
 
 Policies (docs design, "Audit policy"):
-- an invocation that cannot be written is counted (`cds_audit_write_failures_total`) and the
-  error re-raised for the caller to log; the cards have already gone out;
+- an invocation that cannot be written raises; its caller (`cds.audit.writer.AuditWriter`, off
+  the request path) logs and counts it (`cds_audit_write_failures_total`): the cards have
+  already gone out. Invocations are written in batches, one transaction each;
 - feedback that cannot be stored raises, so the EHR gets a 503 and can retry;
 - the same feedback posted twice (even concurrently) is stored once: the unique `dedup_key` and
   INSERT ... ON CONFLICT DO NOTHING decide, never a check-then-insert.
@@ -17,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from pathlib import Path
@@ -102,7 +103,8 @@ def open_store(url: str | URL) -> SqlAuditStore:
 
 class SqlAuditStore:
     """`cds.audit.store.AuditStore` on SQLAlchemy. Thread-safe: each call is one short
-    transaction on a pooled connection (invocations are written from the threadpool)."""
+    transaction on a pooled connection (invocations are written in batches by the process's
+    audit writer thread, feedback from the threadpool)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -140,12 +142,15 @@ class SqlAuditStore:
         return True
 
     def record_invocation(self, invocation: InvocationRecord) -> None:
-        try:
-            with self._writing, self.engine.begin() as connection:
-                self._write_invocation(connection, invocation)
-        except Exception:
-            count_audit_write_failure("invocation")
-            raise
+        self.record_invocations([invocation])
+
+    def record_invocations(self, invocations: Sequence[InvocationRecord]) -> None:
+        """One transaction for all of them (group commit: one fsync). Raises on failure, nothing
+        written; counting and logging the loss is the caller's (the writer's) job."""
+        if not invocations:
+            return
+        with self._writing, self.engine.begin() as connection:
+            self._write_invocations(connection, invocations)
 
     def record_feedback(
         self, service_id: str, items: list[FeedbackItem], received_at: datetime
@@ -165,48 +170,73 @@ class SqlAuditStore:
 
     # -- writes ---------------------------------------------------------------------------------
 
-    def _write_invocation(self, connection: Connection, invocation: InvocationRecord) -> None:
-        uuids = [card.uuid for card in invocation.cards]
-        _lock_cards(connection, invocation.service_id, uuids)
-        invocation_id = connection.execute(
-            sa.insert(invocation_table)
-            .values(
-                hook_instance=invocation.hook_instance,
-                service_id=invocation.service_id,
-                hook=invocation.hook,
-                ruleset_release=invocation.ruleset_release,
-                patient_id=invocation.patient_id,
-                started_at=invocation.started_at,
-                duration_ms=invocation.duration_ms,
-                status=invocation.status,
+    def _write_invocations(
+        self, connection: Connection, invocations: Sequence[InvocationRecord]
+    ) -> None:
+        # Every card of the batch locked first, in one sorted order (as feedback writes take
+        # theirs): the batch and a feedback write on one of its cards see each other.
+        issued = {(i.service_id, card.uuid) for i in invocations for card in i.cards}
+        _lock_cards(connection, issued)
+        # One INSERT for all the rows (SQLAlchemy's "insertmanyvalues"), ids in the rows' order.
+        ids = (
+            connection.execute(
+                sa.insert(invocation_table).returning(
+                    invocation_table.c.id, sort_by_parameter_order=True
+                ),
+                [
+                    {
+                        "hook_instance": i.hook_instance,
+                        "service_id": i.service_id,
+                        "hook": i.hook,
+                        "ruleset_release": i.ruleset_release,
+                        "patient_id": i.patient_id,
+                        "started_at": i.started_at,
+                        "duration_ms": i.duration_ms,
+                        "status": i.status,
+                    }
+                    for i in invocations
+                ],
             )
-            .returning(invocation_table.c.id)
-        ).scalar_one()
-        if not uuids:
-            return
-        connection.execute(
-            sa.insert(card_table),
-            [
-                {
-                    "invocation_id": invocation_id,
-                    "uuid": card.uuid,
-                    "rule_id": card.rule_id,
-                    "rule_version": card.rule_version,
-                    "indicator": card.indicator,
-                }
-                for card in invocation.cards
-            ],
+            .scalars()
+            .all()
         )
-        # Feedback can arrive before this row is written (it is written after the response):
-        # attach it now. The card locks make this and the feedback write see each other.
+        cards = [
+            {
+                "invocation_id": invocation_id,
+                "uuid": card.uuid,
+                "rule_id": card.rule_id,
+                "rule_version": card.rule_version,
+                "indicator": card.indicator,
+            }
+            for invocation_id, invocation in zip(ids, invocations, strict=True)
+            for card in invocation.cards
+        ]
+        if not cards:
+            return
+        connection.execute(sa.insert(card_table), cards)
+        # Feedback can arrive before its invocation row is written (it is written after the
+        # response): attach it now, to the first of this batch's calls that issued the card (an
+        # EHR retry issues the same card again). The card locks make this and the feedback write
+        # see each other.
+        first_issuer = (
+            sa.select(sa.func.min(card_table.c.invocation_id))
+            .join(invocation_table, invocation_table.c.id == card_table.c.invocation_id)
+            .where(
+                card_table.c.invocation_id.in_(ids),
+                card_table.c.uuid == feedback_table.c.card_uuid,
+                invocation_table.c.service_id == feedback_table.c.service_id,
+            )
+            .scalar_subquery()
+        )
         connection.execute(
             sa.update(feedback_table)
             .where(
                 feedback_table.c.invocation_id.is_(None),
-                feedback_table.c.service_id == invocation.service_id,
-                feedback_table.c.card_uuid.in_(uuids),
+                feedback_table.c.card_uuid.in_(sorted({uuid for _, uuid in issued})),
+                feedback_table.c.service_id.in_(sorted({service for service, _ in issued})),
+                first_issuer.is_not(None),
             )
-            .values(invocation_id=invocation_id)
+            .values(invocation_id=first_issuer)
         )
 
     def _write_feedback(
@@ -217,7 +247,7 @@ class SqlAuditStore:
         received_at: datetime,
     ) -> int:
         uuids = sorted({item.card for item in items})
-        _lock_cards(connection, service_id, uuids)
+        _lock_cards(connection, ((service_id, uuid) for uuid in uuids))
         issued_by = _invocations_of(connection, service_id, uuids)
         rows = [_feedback_row(service_id, item, received_at, issued_by) for item in items]
         insert = _dialect_insert(connection, feedback_table)
@@ -262,18 +292,28 @@ def _invocations_of(connection: Connection, service_id: str, uuids: list[str]) -
     return {uuid: invocation_id for uuid, invocation_id in rows}
 
 
-def _lock_cards(connection: Connection, service_id: str, uuids: Iterable[str]) -> None:
-    """Serialise an invocation write and a feedback write that share a card, so the second one
-    to commit links the feedback to its invocation (under READ COMMITTED, two concurrent
-    transactions would otherwise each miss the other's uncommitted row).
+def _lock_cards(connection: Connection, cards: Iterable[tuple[str, str]]) -> None:
+    """Serialise an invocation write and a feedback write that share a card (service id, card
+    uuid), so the second one to commit links the feedback to its invocation (under READ
+    COMMITTED, two concurrent transactions would otherwise each miss the other's uncommitted
+    row). A batch of invocations locks all its cards before writing any of them.
 
-    PostgreSQL: transaction-scoped advisory locks, taken in sorted order (no deadlock). SQLite
-    needs nothing: BEGIN IMMEDIATE already serialises writers.
+    PostgreSQL: transaction-scoped advisory locks, taken in ascending key order by every writer
+    (no deadlock), in one statement. SQLite needs nothing: BEGIN IMMEDIATE already serialises
+    writers.
     """
     if connection.dialect.name != "postgresql":
         return
-    for key in sorted({_lock_key(service_id, uuid) for uuid in uuids}):
-        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    keys = sorted({_lock_key(service_id, uuid) for service_id, uuid in cards})
+    if keys:
+        # The array is unnested in its (sorted) order, and the ORDER BY keeps it so.
+        connection.execute(
+            sa.text(
+                "SELECT pg_advisory_xact_lock(key) "
+                "FROM (SELECT key FROM unnest(CAST(:keys AS bigint[])) AS key ORDER BY key) AS k"
+            ),
+            {"keys": keys},
+        )
 
 
 def _lock_key(service_id: str, uuid: str) -> int:

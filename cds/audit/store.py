@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -39,6 +40,11 @@ class FeedbackResult:
 
 class AuditStore(Protocol):
     def record_invocation(self, invocation: InvocationRecord) -> None: ...
+
+    def record_invocations(self, invocations: Sequence[InvocationRecord]) -> None:
+        """All of them in one transaction (all written or none), in order. The service writes
+        through `cds.audit.writer.AuditWriter`, which batches what has queued."""
+        ...
 
     def record_feedback(
         self, service_id: str, items: list[FeedbackItem], received_at: datetime
@@ -80,6 +86,9 @@ class MemoryAuditStore:
 
     def record_invocation(self, invocation: InvocationRecord) -> None:
         self.invocations.append(invocation)
+
+    def record_invocations(self, invocations: Sequence[InvocationRecord]) -> None:
+        self.invocations.extend(invocations)
 
     def record_feedback(
         self, service_id: str, items: list[FeedbackItem], received_at: datetime
