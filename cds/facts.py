@@ -11,10 +11,11 @@ after the Facts are made (the pipeline never does).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
+from typing import TypeVar
 
 from cds.fhirtime import days_between
 from cds.record import (
@@ -27,7 +28,7 @@ from cds.record import (
     PatientRecord,
     ProcedureEntry,
 )
-from cds.terminology import Terminology
+from cds.terminology import Coding, Terminology, ValueSet
 
 ACTIVE_CLINICAL_STATUSES = frozenset({"active", "recurrence", "relapse"})
 HISTORY_CLINICAL_STATUSES = ACTIVE_CLINICAL_STATUSES | {"inactive", "remission", "resolved"}
@@ -80,7 +81,6 @@ class Facts:
         self.as_of = as_of.astimezone(UTC)
         self.hook = hook
         self._terminology = terminology
-        self._ingredients: dict[str, frozenset[str]] = {}
         self._conditions_in: dict[str, list[ConditionEntry]] = {}
         self._procedures_in: dict[str, list[ProcedureEntry]] = {}
 
@@ -119,11 +119,7 @@ class Facts:
     # -- medications -----------------------------------------------------------------------
 
     def _ingredients_of(self, valueset: str) -> frozenset[str]:
-        found = self._ingredients.get(valueset)
-        if found is None:
-            codes = self._terminology.valueset(valueset).codes
-            found = self._ingredients[valueset] = frozenset(code for _, code in codes)
-        return found
+        return self._terminology.valueset(valueset).bare_codes
 
     def is_active(self, med: MedicationEntry, *, grace_days: int = MEDICATION_GRACE_DAYS) -> bool:
         """§1.2: active, a draft order, or ended within the grace period."""
@@ -219,9 +215,13 @@ class Facts:
         found = self._conditions_in.get(valueset)
         if found is None:
             vs = self._terminology.valueset(valueset)
-            found = [c for c in self.record.conditions if vs.match(c.codings) is not None]
+            found = _in_valueset(vs, self.record.conditions, self._condition_codes)
             self._conditions_in[valueset] = found
         return found
+
+    @cached_property
+    def _condition_codes(self) -> dict[_CodesKey, list[int]]:
+        return _by_codes(c.codings for c in self.record.conditions)
 
     def conditions(self, valueset: str, *, include_history: bool = False) -> list[ConditionEntry]:
         """Conditions in a value set: active (or, with include_history, also resolved)."""
@@ -298,9 +298,13 @@ class Facts:
         found = self._procedures_in.get(valueset)
         if found is None:
             vs = self._terminology.valueset(valueset)
-            found = [p for p in self.record.procedures if vs.match(p.codings) is not None]
+            found = _in_valueset(vs, self.record.procedures, self._procedure_codes)
             self._procedures_in[valueset] = found
         return found
+
+    @cached_property
+    def _procedure_codes(self) -> dict[_CodesKey, list[int]]:
+        return _by_codes(p.codings for p in self.record.procedures)
 
     def procedures_within(self, valueset: str, days: int) -> list[ProcedureEntry]:
         """Procedures in a value set done within `days`, newest first (undated ones never)."""
@@ -412,3 +416,44 @@ class Facts:
     def family_history_of(self, valueset: str) -> list[str]:
         vs = self._terminology.valueset(valueset)
         return [f.reference for f in self.record.family_history if vs.match(f.condition_codings)]
+
+
+# (system, code) of each coding as ValueSet.match reads them; None for a coding it skips. Two
+# entries with the same key are in the same value sets: a long record codes the same few
+# problems and procedures again and again, so each value set is asked once per distinct key.
+_CodesKey = tuple[tuple[str, str] | None, ...]
+_T = TypeVar("_T")
+
+
+def _codes_key(codings: Iterable[Coding]) -> _CodesKey:
+    key: list[tuple[str, str] | None] = []
+    for coding in codings:
+        if isinstance(coding, Mapping):
+            system, code = coding.get("system"), coding.get("code")
+            if isinstance(system, str) and isinstance(code, str):
+                key.append((system, code))
+                continue
+        key.append(None)
+    return tuple(key)
+
+
+def _by_codes(codings: Iterable[Iterable[Coding]]) -> dict[_CodesKey, list[int]]:
+    """Positions of the entries (given by their codings) grouped by their codes key."""
+    groups: dict[_CodesKey, list[int]] = {}
+    for position, entry_codings in enumerate(codings):
+        groups.setdefault(_codes_key(entry_codings), []).append(position)
+    return groups
+
+
+def _in_valueset(
+    vs: ValueSet, entries: Sequence[_T], groups: dict[_CodesKey, list[int]]
+) -> list[_T]:
+    """The entries whose codings `vs.match` (any coding in the set), in their order."""
+    positions = [
+        position
+        for key, members in groups.items()
+        if any(pair is not None and vs.contains(*pair) for pair in key)
+        for position in members
+    ]
+    positions.sort()
+    return [entries[p] for p in positions]

@@ -6,8 +6,9 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -93,17 +94,21 @@ def evaluate(
     *,
     as_of: datetime,
     data_warnings: list[str] | None = None,
+    resources: Iterable[Mapping[str, Any]] | None = None,
 ) -> Evaluation:
+    """`resources`, when given, are the prefetch values' resources already flattened (as
+    `iter_resources` gives them, in order; `Gathered.resources()`), not walked again here."""
     patient_id = request.context.get("patientId")
-    resources = [r for value in prefetch.values() for r in iter_resources(value)]
+    if resources is None:
+        resources = [r for value in prefetch.values() for r in iter_resources(value)]
     # A draft order may reference a Medication that travels in the draftOrders Bundle.
-    resources += [
+    draft_medications = [
         r
         for r in iter_resources(request.context.get("draftOrders"))
         if r.get("resourceType") == "Medication"
     ]
     record = engine.builder.build(
-        resources,
+        itertools.chain(resources, draft_medications) if draft_medications else resources,
         draft_orders=draft_orders(request),
         patient_id=patient_id if isinstance(patient_id, str) else None,
     )

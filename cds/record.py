@@ -99,6 +99,7 @@ LAB_INTERPRETATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-Observatio
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 LOINC = "http://loinc.org"
 _LOINC_OID = "urn:oid:2.16.840.1.113883.6.1"  # the HL7 v3 OID some EHRs still send for LOINC
+_MEMO_LIMIT = 4096  # codes remembered by RecordBuilder._may_be_complaint
 _MEDICATION_KINDS = frozenset(
     {"MedicationRequest", "MedicationStatement", "MedicationAdministration"}
 )
@@ -310,13 +311,19 @@ def _loose_code(code: str) -> str:
 def iter_resources(payload: Any) -> Iterator[Mapping[str, Any]]:
     """Every resource in a prefetch value: a resource, or a Bundle (nested Bundles flattened,
     depth first, in order). Iterative, so no nesting depth or cycle can exhaust the stack."""
+    return iter(resource_list(payload))
+
+
+def resource_list(payload: Any) -> list[Mapping[str, Any]]:
+    """`iter_resources(payload)` as a new list: what a request's resources are flattened into
+    once (a loop appending to a list costs about half of a generator's resumptions)."""
     if not isinstance(payload, dict):
-        return
+        return []
     kind = payload.get("resourceType")
     if kind != "Bundle":
-        if isinstance(kind, str):
-            yield payload
-        return
+        return [payload] if isinstance(kind, str) else []
+    found: list[Mapping[str, Any]] = []
+    append = found.append
     open_bundles = {id(payload)}
     stack: list[Iterator[Any]] = [iter(_list(payload.get("entry")))]
     while stack:
@@ -331,9 +338,10 @@ def iter_resources(payload: Any) -> Iterator[Mapping[str, Any]]:
                     stack.append(iter(_list(resource.get("entry"))))
                     break
             elif isinstance(kind, str):
-                yield resource
+                append(resource)
         else:
             stack.pop()
+    return found
 
 
 # ---------------------------------------------------------------------------------------------
@@ -391,6 +399,10 @@ class RecordBuilder:
         self._loinc_to_analyte = index
         self._complaint = terminology.valueset("leg-complaint")
         self._complaint_codes = _prefilter(self._complaint)
+        # code as given -> may be a complaint (_may_be_complaint): a long record repeats the
+        # same few Observation codes. Bounded, as codes come from requests; never changes an
+        # answer, so sharing the builder across requests and threads stays safe.
+        self._complaint_memo: dict[str, bool] = {}
         self._handlers: dict[str, Handler] = {
             "Patient": self._patient,
             "Condition": self._condition,
@@ -414,6 +426,12 @@ class RecordBuilder:
         handlers = self._handlers
         medications = build.medications
         seen: set[tuple[str, str]] = set()
+        # A resource whose subject is exactly "Patient/<patient_id>" is this patient's: the
+        # common case, decided without _belongs_to_other_patient (which would say the same;
+        # not so for an id holding "/_history", which it truncates).
+        own_subject = (
+            "Patient/" + patient_id if patient_id and "/_history" not in patient_id else None
+        )
         # Medication resources are read last, once every Medication they may reference is known.
         deferred: list[Mapping[str, Any]] = []
         for resource in resources:
@@ -439,7 +457,17 @@ class RecordBuilder:
                     skipped["duplicate"] += 1
                     continue
                 seen.add(key)
-            if build.patient_id and _belongs_to_other_patient(resource, build.patient_id):
+            subject = resource.get("subject")
+            if (
+                patient_id
+                and (
+                    own_subject is None
+                    or kind == "Patient"
+                    or type(subject) is not dict
+                    or subject.get("reference") != own_subject
+                )
+                and _belongs_to_other_patient(resource, patient_id)
+            ):
                 # Cards about one patient must never rest on another patient's data.
                 skipped["other-patient-data"] += 1
                 continue
@@ -627,11 +655,19 @@ class RecordBuilder:
             return True
         if not isinstance(codings, list):
             return False
+        memo = self._complaint_memo
         for coding in codings:
             if isinstance(coding, dict):
                 code = coding.get("code")
-                if isinstance(code, str) and _loose_code(code) in codes:
-                    return True
+                if isinstance(code, str):
+                    found = memo.get(code)
+                    if found is None:
+                        found = _loose_code(code) in codes
+                        if len(memo) >= _MEMO_LIMIT:
+                            memo.clear()
+                        memo[code] = found
+                    if found:
+                        return True
         return False
 
     def _complaint_observation(self, r: Mapping[str, Any], record: PatientRecord) -> None:

@@ -76,5 +76,6 @@ async def call_service(
         gathered.values,
         as_of=as_of,
         data_warnings=gathered.data_warnings,
+        resources=gathered.resources(),
     )
     return CallResult(service, request, evaluation, evaluation.response.to_wire())

@@ -27,7 +27,7 @@ from cds.errors import MissingData, PrefetchUnavailable
 from cds.fhir.client import FhirClient, FhirFetchError
 from cds.fhir.prefetch import UnresolvedToken, context_tokens, render
 from cds.metrics import count_fhir_failure
-from cds.record import iter_resources
+from cds.record import resource_list
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,25 @@ class Gathered:
     values: dict[str, Any]  # prefetch key -> FHIR JSON (None = no data)
     fetched_keys: list[str] = field(default_factory=list)
     data_warnings: list[str] = field(default_factory=list)
+    # prefetch key -> (the value, its resources): each value is flattened once, by whoever asks
+    # first (split_prefetch, the medication scan, the pipeline). Keyed by the value itself, so
+    # a value replaced (fetched, completed) is flattened again.
+    _flat: dict[str, tuple[Any, list[Mapping[str, Any]]]] = field(default_factory=dict, repr=False)
+
+    def resources_of(self, key: str) -> list[Mapping[str, Any]]:
+        """`cds.record.iter_resources(values[key])` as a list; the caller must not change it."""
+        value = self.values[key]
+        cached = self._flat.get(key)
+        if cached is None or cached[0] is not value:
+            cached = self._flat[key] = (value, resource_list(value))
+        return cached[1]
+
+    def resources(self) -> list[Mapping[str, Any]]:
+        """Every resource of every value, in order, as a new list."""
+        found: list[Mapping[str, Any]] = []
+        for key in self.values:
+            found += self.resources_of(key)
+        return found
 
 
 def is_operation_outcome(value: Any) -> bool:
@@ -53,8 +72,16 @@ def split_prefetch(
     templates: Mapping[str, str], request: HookRequest
 ) -> tuple[dict[str, Any], list[str], list[str]]:
     """Pure part: (values usable as given, keys to fetch, warnings)."""
+    gathered, to_fetch = _split_prefetch(templates, request)
+    return gathered.values, to_fetch, gathered.data_warnings
+
+
+def _split_prefetch(
+    templates: Mapping[str, str], request: HookRequest
+) -> tuple[Gathered, list[str]]:
     given = request.prefetch or {}
     values: dict[str, Any] = {}
+    gathered = Gathered(values=values)
     to_fetch: list[str] = []
     warnings: list[str] = []
     for key in templates:
@@ -72,13 +99,14 @@ def split_prefetch(
             warnings.append(f"prefetch '{key}' is not a FHIR resource or Bundle: not used")
             to_fetch.append(key)
             continue
-        outcomes = [r for r in iter_resources(value) if is_operation_outcome(r)]
-        for outcome in outcomes:
-            warnings.append(
-                f"prefetch '{key}' carried an OperationOutcome: {_diagnostics(outcome)}"
-            )
         values[key] = value
-    return values, to_fetch, warnings
+        for resource in gathered.resources_of(key):
+            if resource.get("resourceType") == "OperationOutcome":
+                warnings.append(
+                    f"prefetch '{key}' carried an OperationOutcome: {_diagnostics(resource)}"
+                )
+    gathered.data_warnings = warnings
+    return gathered, to_fetch
 
 
 def paginated_keys(values: Mapping[str, Any]) -> list[str]:
@@ -101,11 +129,16 @@ def referenced_medications(
 ) -> tuple[list[str], int]:
     """Medication references ("Medication/id") that no resource at hand resolves, and how many
     unresolved references cannot be fetched at all (not a Medication on the FHIR server)."""
-    resources = [
-        r
-        for value in (*values.values(), request.context.get("draftOrders"))
-        for r in iter_resources(value)
-    ]
+    return _unresolved_medications(
+        [r for value in values.values() for r in resource_list(value)], request
+    )
+
+
+def _unresolved_medications(
+    resources: list[Mapping[str, Any]], request: HookRequest
+) -> tuple[list[str], int]:
+    """referenced_medications() over the values' resources, flattened by the caller."""
+    resources = resources + resource_list(request.context.get("draftOrders"))
     present = {
         f"Medication/{r['id']}"
         for r in resources
@@ -138,10 +171,9 @@ async def gather(
     client_factory: ClientFactory,
     server_allowed: Callable[[str], bool],
 ) -> Gathered:
-    values, to_fetch, warnings = split_prefetch(templates, request)
-    gathered = Gathered(values=values, data_warnings=warnings)
-    paginated = paginated_keys(values)
-    medications, unfetchable = referenced_medications(values, request)
+    gathered, to_fetch = _split_prefetch(templates, request)
+    paginated = paginated_keys(gathered.values)
+    medications, unfetchable = _unresolved_medications(gathered.resources(), request)
     if not to_fetch and not paginated and not medications:
         _warn_unfetchable(gathered, unfetchable)
         return gathered
@@ -181,7 +213,7 @@ async def gather(
         await _fetch_missing(client, templates, to_fetch, request, gathered)
         await _complete_pages(client, paginated, gathered)
         # The prefetch may have lacked Medications the fetched data now references.
-        medications, unfetchable = referenced_medications(gathered.values, request)
+        medications, unfetchable = _unresolved_medications(gathered.resources(), request)
         await _resolve_medications(client, medications, gathered)
         gathered.data_warnings.extend(client.notes)
     _warn_unfetchable(gathered, unfetchable)
@@ -232,7 +264,7 @@ async def _fetch_missing(
         else:
             gathered.values[key] = result
             gathered.fetched_keys.append(key)
-            for outcome in (r for r in iter_resources(result) if is_operation_outcome(r)):
+            for outcome in (r for r in gathered.resources_of(key) if is_operation_outcome(r)):
                 gathered.data_warnings.append(
                     f"fetched '{key}' carried an OperationOutcome: {_diagnostics(outcome)}"
                 )

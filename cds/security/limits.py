@@ -26,13 +26,24 @@ def count_prefetch_resources(prefetch: Any) -> int:
         value = stack.pop()
         if not isinstance(value, dict):
             continue
-        if value.get("resourceType") == "Bundle":
-            entries = value.get("entry")
-            if isinstance(entries, list):
-                count += len(entries)
-                stack.extend(e.get("resource") for e in entries if isinstance(e, dict))
-        else:
+        if value.get("resourceType") != "Bundle":
             count += 1
+            continue
+        entries = value.get("entry")
+        if not isinstance(entries, list):
+            continue
+        count += len(entries)
+        # An entry's resource counts once more, as a resource of its own (a nested Bundle
+        # counts its entries instead): the stack holds only the nested Bundles, not every
+        # resource of a 20,000-entry searchset.
+        resources = [e.get("resource") for e in entries if isinstance(e, dict)]
+        kinds = [r.get("resourceType") for r in resources if isinstance(r, dict)]
+        nested = kinds.count("Bundle")
+        count += len(kinds) - nested
+        if nested:
+            stack.extend(
+                r for r in resources if isinstance(r, dict) and r.get("resourceType") == "Bundle"
+            )
     return count
 
 

@@ -125,6 +125,9 @@ class ValueSet:
     _prefixes: frozenset[tuple[str, str]] = field(repr=False)
     _prefix_lengths: tuple[int, ...] = field(repr=False)
     _rxnorm: frozenset[str] = field(repr=False)
+    # The listed codes without their systems: what a medication's ingredients are compared with
+    # (cds.facts), built once here rather than in every request.
+    bare_codes: frozenset[str] = field(repr=False)
     # (system, code) as given -> contains(): rules ask about the same few codes again and again
     # (every Condition of a record, for each value set asked about). Bounded: codes come from
     # requests, so the memo is emptied when full rather than growing with what callers send.
@@ -143,6 +146,7 @@ class ValueSet:
             _prefixes=prefixes,
             _prefix_lengths=tuple(sorted({len(code) for _, code in prefixes})),
             _rxnorm=frozenset(e.code for e in listed if e.system == RXNORM),
+            bare_codes=frozenset(e.code for e in listed),
         )
 
     def contains(self, system: str, code: str) -> bool:

@@ -215,11 +215,26 @@ if _CONVERSIONS.keys() != CANONICAL_UNIT.keys():  # pragma: no cover - a typo in
     raise ValueError("units: CANONICAL_UNIT and the conversion table name different analytes")
 
 
+# (analyte, unit as given) -> its conversion: a record spells the same few units again and
+# again. Bounded, as units come from requests; it never changes an answer.
+_MEMO: dict[tuple[str, str], _Conversion | None] = {}
+_MEMO_LIMIT = 4096
+
+
 def _conversion(analyte: str, unit: str | None) -> _Conversion | None:
     if not isinstance(analyte, str) or not isinstance(unit, str):
         return None
+    key = (analyte, unit)
+    try:
+        return _MEMO[key]
+    except KeyError:
+        pass
     table = _CONVERSIONS.get(analyte)
-    return table.get(_unit_key(unit)) if table is not None else None
+    found = table.get(_unit_key(unit)) if table is not None else None
+    if len(_MEMO) >= _MEMO_LIMIT:
+        _MEMO.clear()
+    _MEMO[key] = found
+    return found
 
 
 def _finite(value: float) -> float | None:
@@ -237,8 +252,13 @@ def _finite(value: float) -> float | None:
 def to_canonical(analyte: str, value: float, unit: str | None) -> float | None:
     """`value` in `unit`, expressed in CANONICAL_UNIT[analyte]; None if that is not known."""
     conversion = _conversion(analyte, unit)
-    number = _finite(value)
-    if conversion is None or number is None or number < 0:  # no negative measurements here
+    if conversion is None:
+        return None
+    if type(value) is float:  # the usual case (a record's values), checked without _finite
+        number: float | None = value if math.isfinite(value) else None
+    else:
+        number = _finite(value)
+    if number is None or number < 0:  # no negative measurements here
         return None
     result = number * conversion.scale + conversion.offset
     return result if math.isfinite(result) else None
