@@ -15,10 +15,10 @@ from tests.support.fhir import (
     condition,
     draft_order,
     encounter,
-    facts_for,
     medication_request,
     observation,
 )
+from tests.support.rules import fired_rule, run_rule
 
 K = "2823-3"
 
@@ -38,17 +38,11 @@ def cramps() -> dict[str, Any]:
 
 
 def run(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding | None:
-    return RULE.evaluate(facts_for(terminology, resources, **kwargs))
+    return run_rule(RULE, terminology, *resources, **kwargs)
 
 
 def fired(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding:
-    finding = run(terminology, *resources, **kwargs)
-    assert finding is not None
-    assert len(finding.summary) < 140
-    text = f"{finding.summary} {finding.explanation} {' '.join(finding.cautions)}".lower()
-    for phrase in ("ruled out", "unlikely", "excluded"):
-        assert phrase not in text
-    return finding
+    return fired_rule(RULE, terminology, *resources, **kwargs)
 
 
 def test_agonist_with_cramp_complaint_is_info(terminology: Terminology) -> None:

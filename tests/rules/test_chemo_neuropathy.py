@@ -17,11 +17,11 @@ from tests.support.fhir import (
     SNOMED,
     condition,
     draft_order,
-    facts_for,
     medication_request,
     observation,
     when,
 )
+from tests.support.rules import fired_rule, run_rule
 
 VINCRISTINE = "11202"
 VINCRISTINE_PRODUCT = "1863343"  # 1 ML vincristine sulfate 1 MG/ML Injection
@@ -59,17 +59,11 @@ def leg_cramp() -> dict[str, Any]:
 
 
 def run(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding | None:
-    return RULE.evaluate(facts_for(terminology, resources, **kwargs))
+    return run_rule(RULE, terminology, *resources, **kwargs)
 
 
 def fired(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding:
-    finding = run(terminology, *resources, **kwargs)
-    assert finding is not None
-    assert len(finding.summary) < 140
-    text = f"{finding.summary} {finding.explanation} {' '.join(finding.cautions)}".lower()
-    for phrase in ("ruled out", "unlikely", "excluded"):
-        assert phrase not in text
-    return finding
+    return fired_rule(RULE, terminology, *resources, **kwargs)
 
 
 def test_neuropathy_coded_after_vincristine_is_a_warning_without_complaint(

@@ -14,9 +14,9 @@ from tests.support.fhir import (
     SNOMED,
     condition,
     draft_order,
-    facts_for,
     medication_request,
 )
+from tests.support.rules import fired_rule, run_rule
 
 QUETIAPINE = "51272"
 QUETIAPINE_100_TABLET = "312743"
@@ -52,17 +52,11 @@ def drug(code: str | None, display: str, **kwargs: Any) -> dict[str, Any]:
 
 
 def run(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding | None:
-    return RULE.evaluate(facts_for(terminology, resources, **kwargs))
+    return run_rule(RULE, terminology, *resources, **kwargs)
 
 
 def fired(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding:
-    finding = run(terminology, *resources, **kwargs)
-    assert finding is not None
-    assert len(finding.summary) < 140
-    text = f"{finding.summary} {finding.explanation} {' '.join(finding.cautions)}".lower()
-    for phrase in ("ruled out", "unlikely", "excluded"):
-        assert phrase not in text
-    return finding
+    return fired_rule(RULE, terminology, *resources, **kwargs)
 
 
 def test_rls_coded_on_antipsychotic_is_a_warning_naming_akathisia(

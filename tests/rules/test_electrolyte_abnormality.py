@@ -12,6 +12,7 @@ from cds.rules.diuretic_electrolytes.v1_0_0 import RULE as DIURETIC_RULE
 from cds.rules.electrolyte_abnormality.v1_0_0 import RULE
 from cds.terminology import Terminology
 from tests.support.fhir import ICD10, SNOMED, condition, facts_for, medication_request, observation
+from tests.support.rules import fired_rule, run_rule
 
 K = "2823-3"
 MG_MASS = "19123-9"  # mg/dL
@@ -29,17 +30,11 @@ def cramp_complaint() -> dict[str, Any]:
 
 
 def run(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding | None:
-    return RULE.evaluate(facts_for(terminology, resources, **kwargs))
+    return run_rule(RULE, terminology, *resources, **kwargs)
 
 
 def fired(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding:
-    finding = run(terminology, *resources, **kwargs)
-    assert finding is not None
-    assert len(finding.summary) < 140
-    text = f"{finding.summary} {finding.explanation} {' '.join(finding.cautions)}".lower()
-    for phrase in ("ruled out", "unlikely", "excluded"):
-        assert phrase not in text
-    return finding
+    return fired_rule(RULE, terminology, *resources, **kwargs)
 
 
 # -- potassium -------------------------------------------------------------------------------

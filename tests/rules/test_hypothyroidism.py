@@ -14,10 +14,10 @@ from tests.support.fhir import (
     SNOMED,
     condition,
     draft_order,
-    facts_for,
     medication_request,
     observation,
 )
+from tests.support.rules import fired_rule, run_rule
 
 TSH = "3016-3"
 TSH_SENSITIVE = "11580-8"
@@ -49,17 +49,11 @@ def levothyroxine(**kwargs: Any) -> dict[str, Any]:
 
 
 def run(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding | None:
-    return RULE.evaluate(facts_for(terminology, resources, **kwargs))
+    return run_rule(RULE, terminology, *resources, **kwargs)
 
 
 def fired(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding:
-    finding = run(terminology, *resources, **kwargs)
-    assert finding is not None
-    assert len(finding.summary) < 140
-    text = f"{finding.summary} {finding.explanation} {' '.join(finding.cautions)}".lower()
-    for phrase in ("ruled out", "unlikely", "excluded"):
-        assert phrase not in text
-    return finding
+    return fired_rule(RULE, terminology, *resources, **kwargs)
 
 
 # -- overt -------------------------------------------------------------------------------------

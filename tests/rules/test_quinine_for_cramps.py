@@ -7,7 +7,8 @@ from typing import Any
 from cds.rules.base import Finding
 from cds.rules.quinine_for_cramps.v1_0_0 import RULE
 from cds.terminology import Terminology
-from tests.support.fhir import draft_order, facts_for, medication_request
+from tests.support.fhir import draft_order, medication_request
+from tests.support.rules import fired_rule, run_rule
 
 
 def quinine(**kwargs: Any) -> dict[str, Any]:
@@ -15,17 +16,11 @@ def quinine(**kwargs: Any) -> dict[str, Any]:
 
 
 def run(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding | None:
-    return RULE.evaluate(facts_for(terminology, resources, **kwargs))
+    return run_rule(RULE, terminology, *resources, **kwargs)
 
 
 def fired(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding:
-    finding = run(terminology, *resources, **kwargs)
-    assert finding is not None
-    assert len(finding.summary) < 140
-    text = f"{finding.summary} {finding.explanation} {' '.join(finding.cautions)}".lower()
-    for phrase in ("ruled out", "unlikely", "excluded"):
-        assert phrase not in text
-    return finding
+    return fired_rule(RULE, terminology, *resources, **kwargs)
 
 
 def test_active_quinine_is_a_warning_on_any_chart(terminology: Terminology) -> None:
