@@ -84,6 +84,10 @@ def _sqlite_engine(url: URL, *, immediate_writes: bool) -> Engine:
             # synchronous stays FULL (the default): feedback acknowledged to the EHR must survive
             # a power cut, and the write volume is small.
             cursor.execute("PRAGMA journal_mode=WAL")
+            # NORMAL is WAL's usual pairing: a commit survives a crash of the service (the
+            # WAL is synced at each checkpoint); only a power loss can roll back the last
+            # transactions. SQLite is the local default; production audits go to PostgreSQL.
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")  # off by default in SQLite, per connection
             cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
         finally:
