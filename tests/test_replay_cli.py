@@ -23,8 +23,8 @@ from cds.replay import Expectation, judge
 from cds.settings import Settings
 from tests.support.paths import FIXTURES, SYNTHEA_BUNDLES
 
-# Fixtures this suite copies (the failure cases and diuretic cases owned with the replay tool),
-# so other engineers' fixtures in progress cannot break the CLI's own tests.
+# Fixtures this suite copies into tmp_path, so the CLI's own tests depend on a few known
+# scenarios only, not on every fixture in the repository.
 PASSING = (
     "diuretic-electrolytes--furosemide-k-3-49-warning",
     "diuretic-electrolytes--furosemide-k-3-5-no-card",

@@ -58,7 +58,7 @@ def words(text: str) -> list[str]:
     return text.split()
 
 
-# The names other code is written against (the brief's contract); all have verified codes.
+# The names other code is written against (a contract); all have verified codes.
 CONTRACT_NAMES = words(
     """
 loop-diuretics thiazide-diuretics potassium-supplements magnesium-supplements statins

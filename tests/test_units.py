@@ -55,7 +55,7 @@ QUANTITY_ANALYTES = [
     "gestational-age",
 ]
 
-# Spellings real data uses, per analyte: UCUM codes and common human forms (the brief's list,
+# Spellings real data uses, per analyte: UCUM codes and common human forms (the usual list,
 # plus what the Synthea bundles and HL7 examples carry).
 ACCEPTED = [
     ("potassium", "mmol/L"),
