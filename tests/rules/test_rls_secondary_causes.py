@@ -15,12 +15,12 @@ from tests.support.fhir import (
     SNOMED,
     condition,
     draft_order,
-    facts_for,
     medication_request,
     observation,
     patient,
     procedure,
 )
+from tests.support.rules import fired_rule, run_rule
 
 FERRITIN = "2276-4"
 FERRITIN_IMMUNOASSAY = "20567-4"
@@ -49,16 +49,11 @@ def esrd() -> dict[str, Any]:
 
 
 def run(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding | None:
-    return RULE.evaluate(facts_for(terminology, resources, **kwargs))
+    return run_rule(RULE, terminology, *resources, **kwargs)
 
 
 def fired(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding:
-    finding = run(terminology, *resources, **kwargs)
-    assert finding is not None
-    assert len(finding.summary) < 140
-    text = f"{finding.summary} {finding.explanation} {' '.join(finding.cautions)}".lower()
-    for phrase in ("ruled out", "unlikely", "excluded"):
-        assert phrase not in text
+    finding = fired_rule(RULE, terminology, *resources, **kwargs)
     assert any("acute-phase reactant" in c and "assays differ" in c for c in finding.cautions)
     return finding
 
