@@ -30,7 +30,8 @@ import orjson
 
 from bench.synthetic import SYNTHETIC_AS_OF, synthetic_bundle
 from cds.facts import Facts
-from cds.record import RecordBuilder, iter_resources
+from cds.fhir.bundles import iter_resources
+from cds.record import RecordBuilder
 from cds.terminology import Terminology
 
 SYNTHEA_BUNDLES = Path(__file__).resolve().parents[1].parent / "shared/external/synthea/bundles"

@@ -18,7 +18,8 @@ from cds.cards import render_card, select_findings
 from cds.cdshooks import Card, CdsResponse, HookRequest
 from cds.errors import BadRequest
 from cds.facts import Facts
-from cds.record import PatientRecord, RecordBuilder, iter_resources
+from cds.fhir.bundles import iter_resources
+from cds.record import PatientRecord, RecordBuilder
 from cds.rules.base import SEVERITY_RANK, Finding
 from cds.rules.registry import RuleRegistry, load_registry
 from cds.services import ServiceDefinition, load_services

@@ -17,7 +17,8 @@ import orjson
 import pytest
 
 from cds.facts import Facts
-from cds.record import LAB_ANALYTES, PatientRecord, RecordBuilder, iter_resources
+from cds.fhir.bundles import iter_resources
+from cds.record import LAB_ANALYTES, PatientRecord, RecordBuilder
 from cds.terminology import Terminology
 from tests.support.fhir import (
     AS_OF,
@@ -47,7 +48,7 @@ FUROSEMIDE = "4603"  # RxNorm ingredient, loop-diuretics
 HYPERTENSION = "38341003"  # SNOMED, hypertension
 DELIVERY = "236973005"  # SNOMED "Delivery procedure" (value set `delivery`)
 
-# Every key a record may count under (record.py's table), besides "malformed:<Type>".
+# Every key a record may count under (cds/record/builder.py's table), besides "malformed:<Type>".
 SKIP_REASONS = frozenset(
     {
         "duplicate",

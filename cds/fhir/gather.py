@@ -24,10 +24,10 @@ from typing import Any
 
 from cds.cdshooks import HookRequest
 from cds.errors import MissingData, PrefetchUnavailable
+from cds.fhir.bundles import resource_list
 from cds.fhir.client import FhirClient, FhirFetchError
 from cds.fhir.prefetch import UnresolvedToken, context_tokens, render
 from cds.metrics import count_fhir_failure
-from cds.record import resource_list
 
 log = logging.getLogger(__name__)
 

@@ -35,18 +35,37 @@ Pure: no IO, no clock. Time-dependent questions live in `cds.facts`, which takes
 from __future__ import annotations
 
 import dataclasses
-import math
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from cds.fhirtime import parse_date, parse_datetime
+from cds.record.entries import (
+    AllergyEntry,
+    ConditionEntry,
+    EncounterEntry,
+    FamilyHistoryEntry,
+    LabEntry,
+    MedicationEntry,
+    PatientInfo,
+    PatientRecord,
+    ProcedureEntry,
+)
+from cds.record.fhir_json import (
+    as_dict,
+    as_list,
+    belongs_to_other_patient,
+    codings_of,
+    concept_text,
+    finite_number,
+    loose_code,
+    period_bounds,
+    reference_of,
+    status_code,
+    str_or_none,
+)
 from cds.terminology import MedicationMatch, Terminology, ValueSet
 from cds.terminology.units import to_canonical
-
-Codings = tuple[Mapping[str, Any], ...]
 
 # Lab analytes are value set names (see cds/terminology/VALUESETS.md); the record indexes
 # Observations by the LOINC codes of these sets and drops every other Observation unread.
@@ -103,246 +122,6 @@ _MEMO_LIMIT = 4096  # codes remembered by RecordBuilder._may_be_complaint
 _MEDICATION_KINDS = frozenset(
     {"MedicationRequest", "MedicationStatement", "MedicationAdministration"}
 )
-
-
-@dataclass(frozen=True, slots=True)
-class PatientInfo:
-    id: str | None
-    birth_date: date | None
-    gender: str | None
-    deceased: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class MedicationEntry:
-    reference: str
-    display: str
-    ingredients: frozenset[str]
-    names: tuple[str, ...]
-    low_confidence: bool
-    status: str
-    drafted: bool  # a draft order of order-select / order-sign: counts as active
-    start: datetime | None
-    end: datetime | None
-    administered: bool = False  # MedicationAdministration (chemotherapy exposure)
-
-
-@dataclass(frozen=True, slots=True)
-class ConditionEntry:
-    reference: str
-    codings: Codings
-    display: str
-    clinical_status: str | None
-    verification_status: str | None
-    onset: datetime | None
-    recorded: datetime | None
-    abatement: datetime | None
-    source: str = "Condition"  # or "Observation" / "Encounter" for complaint evidence
-
-
-@dataclass(frozen=True, slots=True)
-class LabEntry:
-    reference: str
-    analyte: str
-    display: str
-    value: float | None  # canonical unit (cds.terminology.units.CANONICAL_UNIT[analyte])
-    unit: str
-    raw_value: float | None
-    raw_unit: str | None
-    comparator: str | None
-    effective: datetime | None
-    reference_low: float | None
-    reference_high: float | None
-    interpretation: tuple[str, ...]
-    value_codings: Codings = ()
-
-
-@dataclass(frozen=True, slots=True)
-class ProcedureEntry:
-    reference: str
-    codings: Codings
-    display: str
-    status: str | None
-    start: datetime | None
-    end: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class EncounterEntry:
-    reference: str
-    class_code: str | None
-    status: str | None
-    start: datetime | None
-    end: datetime | None
-    reason_codings: Codings
-
-
-@dataclass(frozen=True, slots=True)
-class AllergyEntry:
-    reference: str
-    codings: Codings
-    display: str
-    ingredients: frozenset[str]
-    clinical_status: str | None
-    verification_status: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class FamilyHistoryEntry:
-    reference: str
-    condition_codings: Codings
-
-
-@dataclass
-class PatientRecord:
-    patient: PatientInfo = field(default_factory=lambda: PatientInfo(None, None, None))
-    medications: list[MedicationEntry] = field(default_factory=list)
-    conditions: list[ConditionEntry] = field(default_factory=list)
-    labs: dict[str, list[LabEntry]] = field(default_factory=dict)  # analyte -> newest first
-    complaint_observations: list[ConditionEntry] = field(default_factory=list)
-    procedures: list[ProcedureEntry] = field(default_factory=list)
-    encounters: list[EncounterEntry] = field(default_factory=list)
-    allergies: list[AllergyEntry] = field(default_factory=list)
-    family_history: list[FamilyHistoryEntry] = field(default_factory=list)
-    # Why resources were left out: {"unknown-unit": 3, "malformed:Observation": 1, ...}
-    skipped: Counter[str] = field(default_factory=Counter)
-
-
-# ---------------------------------------------------------------------------------------------
-# Small tolerant readers: FHIR JSON from the wild has every shape; these never raise.
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _dict(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _codings(concept: Any) -> Codings:
-    if not isinstance(concept, dict):
-        return ()
-    codings = concept.get("coding")
-    if not isinstance(codings, list):
-        return ()
-    return tuple(c for c in codings if isinstance(c, dict))
-
-
-def _concept_text(concept: Any) -> str:
-    if not isinstance(concept, dict):
-        return ""
-    text = _str(concept.get("text"))
-    if text:
-        return text
-    codings = _codings(concept)
-    for coding in codings:
-        display = _str(coding.get("display"))
-        if display:
-            return display
-    for coding in codings:
-        code = _str(coding.get("code"))
-        if code:
-            return code
-    return ""
-
-
-def _status_code(concept: Any) -> str | None:
-    """The code of a status CodeableConcept; a bare string (the STU3 shape) is taken as is."""
-    if isinstance(concept, str):
-        return concept or None
-    for coding in _codings(concept):
-        code = _str(coding.get("code"))
-        if code:
-            return code
-    return None
-
-
-def _number(value: Any) -> float | None:
-    """A finite float, or None: JSON true is not a number, nor is an int too big for a float."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _period(period: Any) -> tuple[datetime | None, datetime | None]:
-    if not isinstance(period, dict):
-        return None, None
-    return parse_datetime(period.get("start")), parse_datetime(period.get("end"))
-
-
-def _belongs_to_other_patient(resource: Mapping[str, Any], patient_id: str) -> bool:
-    """True when the resource's subject (or patient) is plainly another Patient. References we
-    cannot resolve here (urn:uuid, contained, logical identifiers) are given the benefit of the
-    doubt: the EHR answered a search for this patient."""
-    if resource.get("resourceType") == "Patient":
-        rid = resource.get("id")
-        return isinstance(rid, str) and bool(rid) and rid != patient_id
-    for field_name in ("subject", "patient"):
-        target = resource.get(field_name)
-        if not isinstance(target, dict):
-            continue
-        reference = target.get("reference")
-        if not isinstance(reference, str) or "Patient/" not in reference:
-            continue
-        tail = reference.split("Patient/", 1)[1].split("/_history", 1)[0]
-        return tail != patient_id
-    return False
-
-
-def _reference(resource: Mapping[str, Any]) -> str:
-    rid = _str(resource.get("id")) or "?"
-    return f"{resource.get('resourceType')}/{rid}"
-
-
-def _loose_code(code: str) -> str:
-    """A code as compared by the complaint pre-filter: coarser than any ValueSet comparison."""
-    return code.strip().replace(".", "").upper()
-
-
-def iter_resources(payload: Any) -> Iterator[Mapping[str, Any]]:
-    """Every resource in a prefetch value: a resource, or a Bundle (nested Bundles flattened,
-    depth first, in order). Iterative, so no nesting depth or cycle can exhaust the stack."""
-    return iter(resource_list(payload))
-
-
-def resource_list(payload: Any) -> list[Mapping[str, Any]]:
-    """`iter_resources(payload)` as a new list: what a request's resources are flattened into
-    once (a loop appending to a list costs about half of a generator's resumptions)."""
-    if not isinstance(payload, dict):
-        return []
-    kind = payload.get("resourceType")
-    if kind != "Bundle":
-        return [payload] if isinstance(kind, str) else []
-    found: list[Mapping[str, Any]] = []
-    append = found.append
-    open_bundles = {id(payload)}
-    stack: list[Iterator[Any]] = [iter(_list(payload.get("entry")))]
-    while stack:
-        for entry in stack[-1]:
-            resource = entry.get("resource") if isinstance(entry, dict) else None
-            if not isinstance(resource, dict):
-                continue
-            kind = resource.get("resourceType")
-            if kind == "Bundle":
-                if id(resource) not in open_bundles:  # a Python object can contain itself
-                    open_bundles.add(id(resource))
-                    stack.append(iter(_list(resource.get("entry"))))
-                    break
-            elif isinstance(kind, str):
-                append(resource)
-        else:
-            stack.pop()
-    return found
-
 
 # ---------------------------------------------------------------------------------------------
 # The builder
@@ -427,7 +206,7 @@ class RecordBuilder:
         medications = build.medications
         seen: set[tuple[str, str]] = set()
         # A resource whose subject is exactly "Patient/<patient_id>" is this patient's: the
-        # common case, decided without _belongs_to_other_patient (which would say the same;
+        # common case, decided without belongs_to_other_patient (which would say the same;
         # not so for an id holding "/_history", which it truncates).
         own_subject = (
             "Patient/" + patient_id if patient_id and "/_history" not in patient_id else None
@@ -466,7 +245,7 @@ class RecordBuilder:
                     or type(subject) is not dict
                     or subject.get("reference") != own_subject
                 )
-                and _belongs_to_other_patient(resource, patient_id)
+                and belongs_to_other_patient(resource, patient_id)
             ):
                 # Cards about one patient must never rest on another patient's data.
                 skipped["other-patient-data"] += 1
@@ -503,10 +282,11 @@ class RecordBuilder:
 
     def _patient(self, r: Mapping[str, Any], build: _Build) -> None:
         info = PatientInfo(
-            id=_str(r.get("id")),
+            id=str_or_none(r.get("id")),
             birth_date=parse_date(r.get("birthDate")),
-            gender=_str(r.get("gender")),
-            deceased=r.get("deceasedBoolean") is True or bool(_str(r.get("deceasedDateTime"))),
+            gender=str_or_none(r.get("gender")),
+            deceased=r.get("deceasedBoolean") is True
+            or bool(str_or_none(r.get("deceasedDateTime"))),
         )
         record = build.record
         if not build.patient_seen:
@@ -521,21 +301,21 @@ class RecordBuilder:
 
     def _condition(self, r: Mapping[str, Any], build: _Build) -> None:
         record = build.record
-        verification = _status_code(r.get("verificationStatus"))
+        verification = status_code(r.get("verificationStatus"))
         if verification in IGNORED_CONDITION_VERIFICATION:
             record.skipped["condition-refuted-or-error"] += 1
             return
         code = r.get("code")
-        onset = parse_datetime(r.get("onsetDateTime")) or _period(r.get("onsetPeriod"))[0]
+        onset = parse_datetime(r.get("onsetDateTime")) or period_bounds(r.get("onsetPeriod"))[0]
         abatement = (
-            parse_datetime(r.get("abatementDateTime")) or _period(r.get("abatementPeriod"))[1]
+            parse_datetime(r.get("abatementDateTime")) or period_bounds(r.get("abatementPeriod"))[1]
         )
         record.conditions.append(
             ConditionEntry(
-                reference=_reference(r),
-                codings=_codings(code),
-                display=_concept_text(code),
-                clinical_status=_status_code(r.get("clinicalStatus")),
+                reference=reference_of(r),
+                codings=codings_of(code),
+                display=concept_text(code),
+                clinical_status=status_code(r.get("clinicalStatus")),
                 verification_status=verification,
                 onset=onset,
                 recorded=parse_datetime(r.get("recordedDate")),
@@ -564,7 +344,7 @@ class RecordBuilder:
             value_concept = r.get("valueCodeableConcept")
             if self._may_be_complaint(codings) or (
                 value_concept is not None
-                and self._may_be_complaint(_dict(value_concept).get("coding"))
+                and self._may_be_complaint(as_dict(value_concept).get("coding"))
             ):
                 self._complaint_observation(r, build.record)
             return
@@ -578,20 +358,20 @@ class RecordBuilder:
         quantity = r.get("valueQuantity")
         if not isinstance(quantity, dict):
             quantity = {}
-        value_codings = _codings(r.get("valueCodeableConcept"))
+        value_codings = codings_of(r.get("valueCodeableConcept"))
         interpretations = r.get("interpretation")
         interpretation = (
             tuple(
                 c["code"]
                 for concept in interpretations
-                for c in _codings(concept)
+                for c in codings_of(concept)
                 if isinstance(c.get("code"), str) and c["code"]
             )
             if isinstance(interpretations, list)
             else ()
         )
-        raw_value = _number(quantity.get("value"))
-        raw_unit = _str(quantity.get("code")) or _str(quantity.get("unit"))
+        raw_value = finite_number(quantity.get("value"))
+        raw_unit = str_or_none(quantity.get("code")) or str_or_none(quantity.get("unit"))
         value: float | None = None
         if raw_value is not None:
             value = to_canonical(analyte, raw_value, raw_unit)
@@ -613,14 +393,14 @@ class RecordBuilder:
             entries = record.labs[analyte] = []
         entries.append(
             LabEntry(
-                reference=_reference(r),
+                reference=reference_of(r),
                 analyte=analyte,
-                display=_concept_text(r.get("code")),
+                display=concept_text(r.get("code")),
                 value=value,
                 unit=raw_unit or "",
                 raw_value=raw_value,
                 raw_unit=raw_unit,
-                comparator=_str(quantity.get("comparator")),
+                comparator=str_or_none(quantity.get("comparator")),
                 effective=effective,
                 reference_low=low,
                 reference_high=high,
@@ -639,9 +419,9 @@ class RecordBuilder:
                 continue
             bounds: list[float | None] = []
             for side in ("low", "high"):
-                q = _dict(candidate.get(side))
-                number = _number(q.get("value"))
-                unit = _str(q.get("code")) or _str(q.get("unit")) or fallback_unit
+                q = as_dict(candidate.get(side))
+                number = finite_number(q.get("value"))
+                unit = str_or_none(q.get("code")) or str_or_none(q.get("unit")) or fallback_unit
                 bounds.append(to_canonical(analyte, number, unit) if number is not None else None)
             if bounds[0] is not None or bounds[1] is not None:
                 return bounds[0], bounds[1]
@@ -662,7 +442,7 @@ class RecordBuilder:
                 if isinstance(code, str):
                     found = memo.get(code)
                     if found is None:
-                        found = _loose_code(code) in codes
+                        found = loose_code(code) in codes
                         if len(memo) >= _MEMO_LIMIT:
                             memo.clear()
                         memo[code] = found
@@ -673,17 +453,22 @@ class RecordBuilder:
     def _complaint_observation(self, r: Mapping[str, Any], record: PatientRecord) -> None:
         # A leg complaint can be recorded as an Observation (coded finding); keep only those.
         code = r.get("code")
-        matched = self._complaint.match(_codings(code)) or self._complaint.match(
-            _codings(r.get("valueCodeableConcept"))
+        matched = self._complaint.match(codings_of(code)) or self._complaint.match(
+            codings_of(r.get("valueCodeableConcept"))
         )
-        if matched is None or _str(r.get("status")) in IGNORED_COMPLAINT_OBSERVATION_STATUSES:
+        if (
+            matched is None
+            or str_or_none(r.get("status")) in IGNORED_COMPLAINT_OBSERVATION_STATUSES
+        ):
             return
-        when = parse_datetime(r.get("effectiveDateTime")) or _period(r.get("effectivePeriod"))[0]
+        when = (
+            parse_datetime(r.get("effectiveDateTime")) or period_bounds(r.get("effectivePeriod"))[0]
+        )
         record.complaint_observations.append(
             ConditionEntry(
-                reference=_reference(r),
+                reference=reference_of(r),
                 codings=(matched,),
-                display=_concept_text(code),
+                display=concept_text(code),
                 clinical_status=None,
                 verification_status=None,
                 onset=when,
@@ -696,12 +481,12 @@ class RecordBuilder:
     def _medication(self, r: Mapping[str, Any], build: _Build, drafted: bool) -> None:
         record = build.record
         kind = r.get("resourceType")
-        status = _str(r.get("status")) or "unknown"
+        status = str_or_none(r.get("status")) or "unknown"
         if not drafted:
             if status in NOT_TAKEN_MEDICATION_STATUSES:
                 record.skipped["medication-not-taken"] += 1
                 return
-            if kind == "MedicationRequest" and _str(r.get("intent")) in NOT_ORDERED_INTENTS:
+            if kind == "MedicationRequest" and str_or_none(r.get("intent")) in NOT_ORDERED_INTENTS:
                 record.skipped["medication-not-ordered"] += 1
                 return
         concept = self._medication_concept(r, build.medications)
@@ -719,16 +504,16 @@ class RecordBuilder:
         end: datetime | None
         if kind == "MedicationRequest":
             start = parse_datetime(r.get("authoredOn"))
-            end = _period(_dict(r.get("dispenseRequest")).get("validityPeriod"))[1]
+            end = period_bounds(as_dict(r.get("dispenseRequest")).get("validityPeriod"))[1]
         else:
-            start, end = _period(r.get("effectivePeriod"))
+            start, end = period_bounds(r.get("effectivePeriod"))
             start = start or parse_datetime(r.get("effectiveDateTime"))
             if kind == "MedicationAdministration" and end is None:
                 end = start
         record.medications.append(
             MedicationEntry(
-                reference=_reference(r),
-                display=_concept_text(concept) or ", ".join(match.names),
+                reference=reference_of(r),
+                display=concept_text(concept) or ", ".join(match.names),
                 ingredients=match.ingredients,
                 names=match.names,
                 low_confidence=match.low_confidence,
@@ -746,34 +531,34 @@ class RecordBuilder:
         concept = r.get("medicationCodeableConcept")
         if isinstance(concept, dict):
             return concept
-        ref = _str(_dict(r.get("medicationReference")).get("reference"))
+        ref = str_or_none(as_dict(r.get("medicationReference")).get("reference"))
         if not ref:
             return None
         if ref.startswith("#"):
-            for contained in _list(r.get("contained")):
+            for contained in as_list(r.get("contained")):
                 if isinstance(contained, dict) and contained.get("id") == ref[1:]:
-                    return _dict(contained.get("code")) or None
+                    return as_dict(contained.get("code")) or None
             return None
         medication = medications.get(ref)
         if medication is None:
             medication_id = _medication_id(ref)
             medication = medications.get("Medication/" + medication_id) if medication_id else None
-        return (_dict(medication.get("code")) or None) if medication else None
+        return (as_dict(medication.get("code")) or None) if medication else None
 
     def _procedure(self, r: Mapping[str, Any], build: _Build) -> None:
         record = build.record
-        status = _str(r.get("status"))
+        status = str_or_none(r.get("status"))
         if status in NOT_DONE_PROCEDURE_STATUSES:
             record.skipped["procedure-not-done"] += 1
             return
-        start, end = _period(r.get("performedPeriod"))
+        start, end = period_bounds(r.get("performedPeriod"))
         performed = parse_datetime(r.get("performedDateTime"))
         code = r.get("code")
         record.procedures.append(
             ProcedureEntry(
-                reference=_reference(r),
-                codings=_codings(code),
-                display=_concept_text(code),
+                reference=reference_of(r),
+                codings=codings_of(code),
+                display=concept_text(code),
                 status=status,
                 start=start or performed,
                 end=end or performed or start,
@@ -781,15 +566,15 @@ class RecordBuilder:
         )
 
     def _encounter(self, r: Mapping[str, Any], build: _Build) -> None:
-        status = _str(r.get("status"))
+        status = str_or_none(r.get("status"))
         if status in IGNORED_ENCOUNTER_STATUSES:
             return
-        start, end = _period(r.get("period"))
-        reasons = tuple(c for concept in _list(r.get("reasonCode")) for c in _codings(concept))
+        start, end = period_bounds(r.get("period"))
+        reasons = tuple(c for concept in as_list(r.get("reasonCode")) for c in codings_of(concept))
         build.record.encounters.append(
             EncounterEntry(
-                reference=_reference(r),
-                class_code=_str(_dict(r.get("class")).get("code")),
+                reference=reference_of(r),
+                class_code=str_or_none(as_dict(r.get("class")).get("code")),
                 status=status,
                 start=start,
                 end=end,
@@ -798,18 +583,18 @@ class RecordBuilder:
         )
 
     def _allergy(self, r: Mapping[str, Any], build: _Build) -> None:
-        verification = _status_code(r.get("verificationStatus"))
+        verification = status_code(r.get("verificationStatus"))
         if verification in IGNORED_CONDITION_VERIFICATION:
             return
         code = r.get("code")
-        match = self._terminology.medication_ingredients(_dict(code))
+        match = self._terminology.medication_ingredients(as_dict(code))
         build.record.allergies.append(
             AllergyEntry(
-                reference=_reference(r),
-                codings=_codings(code),
-                display=_concept_text(code),
+                reference=reference_of(r),
+                codings=codings_of(code),
+                display=concept_text(code),
                 ingredients=match.ingredients if match else frozenset(),
-                clinical_status=_status_code(r.get("clinicalStatus")),
+                clinical_status=status_code(r.get("clinicalStatus")),
                 verification_status=verification,
             )
         )
@@ -818,9 +603,9 @@ class RecordBuilder:
         if r.get("status") == "entered-in-error":
             return
         codings = tuple(
-            c for item in _list(r.get("condition")) for c in _codings(_dict(item).get("code"))
+            c for item in as_list(r.get("condition")) for c in codings_of(as_dict(item).get("code"))
         )
-        build.record.family_history.append(FamilyHistoryEntry(_reference(r), codings))
+        build.record.family_history.append(FamilyHistoryEntry(reference_of(r), codings))
 
 
 def _prefilter(valueset: ValueSet) -> frozenset[str] | None:
@@ -828,12 +613,12 @@ def _prefilter(valueset: ValueSet) -> frozenset[str] | None:
     whose code is not in here cannot match. None when the set has prefix rows (no pre-filter)."""
     if any(entry.match != "exact" for entry in valueset.entries):
         return None
-    return frozenset(_loose_code(code) for _, code in valueset.codes)
+    return frozenset(loose_code(code) for _, code in valueset.codes)
 
 
 def _effective_period(period: Any) -> datetime | None:
     """An Observation's effectivePeriod as one time: its end, else its start."""
-    start, end = _period(period)
+    start, end = period_bounds(period)
     return end or start
 
 
