@@ -1,23 +1,22 @@
-"""Findings to CDS Hooks cards: pure rendering, and the choice of which cards to show.
+"""Findings to CDS Hooks cards: pure rendering.
 
-Card uuids are deterministic (uuid5 of hookInstance and rule@version), so a replay gives the same
-cards and feedback joins onto the audit trail.
+Which findings become cards, and in what order, is the ruleset release's card-selection policy
+(`cds/rules/selection/`), not decided here. Card uuids are deterministic (uuid5 of hookInstance
+and rule@version), so a replay gives the same cards and feedback joins onto the audit trail.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from datetime import datetime
 
 from cds.cdshooks import Action, Card, Coding, OverrideReason, Source, Suggestion
-from cds.rules.base import SEVERITY_RANK, Evidence, Finding, Rule
+from cds.rules.base import Evidence, Fired
 
 CARD_NAMESPACE = uuid.UUID("6f4c2a52-3c2b-5d7e-9a51-1e0c6c1f3d10")
 RULE_TOPIC_SYSTEM = "urn:legpain-cds:rule"
 OVERRIDE_REASON_SYSTEM = "urn:legpain-cds:override-reason"
 RULE_EXTENSION = "legpain-cds-rule"
-SOURCE_LABEL = "Leg pain & cramps CDS"
 LOINC = "http://loinc.org"
 
 # Offered on every card: the reasons a clinical safety review asks about.
@@ -44,54 +43,20 @@ OVERRIDE_REASONS: tuple[OverrideReason, ...] = (
     ),
 )
 
-# Rules whose cards another, more specific rule's card replaces when both fire.
-# pe-red-flags carries the DVT evidence and the more urgent message (§10: hand off to §11).
-OUTRANKED_BY: dict[str, str] = {"dvt-risk": "pe-red-flags"}
 
-
-def card_uuid(hook_instance: str, finding: Finding) -> str:
-    return str(
-        uuid.uuid5(CARD_NAMESPACE, f"{hook_instance}:{finding.rule_id}@{finding.rule_version}")
-    )
-
-
-def select_findings(findings: Iterable[Finding], *, hook: str) -> list[Finding]:
-    """The set of cards: one per cause, most urgent and most specific first.
-
-    - electrolyte-abnormality is dropped when diuretic-electrolytes explains the same lab (§1.4);
-    - dvt-risk is dropped when pe-red-flags fires (it carries the DVT evidence);
-    - in order-select / order-sign only findings that involve the drafted order are shown, plus
-      critical ones (time-sensitive harm must not wait for the next chart open).
-    """
-    found = list(findings)
-    by_rule = {f.rule_id: f for f in found}
-    diuretic = by_rule.get("diuretic-electrolytes")
-    explained_labs = {ref for _, ref in diuretic.labs} if diuretic else set()
-    kept: list[Finding] = []
-    for finding in found:
-        outranking = OUTRANKED_BY.get(finding.rule_id)
-        if outranking and outranking in by_rule:
-            continue
-        if finding.rule_id == "electrolyte-abnormality" and finding.labs:
-            remaining = {ref for _, ref in finding.labs} - explained_labs
-            if not remaining:
-                continue
-        ordering = hook in ("order-select", "order-sign")
-        if ordering and not finding.involves_draft_order and finding.severity != "critical":
-            continue
-        kept.append(finding)
-    return sorted(kept, key=lambda f: (SEVERITY_RANK[f.severity], f.specificity, f.rule_id))
+def card_uuid(hook_instance: str, fired: Fired) -> str:
+    return str(uuid.uuid5(CARD_NAMESPACE, f"{hook_instance}:{fired.rule_id}@{fired.rule_version}"))
 
 
 def render_card(
-    finding: Finding,
-    rule: Rule,
+    fired: Fired,
     *,
     hook_instance: str,
     patient_id: str | None,
     ruleset_release: str,
 ) -> Card:
-    uid = card_uuid(hook_instance, finding)
+    finding, rule = fired.finding, fired.rule
+    uid = card_uuid(hook_instance, fired)
     suggestions = [
         _suggestion(s.label, s.loinc, s.reason, card=uid, patient_id=patient_id)
         for s in finding.suggestions
@@ -99,10 +64,10 @@ def render_card(
     return Card(
         uuid=uid,
         summary=finding.summary,
-        detail=render_detail(finding, ruleset_release=ruleset_release),
+        detail=render_detail(fired, ruleset_release=ruleset_release),
         indicator=finding.severity,
         source=Source(
-            label=SOURCE_LABEL,
+            label=rule.source_label,
             url=rule.provenance.url,
             topic=Coding(system=RULE_TOPIC_SYSTEM, code=rule.id, display=rule.title),
         ),
@@ -119,7 +84,8 @@ def render_card(
     )
 
 
-def render_detail(finding: Finding, *, ruleset_release: str) -> str:
+def render_detail(fired: Fired, *, ruleset_release: str) -> str:
+    finding = fired.finding
     lines = [finding.explanation.strip(), "", "**Evidence from the record**", ""]
     lines += [f"- {_evidence_line(e)}" for e in finding.evidence] or ["- (none recorded)"]
     if finding.cautions:
@@ -127,7 +93,7 @@ def render_detail(finding: Finding, *, ruleset_release: str) -> str:
         lines += [f"- {c}" for c in finding.cautions]
     lines += [
         "",
-        f"_Rule `{finding.rule_id}` version {finding.rule_version}, ruleset {ruleset_release}._",
+        f"_Rule `{fired.rule_id}` version {fired.rule_version}, ruleset {ruleset_release}._",
     ]
     return "\n".join(lines)
 

@@ -1,7 +1,12 @@
 """The one path every request takes, from a validated HookRequest and its data to cards.
 
-`Engine` holds what is built once at start-up (terminology, rules, services, record builder).
-`evaluate()` is pure and synchronous: the same function serves HTTP, `cds replay` and tests.
+`Engine` holds what is built once at start-up (terminology releases, rule versions, services,
+record builders). `evaluate()` is pure and synchronous: the same function serves HTTP,
+`cds replay` and tests.
+
+Each rule version reads the record at its own terminology release: the record is built once
+per release the service's rules name (normally one), so a value set that grows in a later
+release never changes what an older released version sees.
 """
 
 from __future__ import annotations
@@ -14,13 +19,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cds.cards import render_card, select_findings
+from cds.cards import render_card
 from cds.cdshooks import Card, CdsResponse, HookRequest
 from cds.errors import BadRequest
-from cds.facts import Facts
+from cds.facts import Facts, RecordFacts
 from cds.fhir.bundles import iter_resources
 from cds.record import PatientRecord, RecordBuilder
-from cds.rules.base import SEVERITY_RANK, Finding
+from cds.rules.base import SEVERITY_RANK, Finding, Fired, RuleVersion
 from cds.rules.registry import RuleRegistry, load_registry
 from cds.services import ServiceDefinition, load_services
 from cds.terminology import Terminology
@@ -34,25 +39,27 @@ MAX_DATA_WARNINGS = 20  # a Bundle of 10,000 OperationOutcomes must not make a 1
 
 @dataclass(frozen=True)
 class Engine:
-    terminology: Terminology
+    terminologies: dict[str, Terminology]  # terminology release -> its value sets
     registry: RuleRegistry
     services: dict[str, ServiceDefinition]
-    builder: RecordBuilder
+    builders: dict[str, RecordBuilder]  # terminology release -> record builder
 
     @classmethod
     def load(cls, hooks_dir: Path) -> Engine:
         """Load and validate everything; raises on a bad hooks/ file or unknown rule version."""
-        terminology = Terminology.load()
         registry = load_registry()
-        services = load_services(hooks_dir, registry, terminology)
-        return cls(terminology, registry, services, RecordBuilder(terminology))
+        releases = {rule.terminology for rule in registry.rules.values()}
+        terminologies = {release: Terminology.load(release) for release in sorted(releases)}
+        services = load_services(hooks_dir, registry, terminologies)
+        builders = {release: RecordBuilder(t) for release, t in terminologies.items()}
+        return cls(terminologies, registry, services, builders)
 
 
 @dataclass
 class Evaluation:
     response: CdsResponse
-    shown: list[Finding]
-    fired: list[Finding]
+    shown: list[Fired]
+    fired: list[Fired]
     record: PatientRecord
     rule_errors: list[str] = field(default_factory=list)
 
@@ -108,62 +115,57 @@ def evaluate(
         for r in iter_resources(request.context.get("draftOrders"))
         if r.get("resourceType") == "Medication"
     ]
-    record = engine.builder.build(
-        itertools.chain(resources, draft_medications) if draft_medications else resources,
-        draft_orders=draft_orders(request),
-        patient_id=patient_id if isinstance(patient_id, str) else None,
-    )
-    facts = Facts(record, as_of=as_of, terminology=engine.terminology, hook=request.hook)
+    drafts = draft_orders(request)
+    inputs = list(itertools.chain(resources, draft_medications))
+    shared: dict[str, RecordFacts] = {}
+    for terminology in sorted({rule.terminology for rule in service.rules}):
+        record = engine.builders[terminology].build(
+            inputs,
+            draft_orders=drafts,
+            patient_id=patient_id if isinstance(patient_id, str) else None,
+        )
+        shared[terminology] = RecordFacts(
+            record, as_of=as_of, terminology=engine.terminologies[terminology]
+        )
+    # What the record says of the patient is the same at every release (value sets only decide
+    # which entries each release selects).
+    record = next(iter(shared.values())).record if shared else PatientRecord()
     warnings = list(data_warnings or ())
     if record.skipped["other-patient-data"]:
         warnings.append(
             f"{record.skipped['other-patient-data']} resource(s) about another patient than "
             "context.patientId were ignored"
         )
-    fired: list[Finding] = []
-    rule_errors: list[str] = []
     # Leg-pain advice is for the living: a chart opened after death gets no cards.
     rules_to_run = service.rules if not record.patient.deceased else ()
     if record.patient.deceased:
         warnings.append("the patient is recorded as deceased: no rules were run")
+    fired: list[Fired] = []
+    rule_errors: list[str] = []
     for rule in rules_to_run:
-        try:
-            finding = rule.evaluate(facts)
-        except Exception:
-            # A broken rule must not take the other cards down; it is logged and reported.
-            log.exception("rule %s failed", rule.key)
+        result = run_rule(rule, shared[rule.terminology])
+        if result is None:
             rule_errors.append(rule.key)
-            continue
-        if finding is None:
-            continue
-        if (finding.rule_id, finding.rule_version) != (rule.id, rule.version) or (
-            finding.severity not in SEVERITY_RANK
-        ):
-            # A finding must name the rule version that made it (the card's provenance).
-            log.error("rule %s returned a malformed finding", rule.key)
-            rule_errors.append(rule.key)
-            continue
-        fired.append(finding)
-    shown = select_findings(fired, hook=request.hook)
-    rules = {rule.id: rule for rule in service.rules}
-    release = engine.registry.release.version
+        elif result.finding is not None:
+            fired.append(Fired(rule, result.finding))
+    release = engine.registry.release
+    shown = engine.registry.policy.select(fired, hook=request.hook)
     cards: list[Card] = []
-    for finding in shown:
+    for item in shown:
         try:
             cards.append(
                 render_card(
-                    finding,
-                    rules[finding.rule_id],
+                    item,
                     hook_instance=str(request.hookInstance),
                     patient_id=record.patient.id,
-                    ruleset_release=release,
+                    ruleset_release=release.version,
                 )
             )
         except Exception:
             # E.g. a summary over the spec's limit: that card is lost, never the whole answer.
-            log.exception("card for %s could not be rendered", finding.rule_id)
-            rule_errors.append(f"{finding.rule_id}@{finding.rule_version}")
-    extension: dict[str, Any] = {RULESET_EXTENSION: release}
+            log.exception("card for %s could not be rendered", item.rule.key)
+            rule_errors.append(item.rule.key)
+    extension: dict[str, Any] = {RULESET_EXTENSION: release.version}
     if warnings:
         extension[DATA_WARNINGS_EXTENSION] = _capped(warnings)
     if rule_errors:
@@ -175,6 +177,28 @@ def evaluate(
         record=record,
         rule_errors=rule_errors,
     )
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    finding: Finding | None
+
+
+def run_rule(rule: RuleVersion, shared: RecordFacts) -> RuleResult | None:
+    """One rule version on one record; None when it failed (logged: a broken rule must not take
+    the other cards down) or returned something that is not a finding."""
+    facts = Facts(shared, valuesets=rule.valuesets, reader=rule.key)
+    try:
+        finding = rule.logic.evaluate(facts)
+    except Exception:
+        log.exception("rule %s failed", rule.key)
+        return None
+    if finding is not None and (
+        not isinstance(finding, Finding) or finding.severity not in SEVERITY_RANK
+    ):
+        log.error("rule %s returned a malformed finding", rule.key)
+        return None
+    return RuleResult(finding)
 
 
 def _capped(warnings: list[str]) -> list[str]:

@@ -7,13 +7,14 @@ from what those rules require, so discovery can never ask for less (or more) tha
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cds.cdshooks import ServiceDescriptor
-from cds.rules.base import DataRequirement, Rule
+from cds.rules.base import DataRequirement, RuleVersion
 from cds.rules.registry import RuleRegistry
 from cds.terminology import Terminology
 
@@ -67,7 +68,7 @@ class ServiceDefinition:
     title: str
     description: str
     usage_requirements: str | None
-    rules: tuple[Rule, ...]
+    rules: tuple[RuleVersion, ...]
     prefetch: dict[str, str]  # key -> template with {{context.patientId}} tokens
 
     def descriptor(self) -> ServiceDescriptor:
@@ -86,7 +87,7 @@ class ServiceConfigError(Exception):
 
 
 def load_services(
-    hooks_dir: Path, registry: RuleRegistry, terminology: Terminology
+    hooks_dir: Path, registry: RuleRegistry, terminologies: Mapping[str, Terminology]
 ) -> dict[str, ServiceDefinition]:
     if not hooks_dir.is_dir():
         raise ServiceConfigError(f"hooks directory not found: {hooks_dir}")
@@ -116,18 +117,22 @@ def load_services(
             description=spec.description,
             usage_requirements=spec.usageRequirements,
             rules=tuple(rules),
-            prefetch=derive_prefetch(rules, terminology),
+            prefetch=derive_prefetch(rules, terminologies),
         )
     return services
 
 
-def derive_prefetch(rules: list[Rule], terminology: Terminology) -> dict[str, str]:
+def derive_prefetch(
+    rules: Sequence[RuleVersion], terminologies: Mapping[str, Terminology]
+) -> dict[str, str]:
     """One template per resource type, keyed by the type's name (the convention EHR sandboxes
-    use), narrowed by code only where every rule reading that type names its value sets."""
-    by_type: dict[str, list[DataRequirement]] = {}
+    use), narrowed by code only where every rule reading that type names its value sets (each
+    at the rule's own terminology release)."""
+    by_type: dict[str, list[tuple[DataRequirement, Terminology]]] = {}
     for rule in rules:
+        terminology = terminologies[rule.terminology]
         for requirement in (*rule.requires, *COMPLAINT_DATA):
-            by_type.setdefault(requirement.resource_type, []).append(requirement)
+            by_type.setdefault(requirement.resource_type, []).append((requirement, terminology))
     templates: dict[str, str] = {}
     for resource_type in sorted(by_type):
         requirements = by_type[resource_type]
@@ -135,11 +140,11 @@ def derive_prefetch(rules: list[Rule], terminology: Terminology) -> dict[str, st
             templates["Patient"] = "Patient/{{context.patientId}}"
             continue
         params = ["patient={{context.patientId}}"]
-        if all(r.valuesets for r in requirements):
+        if all(r.valuesets for r, _ in requirements):
             codes = sorted(
                 {
                     f"{system}|{code}"
-                    for r in requirements
+                    for r, terminology in requirements
                     for name in r.valuesets or ()
                     for system, code in terminology.valueset(name).codes
                 }

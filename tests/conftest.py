@@ -11,14 +11,16 @@ from fastapi.testclient import TestClient
 from cds.api.app import create_app
 from cds.audit.store import MemoryAuditStore
 from cds.pipeline import Engine
+from cds.rules.base import RuleVersion
 from cds.settings import Settings
-from cds.terminology import Terminology
+from cds.terminology import Terminology, terminology_releases
 from tests.support.fhir_server import (  # noqa: F401 (fixtures: a loopback FHIR server)
     fhir_server,
     synthea_bundles,
     synthea_fhir_server,
 )
 from tests.support.paths import HOOKS
+from tests.support.rules import in_range, terminology_release
 
 AS_OF = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
@@ -29,8 +31,27 @@ def engine() -> Engine:
 
 
 @pytest.fixture(scope="session")
-def terminology(engine: Engine) -> Terminology:
-    return engine.terminology
+def terminology() -> Terminology:
+    """The newest terminology release (record and library tests)."""
+    return terminology_release(terminology_releases()[-1])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`@pytest.mark.rule_versions(since=..., until=...)`: a rule test that holds only for some
+    versions of its rule runs only with those (tests/support/rules.py)."""
+    kept, left_out = [], []
+    for item in items:
+        marker = item.get_closest_marker("rule_versions")
+        callspec = getattr(item, "callspec", None)
+        rule = callspec.params.get("rule") if callspec is not None else None
+        if marker is None or not isinstance(rule, RuleVersion):
+            kept.append(item)
+            continue
+        since, until = marker.kwargs.get("since"), marker.kwargs.get("until")
+        (kept if in_range(rule.version, since=since, until=until) else left_out).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
 
 
 @pytest.fixture

@@ -27,9 +27,10 @@ from hypothesis import strategies as st
 from cds.api.app import create_app
 from cds.audit.store import MemoryAuditStore
 from cds.cards import RULE_EXTENSION
+from cds.facts import Facts
 from cds.pipeline import RULESET_EXTENSION, Engine
 from cds.replay_request import build_hook_request
-from cds.rules.base import Finding, Provenance, Rule
+from cds.rules.base import Finding, Provenance, RuleLogic, RuleVersion
 from cds.settings import Settings
 from tests.support.paths import HOOKS
 
@@ -703,24 +704,40 @@ def test_never_a_500_for_arbitrary_json(api: TestClient, body: Any) -> None:
 def test_a_broken_rule_costs_its_own_card_never_the_answer(
     engine: Engine, store: MemoryAuditStore, tmp_path: Any
 ) -> None:
-    def raises(_: Any) -> Finding | None:
-        raise RuntimeError("bug in a rule")
+    @dataclasses.dataclass(frozen=True)
+    class Raises(RuleLogic):
+        def evaluate(self, facts: Facts) -> Finding | None:
+            raise RuntimeError("bug in a rule")
 
-    def too_long(_: Any) -> Finding | None:
-        return Finding("too-long", "1.0.0", "warning", "x" * 200, "A summary over the limit.")
+    @dataclasses.dataclass(frozen=True)
+    class TooLong(RuleLogic):
+        def evaluate(self, facts: Facts) -> Finding | None:
+            return Finding("warning", "x" * 200, "A summary over the limit.")
 
-    def mislabelled(_: Any) -> Finding | None:
-        return Finding("diuretic-electrolytes", "9.9.9", "warning", "Not mine.", "Wrong rule.")
+    @dataclasses.dataclass(frozen=True)
+    class NotAFinding(RuleLogic):
+        def evaluate(self, facts: Facts) -> Finding | None:
+            return "a card, surely"  # type: ignore[return-value]
 
     provenance = Provenance(
         guideline="test", url="https://example.org", released="2026-11-21", changes="-"
     )
     broken = tuple(
-        Rule(rule_id, "1.0.0", rule_id, ("warning",), provenance, (), evaluate)
-        for rule_id, evaluate in (
-            ("raises", raises),
-            ("too-long", too_long),
-            ("mislabelled", mislabelled),
+        RuleVersion(
+            id=rule_id,
+            version="1.0.0",
+            title=rule_id,
+            severities=("warning",),
+            logic=logic,
+            requires=(),
+            valuesets=(),
+            terminology="2026.11",
+            provenance=provenance,
+        )
+        for rule_id, logic in (
+            ("raises", Raises()),
+            ("too-long", TooLong()),
+            ("not-a-finding", NotAFinding()),
         )
     )
     service = engine.services[PATIENT_VIEW]
@@ -736,7 +753,7 @@ def test_a_broken_rule_costs_its_own_card_never_the_answer(
     assert response.status_code == 200, response.text
     assert "diuretic-electrolytes" in _topics(response)
     errors = response.json()["extension"]["legpain-cds-rule-errors"]
-    assert sorted(errors) == ["mislabelled@1.0.0", "raises@1.0.0", "too-long@1.0.0"]
+    assert sorted(errors) == ["not-a-finding@1.0.0", "raises@1.0.0", "too-long@1.0.0"]
 
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -280,7 +280,9 @@ def test_the_wheel_the_image_installs_carries_the_package_data(tmp_path: Path) -
     names = set(zipfile.ZipFile(wheel).namelist())
     for data in (
         "cds/rules/released.json",
-        "cds/terminology/data/valuesets.tsv",
+        "cds/rules/released/diuretic-electrolytes@1.0.0.json",
+        "cds/record/contract.json",
+        "cds/terminology/data/2026.11/valuesets.tsv",
         "cds/audit/migrations/env.py",
         "cds/py.typed",
     ):

@@ -16,9 +16,26 @@ from typing import Any
 import orjson
 import pytest
 
-from cds.facts import Facts
+from cds.facts import Facts, RecordFacts
 from cds.fhir.bundles import iter_resources
 from cds.record import LAB_ANALYTES, PatientRecord, RecordBuilder
+from cds.rules.lib.complaints.v1 import complaints_in, has_leg_complaint, leg_complaints
+from cds.rules.lib.conditions.v1 import (
+    coded_conditions,
+    conditions_within,
+    family_history_of,
+    has_condition,
+)
+from cds.rules.lib.medications.v1 import (
+    active_medications,
+    allergies_to,
+    drafted,
+    is_active,
+    medications_within,
+)
+from cds.rules.lib.pregnancy.v1 import current_pregnancy
+from cds.rules.lib.procedures.v1 import inpatient_stays, procedures_within
+from cds.rules.lib.results.v1 import is_high, is_low, lab_results, latest_lab
 from cds.terminology import Terminology
 from tests.support.fhir import (
     AS_OF,
@@ -74,12 +91,17 @@ def facts(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -
     return facts_for(terminology, resources, **kwargs)
 
 
+def record_of(f: Facts) -> PatientRecord:
+    """The record behind a Facts view (rules never see it; record tests do)."""
+    return f._shared.record
+
+
 def furosemide(**kwargs: Any) -> dict[str, Any]:
     return medication_request(FUROSEMIDE, "Furosemide 40 MG Oral Tablet", **kwargs)
 
 
 def loop_diuretics(f: Facts) -> list[str]:
-    return [m.reference for m in f.active_medications("loop-diuretics")]
+    return [m.reference for m in active_medications(f, "loop-diuretics")]
 
 
 def statement(status: str, *, start: float = 100, end: float | None = None) -> dict[str, Any]:
@@ -115,7 +137,7 @@ def test_medication_request_intent_plan_counts_but_a_proposal_does_not(
     plan, proposal, option = (furosemide(intent=i) for i in ("plan", "proposal", "option"))
     f = facts(terminology, plan, proposal, option)
     assert loop_diuretics(f) == [f"MedicationRequest/{plan['id']}"]
-    assert f.record.skipped["medication-not-ordered"] == 2
+    assert record_of(f).skipped["medication-not-ordered"] == 2
 
 
 def test_medication_statement_active_is_active(terminology: Terminology) -> None:
@@ -155,18 +177,18 @@ def test_a_completed_request_without_an_end_is_not_active(terminology: Terminolo
 @pytest.mark.parametrize("hook", ["order-select", "order-sign"])
 def test_a_draft_order_counts_as_active(terminology: Terminology, hook: str) -> None:
     draft = draft_order(FUROSEMIDE, "Furosemide 20 MG Oral Tablet")
-    f = facts(terminology, draft_orders=[draft], hook=hook)
-    [med] = f.active_medications("loop-diuretics")
+    f = facts(terminology, draft_orders=[draft])
+    [med] = active_medications(f, "loop-diuretics")
     assert med.drafted
     assert med.status == "active"
-    assert f.drafted([med]) == [med]
+    assert drafted([med]) == [med]
 
 
 def test_a_draft_in_the_chart_is_not_active_nor_exposure(terminology: Terminology) -> None:
     # A draft MedicationRequest in the prefetch is someone's unsigned order, not a drug taken.
     f = facts(terminology, furosemide(status="draft", days_ago=3))
-    assert not f.active_medications("loop-diuretics")
-    assert not f.medications_within("loop-diuretics", 365)
+    assert not active_medications(f, "loop-diuretics")
+    assert not medications_within(f, "loop-diuretics", 365)
 
 
 @pytest.mark.parametrize("status", ["entered-in-error", "cancelled", "not-taken"])
@@ -174,8 +196,8 @@ def test_medications_never_taken_are_ignored_and_counted(
     terminology: Terminology, status: str
 ) -> None:
     f = facts(terminology, furosemide(status=status))
-    assert not f.record.medications
-    assert f.record.skipped["medication-not-taken"] == 1
+    assert not record_of(f).medications
+    assert record_of(f).skipped["medication-not-taken"] == 1
 
 
 def test_a_drug_no_value_set_lists_is_left_out_without_a_count(terminology: Terminology) -> None:
@@ -186,14 +208,14 @@ def test_a_drug_no_value_set_lists_is_left_out_without_a_count(terminology: Term
 
 def test_medications_within_counts_recent_exposure(terminology: Terminology) -> None:
     f = facts(terminology, furosemide(status="completed", days_ago=200, ended_days_ago=100))
-    assert not f.active_medications("loop-diuretics")
-    assert len(f.medications_within("loop-diuretics", 120)) == 1
-    assert not f.medications_within("loop-diuretics", 99)
+    assert not active_medications(f, "loop-diuretics")
+    assert len(medications_within(f, "loop-diuretics", 120)) == 1
+    assert not medications_within(f, "loop-diuretics", 99)
 
 
 def test_a_text_matched_drug_is_low_confidence(terminology: Terminology) -> None:
     mr = medication_request(None, "Lasix 40mg")  # Synthea spelling, no code: matched by text
-    [med] = facts(terminology, mr).active_medications("loop-diuretics")
+    [med] = active_medications(facts(terminology, mr), "loop-diuretics")
     assert med.low_confidence
     assert med.names == ("furosemide",)
 
@@ -225,7 +247,7 @@ def medication(mid: str, code: str = FUROSEMIDE) -> dict[str, Any]:
 def test_a_contained_medication_is_resolved(terminology: Terminology) -> None:
     contained = medication("med1")
     mr = by_reference("#med1", contained=[contained])
-    [med] = facts(terminology, mr).active_medications("loop-diuretics")
+    [med] = active_medications(facts(terminology, mr), "loop-diuretics")
     assert med.display == "Furosemide"
 
 
@@ -243,8 +265,8 @@ def test_a_medication_elsewhere_in_the_prefetch_is_resolved(
 ) -> None:
     # The Medication may come after the request that references it.
     f = facts(terminology, by_reference(reference), medication("med7"))
-    assert len(f.active_medications("loop-diuretics")) == 1
-    assert not f.record.skipped
+    assert len(active_medications(f, "loop-diuretics")) == 1
+    assert not record_of(f).skipped
 
 
 @pytest.mark.parametrize(
@@ -283,8 +305,8 @@ def test_condition_clinical_status(
     terminology: Terminology, clinical: str, active: bool, history: bool
 ) -> None:
     f = facts(terminology, condition(HYPERTENSION, clinical_status=clinical))
-    assert f.has_condition("hypertension") is active
-    assert f.has_condition("hypertension", include_history=True) is history
+    assert has_condition(f, "hypertension") is active
+    assert has_condition(f, "hypertension", include_history=True) is history
 
 
 @pytest.mark.parametrize("verification", ["refuted", "entered-in-error"])
@@ -292,9 +314,9 @@ def test_refuted_or_erroneous_conditions_are_ignored_and_counted(
     terminology: Terminology, verification: str
 ) -> None:
     f = facts(terminology, condition(HYPERTENSION, verification_status=verification))
-    assert not f.record.conditions
-    assert not f.has_condition("hypertension", include_history=True)
-    assert f.record.skipped["condition-refuted-or-error"] == 1
+    assert not record_of(f).conditions
+    assert not has_condition(f, "hypertension", include_history=True)
+    assert record_of(f).skipped["condition-refuted-or-error"] == 1
 
 
 @pytest.mark.parametrize("verification", ["unconfirmed", "provisional", "differential", None])
@@ -302,7 +324,7 @@ def test_other_verification_statuses_still_count(
     terminology: Terminology, verification: str | None
 ) -> None:
     f = facts(terminology, condition(HYPERTENSION, verification_status=verification))
-    assert f.has_condition("hypertension")
+    assert has_condition(f, "hypertension")
 
 
 def test_a_condition_without_clinical_status_counts_until_it_abates(
@@ -310,21 +332,21 @@ def test_a_condition_without_clinical_status_counts_until_it_abates(
 ) -> None:
     open_ended = condition(HYPERTENSION, clinical_status=None)
     abated = condition(HYPERTENSION, clinical_status=None, abated_days_ago=5)
-    assert facts(terminology, open_ended).has_condition("hypertension")
-    assert not facts(terminology, abated).has_condition("hypertension")
+    assert has_condition(facts(terminology, open_ended), "hypertension")
+    assert not has_condition(facts(terminology, abated), "hypertension")
 
 
 def test_a_bare_string_status_is_read_too(terminology: Terminology) -> None:
     # STU3 shape ("verificationStatus": "refuted"): a refuted diagnosis must not count.
     refuted = {**condition(HYPERTENSION), "verificationStatus": "refuted"}
     resolved = {**condition(HYPERTENSION), "clinicalStatus": "resolved"}
-    assert not facts(terminology, refuted).has_condition("hypertension", include_history=True)
-    assert not facts(terminology, resolved).has_condition("hypertension")
+    assert not has_condition(facts(terminology, refuted), "hypertension", include_history=True)
+    assert not has_condition(facts(terminology, resolved), "hypertension")
 
 
 def test_conditions_match_icd10_with_or_without_the_dot(terminology: Terminology) -> None:
     for code in ("E87.6", "E876", "e87.6"):
-        assert facts(terminology, condition(code, system=ICD10)).has_condition("hypokalemia")
+        assert has_condition(facts(terminology, condition(code, system=ICD10)), "hypokalemia")
 
 
 def test_condition_times(terminology: Terminology) -> None:
@@ -337,8 +359,8 @@ def test_condition_times(terminology: Terminology) -> None:
     assert entry.abatement == datetime.fromisoformat(when(3))
     assert entry.recorded == datetime.fromisoformat(when(20))
     f = facts(terminology, c)
-    assert f.conditions_within("hypertension", 20)
-    assert not f.conditions_within("hypertension", 19)
+    assert conditions_within(f, "hypertension", 20)
+    assert not conditions_within(f, "hypertension", 19)
 
 
 # -- observations: status, value, unit, range, interpretation, time (§1.2, §1.3) --------------
@@ -347,7 +369,7 @@ def test_condition_times(terminology: Terminology) -> None:
 @pytest.mark.parametrize("status", ["final", "amended", "corrected"])
 def test_usable_observation_statuses(terminology: Terminology, status: str) -> None:
     f = facts(terminology, observation(K, 3.1, "mmol/L", status=status))
-    assert f.latest_lab("potassium", within_days=30) is not None
+    assert latest_lab(f, "potassium", within_days=30) is not None
 
 
 @pytest.mark.parametrize(
@@ -360,8 +382,8 @@ def test_other_observation_statuses_are_ignored_and_counted(
     if status is None:
         del obs["status"]
     f = facts(terminology, obs)
-    assert f.latest_lab("potassium", within_days=30) is None
-    assert f.record.skipped["observation-status"] == 1
+    assert latest_lab(f, "potassium", within_days=30) is None
+    assert record_of(f).skipped["observation-status"] == 1
 
 
 @pytest.mark.parametrize(
@@ -388,7 +410,7 @@ def test_values_are_converted_to_the_canonical_unit(
     unit: str,
     canonical: float,
 ) -> None:
-    lab = facts(terminology, observation(loinc, value, unit)).latest_lab(analyte, within_days=30)
+    lab = latest_lab(facts(terminology, observation(loinc, value, unit)), analyte, within_days=30)
     assert lab is not None
     assert lab.value == pytest.approx(canonical, abs=1e-3)
     assert (lab.raw_value, lab.raw_unit, lab.unit) == (value, unit, unit)
@@ -397,7 +419,7 @@ def test_values_are_converted_to_the_canonical_unit(
 def test_the_unit_text_is_used_when_there_is_no_ucum_code(terminology: Terminology) -> None:
     obs = observation(K, 3.1, "mmol/L")
     del obs["valueQuantity"]["code"]
-    assert facts(terminology, obs).latest_lab("potassium", within_days=30) is not None
+    assert latest_lab(facts(terminology, obs), "potassium", within_days=30) is not None
 
 
 @pytest.mark.parametrize("unit", ["mg/dL", "g/L", "furlongs", "", None])
@@ -406,19 +428,19 @@ def test_an_unknown_or_missing_unit_is_ignored_and_counted(
 ) -> None:
     obs = observation(K, 3.1, unit)
     f = facts(terminology, obs, observation(K, 4.2, "mmol/L", days_ago=40))
-    lab = f.latest_lab("potassium", within_days=90)
+    lab = latest_lab(f, "potassium", within_days=90)
     assert lab is not None
     assert lab.value == 4.2  # the older result in a known unit, never a guessed one
-    assert f.record.skipped["unknown-unit"] == 1
+    assert record_of(f).skipped["unknown-unit"] == 1
 
 
 def test_the_reference_range_is_converted_too(terminology: Terminology) -> None:
     obs = observation(MG_MASS, 1.5, "mg/dL", low=1.7, high=2.2)
-    lab = facts(terminology, obs).latest_lab("magnesium", within_days=30)
+    lab = latest_lab(facts(terminology, obs), "magnesium", within_days=30)
     assert lab is not None
     assert lab.reference_low == pytest.approx(0.69938)
     assert lab.reference_high == pytest.approx(0.90508)
-    assert Facts.is_low(lab)
+    assert is_low(lab)
 
 
 def test_a_reference_range_in_its_own_unit(terminology: Terminology) -> None:
@@ -427,7 +449,7 @@ def test_a_reference_range_in_its_own_unit(terminology: Terminology) -> None:
         {"text": "see report"},  # no bounds: the next range is used
         {"low": {"value": 1.7, "unit": "mg/dL"}, "high": {"value": 2.2, "code": "mg/dL"}},
     ]
-    lab = facts(terminology, obs).latest_lab("magnesium", within_days=30)
+    lab = latest_lab(facts(terminology, obs), "magnesium", within_days=30)
     assert lab is not None
     assert (lab.reference_low, lab.reference_high) == pytest.approx((0.69938, 0.90508))
 
@@ -435,7 +457,7 @@ def test_a_reference_range_in_its_own_unit(terminology: Terminology) -> None:
 def test_a_reference_range_in_an_unknown_unit_is_not_used(terminology: Terminology) -> None:
     obs = observation(K, 3.4, "mmol/L")
     obs["referenceRange"] = [{"low": {"value": 3.5, "unit": "bananas"}}]
-    lab = facts(terminology, obs).latest_lab("potassium", within_days=30)
+    lab = latest_lab(facts(terminology, obs), "potassium", within_days=30)
     assert lab is not None
     assert lab.reference_low is None
 
@@ -444,15 +466,15 @@ def test_interpretation_is_kept_and_read_first(terminology: Terminology) -> None
     low = observation(K, 3.6, "mmol/L", interpretation="L")  # a lab with its own, higher range
     high = observation(K, 5.0, "mmol/L", interpretation="HH", days_ago=20)
     f = facts(terminology, low, high)
-    newest, older = f.labs("potassium")
+    newest, older = lab_results(f, "potassium")
     assert newest.interpretation == ("L",)
-    assert Facts.is_low(newest, 3.5)
-    assert Facts.is_high(older)
+    assert is_low(newest, 3.5)
+    assert is_high(older)
 
 
 def test_a_coded_observation_keeps_its_answer(terminology: Terminology) -> None:
     obs = observation("82810-3", None, value_code=(SNOMED, "77386006"))
-    [lab] = facts(terminology, obs).labs("pregnancy-status")
+    [lab] = lab_results(facts(terminology, obs), "pregnancy-status")
     assert lab.value is None
     assert lab.value_codings == ({"system": SNOMED, "code": "77386006"},)
 
@@ -466,7 +488,7 @@ def test_an_observation_without_any_value_is_counted(terminology: Terminology) -
 def test_loinc_by_its_oid_is_read(terminology: Terminology) -> None:
     obs = observation(K, 3.1, "mmol/L")
     obs["code"]["coding"][0]["system"] = "urn:oid:2.16.840.1.113883.6.1"
-    assert facts(terminology, obs).latest_lab("potassium", within_days=30) is not None
+    assert latest_lab(facts(terminology, obs), "potassium", within_days=30) is not None
 
 
 def test_a_lab_code_in_another_system_is_not_read(terminology: Terminology) -> None:
@@ -524,11 +546,11 @@ def test_labs_are_newest_first_and_undated_last(terminology: Terminology) -> Non
 def test_latest_lab_window_and_future_results(terminology: Terminology) -> None:
     future = observation(K, 2.0, "mmol/L", days_ago=-3)  # a clock error, not a result yet
     f = facts(terminology, future, observation(K, 3.3, "mmol/L", days_ago=90))
-    lab = f.latest_lab("potassium", within_days=90)
+    lab = latest_lab(f, "potassium", within_days=90)
     assert lab is not None
     assert lab.value == 3.3
-    assert f.latest_lab("potassium", within_days=89) is None
-    assert [e.value for e in f.labs("potassium")] == [3.3]
+    assert latest_lab(f, "potassium", within_days=89) is None
+    assert [e.value for e in lab_results(f, "potassium")] == [3.3]
 
 
 @pytest.mark.parametrize("comparator", ["<", "<=", ">", ">="])
@@ -536,7 +558,7 @@ def test_comparator_results_are_kept_with_their_comparator(
     terminology: Terminology, comparator: str
 ) -> None:
     obs = observation(VITAMIN_D, 10, "ng/mL", comparator=comparator)
-    lab = facts(terminology, obs).latest_lab("vitamin-d-25oh", within_days=30)
+    lab = latest_lab(facts(terminology, obs), "vitamin-d-25oh", within_days=30)
     assert lab is not None
     assert (lab.value, lab.comparator) == (10.0, comparator)
 
@@ -557,11 +579,11 @@ def test_a_leg_complaint_coded_as_an_observation(terminology: Terminology) -> No
         "valueCodeableConcept": {"coding": [{"system": SNOMED, "code": "32914008"}]},
     }
     f = facts(terminology, finding, cancelled, answer)
-    assert [c.reference for c in f.leg_complaints] == [
+    assert [c.reference for c in leg_complaints(f)] == [
         "Observation/complaint-1",
         "Observation/complaint-3",
     ]
-    assert all(c.source == "Observation" for c in f.leg_complaints)
+    assert all(c.source == "Observation" for c in leg_complaints(f))
 
 
 # -- procedures and encounters --------------------------------------------------------------
@@ -581,7 +603,7 @@ def test_procedure_performed_period_and_date_time(terminology: Terminology) -> N
     assert i.start == i.end == datetime.fromisoformat(when(20))
     assert s.start == s.end == datetime.fromisoformat(when(30))
     f = facts(terminology, period, instant, started)
-    assert [x.reference for x in f.procedures_within("delivery", 25)] == [p.reference, i.reference]
+    assert [x.reference for x in procedures_within(f, "delivery", 25)] == [p.reference, i.reference]
 
 
 @pytest.mark.parametrize("status", ["entered-in-error", "not-done", "preparation"])
@@ -799,12 +821,12 @@ def test_garbage_is_skipped_and_the_valid_result_still_counts(terminology: Termi
     record = RecordBuilder(terminology).build(
         resources, draft_orders=garbage_drafts, patient_id=PATIENT_ID
     )
-    f = Facts(record, as_of=AS_OF, terminology=terminology)
-    lab = f.latest_lab("potassium", within_days=90)
+    f = every_question(record, terminology)
+    lab = latest_lab(f, "potassium", within_days=90)
     assert lab is not None
     assert lab.reference == f"Observation/{valid['id']}"
     assert lab.value == 3.1
-    assert f.is_low(lab)
+    assert is_low(lab)
     # The non-objects and objects without a string resourceType are counted as such.
     assert record.skipped["malformed:not-a-resource"] == 11
     assert record.skipped["malformed:draftOrder"] == 2
@@ -837,29 +859,35 @@ def test_one_resource_that_breaks_a_reader_costs_only_itself(
 def ask_everything(f: Facts, terminology: Terminology) -> None:
     """Every question Facts answers, for every value set (or analyte) it can be asked about."""
     for name in terminology.valueset_names:
-        f.active_medications(name)
-        f.medications_within(name, 365)
-        f.conditions(name)
-        f.conditions(name, include_history=True)
-        f.conditions_within(name, 90)
-        f.has_condition(name)
-        f.complaints_in(name)
-        f.procedures_within(name, 84)
-        f.allergies_to(name)
-        f.family_history_of(name)
+        active_medications(f, name)
+        medications_within(f, name, 365)
+        coded_conditions(f, name)
+        coded_conditions(f, name, include_history=True)
+        conditions_within(f, name, 90)
+        has_condition(f, name)
+        complaints_in(f, name)
+        procedures_within(f, name, 84)
+        allergies_to(f, name)
+        family_history_of(f, name)
     for analyte in (*LAB_ANALYTES, "pregnancy-status", "smoking-status"):
-        for lab in f.labs(analyte):
-            f.is_low(lab, 1.0)
-            f.is_high(lab, 1.0)
-        f.labs(analyte, within_days=90)
-        f.latest_lab(analyte, within_days=365)
-    f.drafted(f.record.medications)
-    for med in f.record.medications:
-        f.is_active(med)
+        for lab in lab_results(f, analyte):
+            is_low(lab, 1.0)
+            is_high(lab, 1.0)
+        lab_results(f, analyte, within_days=90)
+        latest_lab(f, analyte, within_days=365)
+    drafted(record_of(f).medications)
+    for med in record_of(f).medications:
+        is_active(f, med)
     assert f.age_years is None or f.age_years >= 0
-    f.inpatient_stays(min_days=3, ended_within_days=28)
-    f.pregnancy  # noqa: B018 (a property that computes)
-    f.has_leg_complaint  # noqa: B018
+    inpatient_stays(f, min_days=3, ended_within_days=28)
+    current_pregnancy(f)
+    has_leg_complaint(f)
+
+
+def every_question(record: PatientRecord, terminology: Terminology) -> Facts:
+    """Facts that may ask about every value set of the terminology."""
+    shared = RecordFacts(record, as_of=AS_OF, terminology=terminology)
+    return Facts(shared, valuesets=terminology.valueset_names, reader="test")
 
 
 def _json_files(directory: Path) -> list[Path]:
@@ -875,7 +903,7 @@ def _resources(path: Path) -> Iterator[Mapping[str, Any]]:
 @pytest.mark.parametrize("path", _json_files(HL7_EXAMPLES), ids=lambda p: p.stem)
 def test_every_hl7_r4_example_builds(terminology: Terminology, path: Path) -> None:
     record = RecordBuilder(terminology).build(list(_resources(path)))
-    ask_everything(Facts(record, as_of=AS_OF, terminology=terminology), terminology)
+    ask_everything(every_question(record, terminology), terminology)
 
 
 def test_all_hl7_r4_examples_at_once(terminology: Terminology) -> None:
@@ -884,7 +912,7 @@ def test_all_hl7_r4_examples_at_once(terminology: Terminology) -> None:
     assert not [k for k in record.skipped if k.startswith("malformed")]
     # The examples are valid FHIR: what is dropped is dropped for a clinical reason.
     assert set(record.skipped) <= SKIP_REASONS
-    ask_everything(Facts(record, as_of=AS_OF, terminology=terminology), terminology)
+    ask_everything(every_question(record, terminology), terminology)
 
 
 @pytest.mark.parametrize("path", _json_files(SYNTHEA_BUNDLES), ids=lambda p: p.stem[:30])
@@ -901,7 +929,7 @@ def test_every_synthea_bundle_builds(terminology: Terminology, path: Path) -> No
         and any(c.get("code") == "39156-5" for c in r["code"]["coding"])
     )
     assert len(record.labs.get("bmi", [])) == bmi
-    ask_everything(Facts(record, as_of=AS_OF, terminology=terminology), terminology)
+    ask_everything(every_question(record, terminology), terminology)
 
 
 def test_synthetic_bundles_build(terminology: Terminology) -> None:
@@ -913,4 +941,4 @@ def test_synthetic_bundles_build(terminology: Terminology) -> None:
     assert record.labs["potassium"]
     assert record.medications
     assert record.skipped["unknown-unit"] > 0
-    ask_everything(Facts(record, as_of=AS_OF, terminology=terminology), terminology)
+    ask_everything(every_question(record, terminology), terminology)

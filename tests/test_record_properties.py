@@ -24,14 +24,16 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cds.facts import Facts
+from cds.facts import Facts, RecordFacts
 from cds.fhirtime import parse_datetime
 from cds.record import LAB_ANALYTES, PatientRecord, RecordBuilder
-from cds.terminology import ICD10CM, LOINC, RXNORM, SNOMED, Terminology
+from cds.rules.lib.pregnancy.v1 import current_pregnancy
+from cds.rules.lib.procedures.v1 import inpatient_stays
+from cds.terminology import ICD10CM, LOINC, RXNORM, SNOMED, Terminology, latest_release
 from cds.terminology.units import CANONICAL_UNIT
 from tests.test_record import SKIP_REASONS, ask_everything
 
-TERMINOLOGY = Terminology.load()
+TERMINOLOGY = Terminology.load(latest_release())
 BUILDER = RecordBuilder(TERMINOLOGY)
 BOUNDED = settings(
     max_examples=200,
@@ -485,12 +487,13 @@ def test_every_facts_question_answers(
     resources: list[Any], drafts: list[Any], when: datetime
 ) -> None:
     record = BUILDER.build(resources, draft_orders=drafts)
-    facts = Facts(record, as_of=when, terminology=TERMINOLOGY)
+    shared = RecordFacts(record, as_of=when, terminology=TERMINOLOGY)
+    facts = Facts(shared, valuesets=TERMINOLOGY.valueset_names, reader="test")
     ask_everything(facts, TERMINOLOGY)
-    pregnancy = facts.pregnancy
+    pregnancy = current_pregnancy(facts)
     if pregnancy is not None:
-        assert pregnancy.gestational_weeks is None or pregnancy.gestational_weeks <= 44
-    for stay in facts.inpatient_stays(min_days=3, ended_within_days=28):
+        assert pregnancy.gestational_weeks is None or pregnancy.gestational_weeks <= 42
+    for stay in inpatient_stays(facts, min_days=3, ended_within_days=28):
         assert stay.class_code in ("IMP", "ACUTE", "NONAC")
 
 

@@ -18,7 +18,15 @@ from typing import Any
 
 import pytest
 
-from cds.terminology import ICD10CM, LOINC, RXNORM, SNOMED, MedicationMatch, Terminology
+from cds.terminology import (
+    ICD10CM,
+    LOINC,
+    RXNORM,
+    SNOMED,
+    MedicationMatch,
+    Terminology,
+    latest_release,
+)
 from cds.terminology.aliases import MEDICATION_TEXT_ALIASES
 
 REPO = Path(__file__).parents[1]
@@ -27,7 +35,8 @@ CODES_TSV = SHARED / "clinical-codes" / "codes.tsv"
 SYNTHEA_INVENTORY = SHARED / "external" / "synthea" / "code-inventory.json"
 BUILD_SCRIPT = REPO / "tools" / "build_valuesets.py"
 TERMINOLOGY_DIR = REPO / "cds" / "terminology"
-GENERATED = ("data/valuesets.tsv", "data/products.tsv", "VALUESETS.md")
+RELEASE = latest_release()
+GENERATED = (f"data/{RELEASE}/valuesets.tsv", f"data/{RELEASE}/products.tsv", "VALUESETS.md")
 
 # clinical-content.md §20 "UNVERIFIED items": candidate codes that must not ship.
 UNVERIFIED = {
@@ -87,7 +96,7 @@ major-surgery leg-complaint
 
 @pytest.fixture(scope="module")
 def terminology() -> Terminology:
-    return Terminology.load()
+    return Terminology.load(latest_release())
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +106,7 @@ def codes_rows() -> list[dict[str, str]]:
 
 
 def read_products() -> list[dict[str, str]]:
-    path = TERMINOLOGY_DIR / "data" / "products.tsv"
+    path = TERMINOLOGY_DIR / "data" / RELEASE / "products.tsv"
     with path.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle, delimiter="\t"))
 

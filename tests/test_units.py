@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cds.terminology import LOINC, Terminology
+from cds.terminology import LOINC, Terminology, latest_release
 from cds.terminology.units import CANONICAL_UNIT, corrected_calcium, from_canonical, to_canonical
 
 SHARED = Path(__file__).parents[1].parent / "shared"
@@ -219,7 +219,7 @@ def test_unusable_values_give_none(value: float) -> None:
 
 
 def test_every_quantity_value_set_has_a_canonical_unit() -> None:
-    terminology = Terminology.load()
+    terminology = Terminology.load(latest_release())
     assert set(QUANTITY_ANALYTES) == set(CANONICAL_UNIT)
     for analyte in QUANTITY_ANALYTES:
         terminology.valueset(analyte)  # the analyte is a value set name
@@ -245,7 +245,7 @@ def _quantities_of_our_labs() -> list[tuple[str, str, str | None, str | None]]:
     """(file, analyte, unit, code) for every valueQuantity of an Observation (or component)
     coded with a LOINC from our lab value sets, in the Synthea bundles, HL7 examples and CDS
     Hooks requests."""
-    terminology = Terminology.load()
+    terminology = Terminology.load(latest_release())
     analyte_of = {
         code: analyte
         for analyte in QUANTITY_ANALYTES

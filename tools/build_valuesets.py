@@ -6,10 +6,14 @@ Run by a developer (never by the service) after ../shared/clinical-codes/codes.t
     .venv/bin/python tools/build_valuesets.py            # writes the files below
     .venv/bin/python tools/build_valuesets.py --check    # exits 1 if they would change
 
-It writes, into cds/terminology/:
-- data/valuesets.tsv: valueset, system, code, display, source, match (exact | prefix)
-- data/products.tsv: product_code, product_display, ingredient_code, ingredient_name, source
+It writes, into cds/terminology/, the terminology release named by RELEASE:
+- data/<release>/valuesets.tsv: valueset, system, code, display, source, match (exact | prefix)
+- data/<release>/products.tsv: product_code, product_display, ingredient_code, ingredient_name,
+  source
 - VALUESETS.md: the value set names (a contract other code is written against) and notes
+
+Earlier releases are frozen (a released rule version reads them): this script builds only the
+newest, and `cds rules release` refuses a released terminology release whose data changed.
 
 The grouping is the `VALUESETS` table below. Every code comes from a codes.tsv row, chosen by
 rule id + role (+ code list); the build fails loudly when a listed code is not in codes.tsv or
@@ -34,6 +38,8 @@ from typing import Literal
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CODES = REPO_ROOT.parent / "shared" / "clinical-codes" / "codes.tsv"
 DEFAULT_OUT = REPO_ROOT / "cds" / "terminology"
+# The terminology release the VALUESETS table below defines.
+RELEASE = "2026.11"
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -1081,8 +1087,9 @@ def valuesets_md(built: dict[str, list[Entry]]) -> str:
         "do not edit by hand.",
         "These names are a contract: rules and facts ask for them by name "
         "(`Terminology.valueset(name)`).",
-        "Codes, displays and sources are in `data/valuesets.tsv`; product-to-ingredient maps in "
-        "`data/products.tsv`.",
+        f"Terminology release {RELEASE}. Codes, displays and sources are in "
+        f"`data/{RELEASE}/valuesets.tsv`; product-to-ingredient maps in "
+        f"`data/{RELEASE}/products.tsv`.",
         "",
     ]
     for group in VALUESETS:
@@ -1127,8 +1134,8 @@ def build(codes_path: Path) -> tuple[dict[str, str], str]:
     products = derive_products(rows)
     built = build_valuesets(rows, products)
     files = {
-        "data/valuesets.tsv": valuesets_tsv(built),
-        "data/products.tsv": products_tsv(products),
+        f"data/{RELEASE}/valuesets.tsv": valuesets_tsv(built),
+        f"data/{RELEASE}/products.tsv": products_tsv(products),
         "VALUESETS.md": valuesets_md(built),
     }
     return files, report(rows, built, products)

@@ -1,281 +1,266 @@
-"""`cds rules`: the rule catalog. List every rule version, show one, release new versions.
+"""`cds rules`: the rule catalog and its releases.
 
-A released version is immutable: `cds/rules/released.json` pins its content hash (see
-`cds.rules.registry.content_hash`). `cds rules release` adds the versions not yet released and
-refuses, without writing anything, when a released version's code or value sets have changed:
-that change belongs in a new version module.
+    cds rules                         every rule version: status, pins, terminology
+    cds rules show RULE[@VERSION]     provenance, parameters, value sets, data read
+    cds rules new RULE                the next version's module, from the pinned one
+    cds rules pin RULE@VERSION        pin it in every hooks/ file that runs the rule
+    cds rules diff RULE V1 V2         what changed, for a clinical reviewer
+    cds rules release --as 2026.12.0  fingerprint the new versions into released.json
+
+The work is done by `cds.rules.release`; this module only reads arguments and prints.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import textwrap
-from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 
 import click
 
-import cds.rules
-from cds.rules.base import SEVERITY_RANK, Rule
-from cds.rules.registry import RELEASED_FILE, Release, RuleRegistry, content_hash, load_registry
-from cds.terminology import Terminology
-
-RELEASED_PATH = Path(cds.rules.__file__).parent / RELEASED_FILE
-
-
-# -- what the commands compute (pure, tested without the CLI) ---------------------------------
-
-
-@dataclass
-class ReleasePlan:
-    """What `release` would do: add unreleased versions, unless a released one changed."""
-
-    hashes: dict[str, str]  # every rule version in the code -> its content hash now
-    added: dict[str, str] = field(default_factory=dict)  # not yet released -> hash
-    changed: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (released, now)
-    missing: list[str] = field(default_factory=list)  # released, but no module defines it
-
-    @property
-    def refused(self) -> bool:
-        return bool(self.changed or self.missing)
+from cds.rules.base import SEVERITY_RANK, RuleVersion
+from cds.rules.registry import RuleRegistry, load_registry, version_key
+from cds.rules.release import (
+    Catalog,
+    apply_release,
+    diff,
+    module_name,
+    next_version,
+    pin,
+    plan_release,
+    scaffold,
+)
 
 
-def current_hashes(
-    rules: dict[str, Rule], modules: dict[str, ModuleType], terminology: Terminology
-) -> dict[str, str]:
-    return {key: content_hash(rule, modules[key], terminology) for key, rule in rules.items()}
+def _hooks_dir() -> Path:
+    from cds.cli.serve import load_settings
 
-
-def plan_release(hashes: dict[str, str], released: Release) -> ReleasePlan:
-    plan = ReleasePlan(hashes=hashes)
-    for key, now in sorted(hashes.items()):
-        was = released.hashes.get(key)
-        if was is None:
-            plan.added[key] = now
-        elif was != now:
-            plan.changed[key] = (was, now)
-    plan.missing = sorted(set(released.hashes) - set(hashes))
-    return plan
-
-
-def read_release(path: Path) -> Release:
-    raw = json.loads(path.read_text("utf-8"))
-    return Release(version=raw["release"], hashes=dict(raw["rules"]))
-
-
-def write_release(path: Path, release: Release) -> None:
-    body = {"release": release.version, "rules": dict(sorted(release.hashes.items()))}
-    path.write_text(json.dumps(body, indent=2) + "\n", "utf-8")
-
-
-def status_of(key: str, hashes: dict[str, str], released: Release) -> str:
-    if key not in released.hashes:
-        return "unreleased"
-    return "released" if released.hashes[key] == hashes.get(key) else "CHANGED"
+    return load_settings().hooks_dir
 
 
 def pinned_by(hooks_dir: Path) -> dict[str, list[str]]:
     """rule key -> ids of the services in hooks/ that pin it, read from the files themselves
     (so pins of unreleased or unknown versions are shown too)."""
-    # Imported here, as in cds.cli.serve: the service modules load only for the commands
-    # that need them.
-    from cds.services import ServiceFile
-
     pins: dict[str, list[str]] = {}
     for path in sorted(hooks_dir.glob("*.json")):
         try:
-            spec = ServiceFile.model_validate(json.loads(path.read_text("utf-8")))
-        except ValueError:
-            continue  # reported by Engine.load below
-        for rule_id, version in spec.rules.items():
-            pins.setdefault(f"{rule_id}@{version}", []).append(spec.id)
+            spec = json.loads(path.read_text("utf-8"))
+            rules = dict(spec["rules"])
+            service = str(spec["id"])
+        except (ValueError, KeyError, TypeError):
+            continue  # reported by `cds check`
+        for rule_id, version in rules.items():
+            pins.setdefault(f"{rule_id}@{version}", []).append(service)
     return {key: sorted(ids) for key, ids in pins.items()}
 
 
-def severity_range(rule: Rule) -> str:
+def severity_range(rule: RuleVersion) -> str:
     return ", ".join(sorted(rule.severities, key=lambda s: -SEVERITY_RANK[s]))
 
 
-# -- loading -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Catalog:
-    registry: RuleRegistry
-    terminology: Terminology
-    pins: dict[str, list[str]]
-    problem: str | None  # why the service configuration would not load, if it would not
-
-
-def load_catalog() -> Catalog:
-    from cds.cli.serve import load_settings
-    from cds.pipeline import Engine
-    from cds.services import ServiceConfigError
-
-    hooks_dir = load_settings().hooks_dir
+def _rule(registry: RuleRegistry, text: str, version: str | None = None) -> RuleVersion:
+    rule_id, _, at = text.partition("@")
     try:
-        engine = Engine.load(hooks_dir)
-        registry, terminology, problem = engine.registry, engine.terminology, None
-    except ServiceConfigError as exc:
-        # A pin of an unreleased version is what a developer runs this to sort out: the
-        # catalog is still listed, with the reason the service would refuse to start.
-        registry, terminology, problem = load_registry(), Terminology.load(), str(exc)
-    return Catalog(registry, terminology, pinned_by(hooks_dir), problem)
-
-
-# -- commands ----------------------------------------------------------------------------------
+        if version or at:
+            return registry.get(rule_id, version or at)
+        found = registry.versions_of(rule_id)
+    except KeyError as exc:
+        raise click.ClickException(str(exc.args[0])) from None
+    if not found:
+        raise click.ClickException(f"no rule {rule_id!r}; rules: {', '.join(registry.rule_ids)}")
+    return found[-1]
 
 
 @click.group(invoke_without_command=True)
 @click.pass_context
 def rules(ctx: click.Context) -> None:
-    """The rule catalog: list every rule version (default), show one, release new ones."""
+    """The rule catalog: list (default), show, new, pin, diff, release."""
     if ctx.invoked_subcommand is None:
         ctx.invoke(list_rules)
 
 
 @rules.command("list")
 def list_rules() -> None:
-    """Every rule version: status, severities, guideline and the services that pin it."""
-    catalog = load_catalog()
+    """Every rule version: status, severities, terminology and the services that pin it."""
+    catalog = Catalog.load(load_registry())
     registry = catalog.registry
-    hashes = current_hashes(registry.rules, registry.modules, catalog.terminology)
+    pins = pinned_by(_hooks_dir())
     counts: dict[str, int] = {}
-    for key in sorted(registry.rules):
+    for key in sorted(
+        registry.rules, key=lambda k: (k.split("@")[0], version_key(k.split("@")[1]))
+    ):
         rule = registry.rules[key]
-        status = status_of(key, hashes, registry.release)
+        status = catalog.status(key)
         counts[status] = counts.get(status, 0) + 1
         click.echo(f"{key:40} {status:10} {severity_range(rule)}")
-        click.echo(f"    {rule.title}")
-        click.echo(f"    guideline: {_shorten(rule.provenance.guideline, 100)}")
-        click.echo(f"    pinned by: {', '.join(catalog.pins.get(key, [])) or '-'}")
-    for key in sorted(set(registry.release.hashes) - set(registry.rules)):
-        counts["missing"] = counts.get("missing", 0) + 1
+        click.echo(f"    {rule.title} (terminology {rule.terminology})")
+        click.echo(f"    pinned by: {', '.join(pins.get(key, [])) or '-'}")
+    for key in sorted(set(registry.released.rules) - set(registry.rules)):
+        counts["MISSING"] = counts.get("MISSING", 0) + 1
         click.echo(f"{key:40} {'MISSING':10} released, but no module defines it")
-    for key in sorted(set(catalog.pins) - set(registry.rules)):
-        click.echo(f"{key:40} {'UNKNOWN':10} pinned by {', '.join(catalog.pins[key])}")
+    for key in sorted(set(pins) - set(registry.rules)):
+        click.echo(f"{key:40} {'UNKNOWN':10} pinned by {', '.join(pins[key])}")
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    release = registry.release
     click.echo(
-        f"ruleset {registry.release.version}: {len(registry.rules)} rule versions ({summary})"
+        f"ruleset {release.version} (card-selection policy {release.selection}): "
+        f"{len(registry.rules)} rule versions ({summary})"
     )
-    if catalog.problem:
-        click.echo(f"warning: the services would not start: {catalog.problem}", err=True)
 
 
 @rules.command("show")
-@click.argument("rule_id")
-def show_rule(rule_id: str) -> None:
-    """One rule's provenance and data requirements (RULE_ID, or RULE_ID@VERSION)."""
-    catalog = load_catalog()
-    registry = catalog.registry
-    wanted_id, _, wanted_version = rule_id.partition("@")
-    versions = [
-        rule
-        for rule in registry.versions_of(wanted_id)
-        if not wanted_version or rule.version == wanted_version
-    ]
-    if not versions:
-        known = ", ".join(sorted({r.id for r in registry.rules.values()}))
-        raise click.ClickException(f"no rule version {rule_id!r}; rules: {known}")
-    for rule in sorted(versions, key=lambda r: _version_key(r.version)):
-        _show(rule, catalog)
-
-
-def _show(rule: Rule, catalog: Catalog) -> None:
-    registry = catalog.registry
-    now = content_hash(rule, registry.modules[rule.key], catalog.terminology)
-    status = status_of(rule.key, {rule.key: now}, registry.release)
-    provenance = rule.provenance
-    click.echo(f"{rule.key}: {rule.title}")
-    click.echo(f"  status:     {status} (ruleset {registry.release.version})")
-    click.echo(f"  hash:       {now}")
-    if status == "CHANGED":
-        click.echo(f"  released:   {registry.release.hashes[rule.key]}")
-    click.echo(f"  module:     {registry.modules[rule.key].__name__}")
-    click.echo(f"  severities: {severity_range(rule)}")
-    click.echo(f"  pinned by:  {', '.join(catalog.pins.get(rule.key, [])) or '-'}")
+@click.argument("rule")
+def show_rule(rule: str) -> None:
+    """One rule version (RULE, the newest, or RULE@VERSION): provenance, parameters, data."""
+    catalog = Catalog.load(load_registry())
+    shown = _rule(catalog.registry, rule)
+    provenance = shown.provenance
+    click.echo(f"{shown.key}: {shown.title}")
+    click.echo(f"  status:      {catalog.status(shown.key)}")
+    click.echo(f"  fingerprint: {catalog.fingerprint(shown).digest}")
+    click.echo(f"  module:      {catalog.registry.modules[shown.key].__name__}")
+    click.echo(f"  severities:  {severity_range(shown)}")
+    click.echo(f"  terminology: {shown.terminology}")
+    click.echo(f"  pinned by:   {', '.join(pinned_by(_hooks_dir()).get(shown.key, [])) or '-'}")
     click.echo("  provenance:")
-    click.echo(_wrapped("guideline", provenance.guideline))
-    click.echo(_wrapped("url", provenance.url))
-    click.echo(_wrapped("released", provenance.released))
-    click.echo(_wrapped("changes", provenance.changes))
-    if provenance.rationale:
-        click.echo(_wrapped("rationale", provenance.rationale))
+    for label, text in (
+        ("guideline", provenance.guideline),
+        ("url", provenance.url),
+        ("released", provenance.released),
+        ("changes", provenance.changes),
+        ("rationale", provenance.rationale),
+    ):
+        if text:
+            click.echo(_wrapped(label, text))
+    click.echo("  parameters:")
+    for f in dataclasses.fields(shown.logic):
+        click.echo(f"    {f.name} = {getattr(shown.logic, f.name)!r}")
     click.echo("  requires:")
-    for requirement in rule.requires:
+    for requirement in shown.requires:
         codes = ", ".join(requirement.valuesets) if requirement.valuesets else "all"
         click.echo(f"    {requirement.resource_type:24} {codes}")
-    click.echo(_wrapped("value sets", ", ".join(rule.valuesets) or "-", indent=2))
-    click.echo()
+    click.echo(_wrapped("value sets", ", ".join(shown.valuesets) or "-", indent=2))
+
+
+@rules.command("new")
+@click.argument("rule_id")
+@click.option(
+    "--bump",
+    type=click.Choice(["major", "minor", "patch"]),
+    default="minor",
+    show_default=True,
+    help="Which part of the version to raise.",
+)
+def new_rule_version(rule_id: str, bump: str) -> None:
+    """Write the next version of RULE_ID, from the version hooks/ pins (else the newest)."""
+    registry = load_registry()
+    pins = pinned_by(_hooks_dir())
+    pinned = sorted(
+        (key.split("@")[1] for key in pins if key.split("@")[0] == rule_id), key=version_key
+    )
+    base = _rule(registry, rule_id, pinned[-1] if pinned else None)
+    newest = registry.versions_of(rule_id)[-1].version
+    version = next_version(newest, bump)
+    path = Path(sys.modules[type(base.logic).__module__].__file__ or "").parent
+    target = path / f"{module_name(version)}.py"
+    if target.exists():
+        raise click.ClickException(f"{target} exists already")
+    today = datetime.now(UTC).date().isoformat()
+    target.write_text(scaffold(base, new_version=version, date=today), "utf-8")
+    click.echo(f"wrote {target}: {rule_id} {version}, built on {base.version}")
+    click.echo(
+        "Next: change what differs and say why in `changes`; test it "
+        f"(tests/rules/test_{rule_id.replace('-', '_')}.py runs every version); "
+        f"`cds rules diff {rule_id} {base.version} {version}`; `cds rules pin "
+        f"{rule_id}@{version}`; a CHANGELOG line; `cds rules release --as <ruleset>`."
+    )
+
+
+@rules.command("pin")
+@click.argument("rule")
+def pin_rule(rule: str) -> None:
+    """Pin RULE@VERSION in every hooks/ file that runs the rule."""
+    registry = load_registry()
+    pinned = _rule(registry, rule)
+    if "@" not in rule:
+        raise click.ClickException("say which version: RULE@VERSION")
+    changed = pin(_hooks_dir(), pinned.id, pinned.version)
+    for path in changed:
+        click.echo(f"pinned {pinned.key} in {path.name}")
+    if not changed:
+        click.echo(f"no hooks/ file runs {pinned.id} at another version: nothing changed")
+    elif not registry.is_released(pinned):
+        click.echo(
+            f"note: {pinned.key} is not released yet: the service refuses to start until it is"
+        )
+
+
+@rules.command("diff")
+@click.argument("rule_id")
+@click.argument("old")
+@click.argument("new")
+def diff_rules(rule_id: str, old: str, new: str) -> None:
+    """What changed from version OLD to NEW of RULE_ID: parameters, value sets, what the card
+    shows, logic (with the new code), record fields read."""
+    catalog = Catalog.load(load_registry())
+    registry = catalog.registry
+    lines = diff(catalog, _rule(registry, rule_id, old), _rule(registry, rule_id, new))
+    click.echo("\n".join(lines).rstrip())
 
 
 @rules.command("release")
-@click.option(
-    "--ruleset",
-    "ruleset_version",
-    default=None,
-    help="Set the ruleset release version (e.g. 2026.12.0); kept as it is by default.",
-)
-@click.option(
-    "--check",
-    is_flag=True,
-    help="Write nothing; exit 1 if a version is unreleased, changed or missing.",
-)
-@click.option(
-    "--released-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=RELEASED_PATH,
-    show_default=True,
-    hidden=True,
-)
-def release_rules(ruleset_version: str | None, check: bool, released_file: Path) -> None:
-    """Record the content hash of every rule version not yet in released.json.
+@click.option("--as", "name", default=None, help="The new ruleset release, e.g. 2026.12.0.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if anything is unreleased.")
+def release_rules(name: str | None, check: bool) -> None:
+    """Fingerprint every rule version, policy and terminology release not yet released into
+    released.json, as ruleset release NAME made of the versions hooks/ pins.
 
-    Refuses (and writes nothing) when an already released version's hash has changed: released
-    versions are immutable, so the change belongs in a new version module.
-    """
+    Refuses (and writes nothing) when something released has changed, a new version changes
+    nothing, or a new version does not say what it changes."""
     registry = load_registry()
-    released = read_release(released_file)
-    hashes = current_hashes(registry.rules, registry.modules, Terminology.load())
-    plan = plan_release(hashes, released)
-    for key, (was, now) in plan.changed.items():
-        click.echo(f"CHANGED  {key}: released {was}, now {now}", err=True)
-    for key in plan.missing:
-        click.echo(f"MISSING  {key}: released, but no module defines it any more", err=True)
+    catalog = Catalog.load(registry)
+    plan = plan_release(catalog)
+    for line in plan.problems():
+        click.echo(line, err=True)
     if plan.refused:
         click.echo(
-            "Refusing to release: a released rule version is immutable. Restore it (code and "
-            "value sets) and put the change in a new version module (e.g. v1_0_1.py / "
-            "v1_1_0.py), then release that version, pin it in hooks/ and add a line to "
-            "cds/rules/CHANGELOG.md.",
+            "Refusing to release: released rule versions, policies and terminology releases are "
+            "immutable. Restore them, and put the change in a new version "
+            "(`cds rules new <rule>`).",
             err=True,
         )
         sys.exit(1)
-    for key, now in plan.added.items():
-        click.echo(f"{'would add' if check else 'added'}  {key}  {now}")
-    new_version = ruleset_version or released.version
+    new_things = [*plan.added, *(f"policy {v}" for v in plan.policies_added)]
+    new_things += [f"terminology {t}" for t in plan.terminology_added]
+    for item in new_things:
+        click.echo(f"{'would release' if check else 'releasing'}  {item}")
+    pins = sorted(pinned_by(_hooks_dir()))
+    unreleased_pins = [key for key in pins if key not in registry.released.rules]
     if check:
-        if plan.added:
-            click.echo(f"{len(plan.added)} rule version(s) not released yet", err=True)
+        if new_things or unreleased_pins:
+            click.echo(f"{len(new_things)} thing(s) not released yet", err=True)
             sys.exit(1)
-        click.echo(f"ruleset {released.version}: every rule version is released and unchanged")
+        click.echo(f"ruleset {registry.release.version}: everything is released and unchanged")
         return
-    if not plan.added and new_version == released.version:
-        click.echo(f"ruleset {released.version}: nothing to release")
-        return
-    write_release(
-        released_file, Release(version=new_version, hashes={**released.hashes, **plan.added})
-    )
-    click.echo(f"ruleset {new_version}: {len(plan.added)} rule version(s) released")
-    if plan.added:
-        click.echo(
-            "Add them to cds/rules/CHANGELOG.md and pin them in hooks/ where they should run."
+    if name is None:
+        raise click.ClickException("say which ruleset release this is: --as 2026.12.0")
+    try:
+        released = apply_release(
+            catalog,
+            plan,
+            name=name,
+            date=datetime.now(UTC).date().isoformat(),
+            pinned=pins,
         )
-
-
-# -- formatting --------------------------------------------------------------------------------
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"ruleset {released.current}: {len(plan.added)} rule version(s) released; "
+        f"{len(pins)} pinned. Add the release to cds/rules/CHANGELOG.md."
+    )
 
 
 def _wrapped(label: str, text: str, *, indent: int = 4) -> str:
@@ -283,11 +268,3 @@ def _wrapped(label: str, text: str, *, indent: int = 4) -> str:
     return textwrap.fill(
         text, width=100, initial_indent=prefix, subsequent_indent=" " * len(prefix)
     )
-
-
-def _shorten(text: str, width: int) -> str:
-    return textwrap.shorten(text, width=width, placeholder="...")
-
-
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split(".") if part.isdigit())

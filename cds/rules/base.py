@@ -1,14 +1,27 @@
-"""What a rule is, and what it produces.
+"""What a rule version is, and what it produces.
 
-A rule version is immutable once released (see `cds/rules/released.json`). It is pure: its
-`evaluate` reads only the `Facts` it is given, and returns a `Finding` (or None). Turning a finding
-into a CDS Hooks card is `cds.cards`' job, so rules never touch the wire format.
+A rule version is three things:
+
+- its **logic**: a frozen dataclass deriving from `RuleLogic`. Its fields are the version's
+  parameters (thresholds, windows, the orders it suggests), its methods the logic, and
+  `evaluate(facts)` returns a `Finding` or None. A new version states only what differs:
+  `dataclasses.replace(previous.LOGIC, k_critical=2.8)` for a threshold, a subclass overriding
+  one method for a change of logic or wording (docs/architecture.md has a worked example);
+- what it **reads**: `requires` (the FHIR data, which drives prefetch) and `valuesets` (every
+  value set it may ask `Facts` about, at the terminology release it names). `Facts` refuses a
+  value set the version did not declare, so the declaration cannot drift from the code;
+- its **provenance**: guideline, address, date, what changed and why (never part of what it
+  does: rationale can be improved without a new version).
+
+Released versions are immutable: `cds.rules.fingerprint` computes what decides a version's
+behaviour, and `released.json` pins it. Rules are pure: `evaluate` reads only the `Facts` it is
+given. They never name themselves: the pipeline stamps rule id and version on each finding, and
+turning findings into cards is `cds.cards`' job.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
@@ -76,16 +89,17 @@ class OrderSuggestion:
 
 @dataclass(frozen=True)
 class Finding:
-    rule_id: str
-    rule_version: str
+    """What a rule version found. It does not say which rule made it: the pipeline knows, and
+    stamps it (`cds.pipeline.Fired`)."""
+
     severity: Severity
     summary: str  # < 140 characters, names the cause and the key value
     explanation: str  # markdown paragraph: why this may explain the leg symptoms
     evidence: tuple[Evidence, ...] = ()
     suggestions: tuple[OrderSuggestion, ...] = ()
     cautions: tuple[str, ...] = ()  # caveats the clinician must see (e.g. exam not assessable)
-    # Lab values this finding is about, as (analyte, resource reference); used to suppress the
-    # drug-agnostic electrolyte card when the diuretic card already explains the same result.
+    # Lab values this finding is about, as (analyte, resource reference); the selection policy
+    # uses them (e.g. the diuretic card explains the same result as the electrolyte card).
     labs: tuple[tuple[str, str], ...] = ()
     # True when a drafted order (order-select / order-sign) is part of the evidence.
     involves_draft_order: bool = False
@@ -94,16 +108,63 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class Rule:
+class RuleLogic:
+    """The logic of a rule version. Subclasses are frozen dataclasses: fields are parameters
+    (with their released values as defaults), methods are the logic."""
+
+    def evaluate(self, facts: Facts) -> Finding | None:
+        raise NotImplementedError(f"{type(self).__name__} does not define evaluate()")
+
+
+@dataclass(frozen=True)
+class RuleVersion:
     id: str
     version: str
-    title: str
+    title: str  # shown as the card's source topic
     severities: tuple[Severity, ...]
-    provenance: Provenance
+    logic: RuleLogic
     requires: tuple[DataRequirement, ...]
-    evaluate: Callable[[Facts], Finding | None]
-    valuesets: tuple[str, ...] = field(default=())  # value sets the logic reads (content hash)
+    valuesets: tuple[str, ...]  # every value set `logic` may ask Facts about
+    terminology: str  # the terminology release the value sets are read at, e.g. "2026.11"
+    provenance: Provenance
+    # Shown as the card's source label: the guideline the finding rests on, short.
+    source_label: str = field(default="Leg pain & cramps CDS")
 
     @property
     def key(self) -> str:
         return f"{self.id}@{self.version}"
+
+    def revise(
+        self,
+        *,
+        version: str,
+        provenance: Provenance,
+        logic: RuleLogic | None = None,
+        **changes: object,
+    ) -> RuleVersion:
+        """The next version: this one with `version`, `provenance` and what else is given
+        changed (a new `logic`, more `valuesets`, another `terminology`...)."""
+        return replace(
+            self,
+            version=version,
+            provenance=provenance,
+            logic=logic if logic is not None else self.logic,
+            **changes,  # type: ignore[arg-type]
+        )
+
+
+@dataclass(frozen=True)
+class Fired:
+    """A finding with the rule version that made it: stamped by the pipeline, never by the rule,
+    so a card's provenance cannot be mistyped."""
+
+    rule: RuleVersion
+    finding: Finding
+
+    @property
+    def rule_id(self) -> str:
+        return self.rule.id
+
+    @property
+    def rule_version(self) -> str:
+        return self.rule.version

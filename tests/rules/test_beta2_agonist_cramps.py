@@ -1,4 +1,4 @@
-"""beta2-agonist-cramps 1.0.0 (clinical-content.md §5)."""
+"""beta2-agonist-cramps (clinical-content.md §5), every version."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ from typing import Any
 
 import pytest
 
-from cds.rules.base import Finding
-from cds.rules.beta2_agonist_cramps.v1_0_0 import RULE
-from cds.terminology import Terminology
+from cds.rules.base import RuleVersion
 from tests.support.fhir import (
     ICD10,
     SNOMED,
@@ -18,9 +16,15 @@ from tests.support.fhir import (
     medication_request,
     observation,
 )
-from tests.support.rules import fired_rule, run_rule
+from tests.support.rules import fired_rule, run_rule, versions
 
 K = "2823-3"
+
+
+@pytest.fixture(params=versions("beta2-agonist-cramps"))
+def rule(request: pytest.FixtureRequest) -> RuleVersion:
+    version: RuleVersion = request.param
+    return version
 
 
 def salmeterol(**kwargs: Any) -> dict[str, Any]:
@@ -37,16 +41,8 @@ def cramps() -> dict[str, Any]:
     return condition("R25.2", system=ICD10, display="Cramp and spasm")
 
 
-def run(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding | None:
-    return run_rule(RULE, terminology, *resources, **kwargs)
-
-
-def fired(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding:
-    return fired_rule(RULE, terminology, *resources, **kwargs)
-
-
-def test_agonist_with_cramp_complaint_is_info(terminology: Terminology) -> None:
-    finding = fired(terminology, salmeterol(), cramps())
+def test_agonist_with_cramp_complaint_is_info(rule: RuleVersion) -> None:
+    finding = fired_rule(rule, salmeterol(), cramps())
     assert finding.severity == "info"
     assert finding.summary == (
         "Muscle cramps are a reported effect of beta-2 agonists (salmeterol); consider as a "
@@ -57,29 +53,29 @@ def test_agonist_with_cramp_complaint_is_info(terminology: Terminology) -> None:
     assert not finding.involves_draft_order
 
 
-def test_agonist_without_complaint_gives_no_card(terminology: Terminology) -> None:
-    assert run(terminology, salmeterol()) is None
+def test_agonist_without_complaint_gives_no_card(rule: RuleVersion) -> None:
+    assert run_rule(rule, salmeterol()) is None
 
 
-def test_restless_legs_or_swelling_is_not_a_cramp_context(terminology: Terminology) -> None:
+def test_restless_legs_or_swelling_is_not_a_cramp_context(rule: RuleVersion) -> None:
     rls = condition("32914008", system=SNOMED, display="Restless legs")
     swelling = condition("R60.0", system=ICD10, display="Localized edema")
-    assert run(terminology, salmeterol(), rls, swelling) is None
+    assert run_rule(rule, salmeterol(), rls, swelling) is None
 
 
-def test_leg_pain_at_an_encounter_counts(terminology: Terminology) -> None:
+def test_leg_pain_at_an_encounter_counts(rule: RuleVersion) -> None:
     visit = encounter(start_days_ago=20, reason=(ICD10, "M79.604"))
-    assert fired(terminology, albuterol_inhaler(), visit).severity == "info"
+    assert fired_rule(rule, albuterol_inhaler(), visit).severity == "info"
 
 
-def test_product_code_is_matched(terminology: Terminology) -> None:
-    finding = fired(terminology, albuterol_inhaler(), cramps())
+def test_product_code_is_matched(rule: RuleVersion) -> None:
+    finding = fired_rule(rule, albuterol_inhaler(), cramps())
     assert "(albuterol)" in finding.summary
 
 
-def test_low_potassium_makes_it_a_warning_on_any_chart(terminology: Terminology) -> None:
+def test_low_potassium_makes_it_a_warning_on_any_chart(rule: RuleVersion) -> None:
     k = observation(K, 3.2, "mmol/L", days_ago=12)
-    finding = fired(terminology, salmeterol(), k)
+    finding = fired_rule(rule, salmeterol(), k)
     assert finding.severity == "warning"
     assert finding.summary == (
         "Low potassium (K 3.2 mmol/L) on salmeterol: beta-2 agonists lower potassium and can add "
@@ -90,72 +86,71 @@ def test_low_potassium_makes_it_a_warning_on_any_chart(terminology: Terminology)
 
 
 @pytest.mark.parametrize(("value", "low"), [(3.49, True), (3.5, False)])
-def test_potassium_default_limit(terminology: Terminology, value: float, low: bool) -> None:
-    finding = run(terminology, salmeterol(), cramps(), observation(K, value, "mmol/L"))
+def test_potassium_default_limit(rule: RuleVersion, value: float, low: bool) -> None:
+    finding = run_rule(rule, salmeterol(), cramps(), observation(K, value, "mmol/L"))
     assert finding is not None
     assert finding.severity == ("warning" if low else "info")
 
 
-def test_potassium_flag_and_range_are_preferred(terminology: Terminology) -> None:
+def test_potassium_flag_and_range_are_preferred(rule: RuleVersion) -> None:
     flagged = observation(K, 3.6, "mmol/L", interpretation="L")
-    assert fired(terminology, salmeterol(), flagged).severity == "warning"
+    assert fired_rule(rule, salmeterol(), flagged).severity == "warning"
     in_lab_range = observation(K, 3.4, "mmol/L", low=3.3, high=5.1)
-    assert run(terminology, salmeterol(), in_lab_range) is None
+    assert run_rule(rule, salmeterol(), in_lab_range) is None
 
 
-def test_censored_potassium_counts_when_unambiguous(terminology: Terminology) -> None:
-    finding = fired(terminology, salmeterol(), observation(K, 3.0, "mmol/L", comparator="<"))
+def test_censored_potassium_counts_when_unambiguous(rule: RuleVersion) -> None:
+    finding = fired_rule(rule, salmeterol(), observation(K, 3.0, "mmol/L", comparator="<"))
     assert finding.severity == "warning"
     assert "K <3 mmol/L" in finding.summary
 
 
-def test_potassium_window_is_90_days(terminology: Terminology) -> None:
+def test_potassium_window_is_90_days(rule: RuleVersion) -> None:
     at_90 = observation(K, 3.0, "mmol/L", days_ago=90)
-    assert fired(terminology, salmeterol(), at_90).severity == "warning"
+    assert fired_rule(rule, salmeterol(), at_90).severity == "warning"
     at_91 = observation(K, 3.0, "mmol/L", days_ago=91)
-    assert run(terminology, salmeterol(), at_91) is None
+    assert run_rule(rule, salmeterol(), at_91) is None
 
 
-def test_recent_normal_potassium_means_no_suggestion(terminology: Terminology) -> None:
+def test_recent_normal_potassium_means_no_suggestion(rule: RuleVersion) -> None:
     normal = observation(K, 4.1, "mmol/L", days_ago=30)
-    finding = fired(terminology, salmeterol(), cramps(), normal)
+    finding = fired_rule(rule, salmeterol(), cramps(), normal)
     assert finding.severity == "info"
     assert finding.suggestions == ()
 
 
-def test_agonist_stopped_more_than_30_days_ago_is_ignored(terminology: Terminology) -> None:
+def test_agonist_stopped_more_than_30_days_ago_is_ignored(rule: RuleVersion) -> None:
     recent = salmeterol(status="stopped", days_ago=120, ended_days_ago=30)
-    assert fired(terminology, recent, cramps()).severity == "info"
+    assert fired_rule(rule, recent, cramps()).severity == "info"
     old = salmeterol(status="stopped", days_ago=120, ended_days_ago=31)
-    assert run(terminology, old, cramps()) is None
+    assert run_rule(rule, old, cramps()) is None
 
 
-def test_refuted_complaint_is_ignored(terminology: Terminology) -> None:
+def test_refuted_complaint_is_ignored(rule: RuleVersion) -> None:
     refuted = condition("R25.2", system=ICD10, verification_status="refuted")
-    assert run(terminology, salmeterol(), refuted) is None
+    assert run_rule(rule, salmeterol(), refuted) is None
 
 
-def test_text_match_is_low_confidence(terminology: Terminology) -> None:
+def test_text_match_is_low_confidence(rule: RuleVersion) -> None:
     by_name = medication_request(None, "Salmeterol inhaler 50 mcg")
-    finding = fired(terminology, by_name, cramps())
+    finding = fired_rule(rule, by_name, cramps())
     assert any("name only" in c for c in finding.cautions)
 
 
-def test_drafted_agonist_with_low_potassium_involves_the_order(terminology: Terminology) -> None:
-    finding = fired(
-        terminology,
+def test_drafted_agonist_with_low_potassium_involves_the_order(rule: RuleVersion) -> None:
+    finding = fired_rule(
+        rule,
         observation(K, 3.1, "mmol/L"),
         draft_orders=[draft_order("435", "albuterol")],
-        hook="order-sign",
     )
     assert finding.severity == "warning"
     assert finding.involves_draft_order
 
 
-def test_drafted_agonist_alone_gives_no_card(terminology: Terminology) -> None:
-    assert run(terminology, draft_orders=[draft_order("435", "albuterol")]) is None
+def test_drafted_agonist_alone_gives_no_card(rule: RuleVersion) -> None:
+    assert run_rule(rule, draft_orders=[draft_order("435", "albuterol")]) is None
 
 
-def test_other_drug_is_not_matched(terminology: Terminology) -> None:
+def test_other_drug_is_not_matched(rule: RuleVersion) -> None:
     placebo = medication_request("999999", "Placebo tablet")
-    assert run(terminology, placebo, cramps()) is None
+    assert run_rule(rule, placebo, cramps()) is None

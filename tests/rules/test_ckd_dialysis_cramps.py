@@ -1,4 +1,4 @@
-"""ckd-dialysis-cramps 1.0.0 (clinical-content.md §14) and the shared kidney logic."""
+"""ckd-dialysis-cramps (clinical-content.md §14), every version, and the shared kidney logic."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ from typing import Any
 
 import pytest
 
-from cds.rules._kidney import gfr_category
-from cds.rules.base import Finding
-from cds.rules.ckd_dialysis_cramps.v1_0_0 import RULE
-from cds.terminology import Terminology
+from cds.rules.base import Finding, RuleVersion
+from cds.rules.lib.kidney.v1 import gfr_category
 from tests.support.fhir import ICD10, condition, observation, procedure
-from tests.support.rules import fired_rule, run_rule
+from tests.support.rules import fired_rule, run_rule, versions
 
 EGFR = "98979-8"
 EGFR_MDRD = "33914-3"
@@ -21,6 +19,12 @@ ALBUMIN = "1751-7"
 MG_MASS = "19123-9"  # mg/dL
 MG_MOLES = "2601-3"  # mmol/L
 K = "2823-3"
+
+
+@pytest.fixture(params=versions("ckd-dialysis-cramps"))
+def rule(request: pytest.FixtureRequest) -> RuleVersion:
+    version: RuleVersion = request.param
+    return version
 
 
 def egfr(value: float, days_ago: float, code: str = EGFR, **kwargs: Any) -> dict[str, Any]:
@@ -43,12 +47,8 @@ def low_corrected_calcium() -> dict[str, Any]:
     return observation(CA_CORRECTED, 1.95, "mmol/L", days_ago=10)  # 7.8 mg/dL
 
 
-def run(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding | None:
-    return run_rule(RULE, terminology, *resources, **kwargs)
-
-
-def fired(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding:
-    finding = fired_rule(RULE, terminology, *resources, **kwargs)
+def fired(rule: RuleVersion, *resources: dict[str, Any], **kwargs: Any) -> Finding:
+    finding = fired_rule(rule, *resources, **kwargs)
     assert not finding.involves_draft_order
     return finding
 
@@ -56,8 +56,8 @@ def fired(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -
 # -- coded CKD and dialysis (candidate causes) ------------------------------------------------
 
 
-def test_coded_stage_4_with_cramps_is_info_with_catalog_summary(terminology: Terminology) -> None:
-    finding = fired(terminology, ckd4(), egfr(22, 20), leg_cramp())
+def test_coded_stage_4_with_cramps_is_info_with_catalog_summary(rule: RuleVersion) -> None:
+    finding = fired(rule, ckd4(), egfr(22, 20), leg_cramp())
     assert finding.severity == "info"
     assert finding.summary == (
         "CKD G4 on record (eGFR 22): uraemia and electrolyte shifts commonly cause leg cramps "
@@ -66,57 +66,57 @@ def test_coded_stage_4_with_cramps_is_info_with_catalog_summary(terminology: Ter
     assert [s.loinc for s in finding.suggestions] == ["24323-8", "19123-9"]
 
 
-def test_coded_ckd_without_complaint_gives_no_card(terminology: Terminology) -> None:
-    assert run(terminology, ckd4(), egfr(22, 20)) is None
+def test_coded_ckd_without_complaint_gives_no_card(rule: RuleVersion) -> None:
+    assert run_rule(rule, ckd4(), egfr(22, 20)) is None
 
 
 def test_censored_total_calcium_is_judged_on_its_corrected_bound(
-    terminology: Terminology,
+    rule: RuleVersion,
 ) -> None:
     total = observation(CA_TOTAL, 7.0, "mg/dL", days_ago=5, comparator="<")
     # Albumin 4.0: no correction, the corrected value is "<7": certainly low.
-    finding = fired(terminology, *sustained(), total, observation(ALBUMIN, 4.0, "g/dL"))
+    finding = fired(rule, *sustained(), total, observation(ALBUMIN, 4.0, "g/dL"))
     assert finding.severity == "warning"
     assert "low corrected calcium <7 mg/dL" in finding.summary
     # Albumin 2.0: corrected "<8.6", which may be normal: not the newly-found warning.
-    assert run(terminology, *sustained(), total, observation(ALBUMIN, 2.0, "g/dL")) is None
+    assert run_rule(rule, *sustained(), total, observation(ALBUMIN, 2.0, "g/dL")) is None
 
 
 def test_coded_ckd_with_low_calcium_is_not_the_newly_found_warning(
-    terminology: Terminology,
+    rule: RuleVersion,
 ) -> None:
-    assert run(terminology, ckd4(), *sustained(), low_corrected_calcium()) is None
-    finding = fired(terminology, ckd4(), *sustained(), low_corrected_calcium(), leg_cramp())
+    assert run_rule(rule, ckd4(), *sustained(), low_corrected_calcium()) is None
+    finding = fired(rule, ckd4(), *sustained(), low_corrected_calcium(), leg_cramp())
     assert finding.severity == "info"
     assert any(e.label == "Calcium, albumin-corrected" for e in finding.evidence)
 
 
 @pytest.mark.parametrize("status", ["refuted", "entered-in-error"])
-def test_refuted_ckd_code_is_ignored(terminology: Terminology, status: str) -> None:
-    assert run(terminology, ckd4(verification_status=status), leg_cramp()) is None
+def test_refuted_ckd_code_is_ignored(rule: RuleVersion, status: str) -> None:
+    assert run_rule(rule, ckd4(verification_status=status), leg_cramp()) is None
 
 
-def test_dialysis_with_esrd(terminology: Terminology) -> None:
+def test_dialysis_with_esrd(rule: RuleVersion) -> None:
     esrd = condition("N18.6", system=ICD10, display="End stage renal disease")
     dependence = condition("Z99.2", system=ICD10, display="Dependence on renal dialysis")
-    finding = fired(terminology, esrd, dependence, leg_cramp())
+    finding = fired(rule, esrd, dependence, leg_cramp())
     assert finding.summary.startswith("ESRD on dialysis: cramps during or after dialysis")
 
 
 @pytest.mark.parametrize(("days_ago", "fires"), [(90, True), (91, False)])
 def test_recent_haemodialysis_procedure_means_on_dialysis(
-    terminology: Terminology, days_ago: int, fires: bool
+    rule: RuleVersion, days_ago: int, fires: bool
 ) -> None:
     session = procedure("302497006", display="Hemodialysis (procedure)", days_ago=days_ago)
-    finding = run(terminology, session, leg_cramp())
+    finding = run_rule(rule, session, leg_cramp())
     assert (finding is not None) is fires
     if finding is not None:
         assert finding.summary.startswith("Kidney failure on dialysis")
 
 
-def test_early_coded_ckd_ranks_last(terminology: Terminology) -> None:
+def test_early_coded_ckd_ranks_last(rule: RuleVersion) -> None:
     stage1 = condition("N18.1", system=ICD10, display="Chronic kidney disease, stage 1")
-    finding = fired(terminology, stage1, egfr(85, 30), leg_cramp())
+    finding = fired(rule, stage1, egfr(85, 30), leg_cramp())
     assert finding.summary == (
         "Stage 1 CKD on record (eGFR 85): leg cramps and RLS are more frequent in CKD, mostly in "
         "advanced stages."
@@ -128,9 +128,9 @@ def test_early_coded_ckd_ranks_last(terminology: Terminology) -> None:
 
 
 def test_newly_found_ckd_with_low_calcium_is_a_warning_without_complaint(
-    terminology: Terminology,
+    rule: RuleVersion,
 ) -> None:
-    finding = fired(terminology, *sustained(38, 44, 120), low_corrected_calcium())
+    finding = fired(rule, *sustained(38, 44, 120), low_corrected_calcium())
     assert finding.severity == "warning"
     assert finding.summary == (
         "Unrecorded CKD G3b: eGFR 38 and < 60 for 120 days, with low calcium 7.8 mg/dL; may "
@@ -141,77 +141,77 @@ def test_newly_found_ckd_with_low_calcium_is_a_warning_without_complaint(
 
 
 @pytest.mark.parametrize(("apart", "fires"), [(90, True), (89, False)])
-def test_chronicity_needs_90_days(terminology: Terminology, apart: int, fires: bool) -> None:
-    finding = run(terminology, *sustained(apart=apart), low_corrected_calcium(), leg_cramp())
+def test_chronicity_needs_90_days(rule: RuleVersion, apart: int, fires: bool) -> None:
+    finding = run_rule(rule, *sustained(apart=apart), low_corrected_calcium(), leg_cramp())
     assert (finding is not None) is fires
 
 
-def test_a_normal_egfr_in_between_breaks_the_run(terminology: Terminology) -> None:
+def test_a_normal_egfr_in_between_breaks_the_run(rule: RuleVersion) -> None:
     results = [egfr(40, 10), egfr(72, 60), egfr(45, 150)]
-    assert run(terminology, *results, low_corrected_calcium(), leg_cramp()) is None
+    assert run_rule(rule, *results, low_corrected_calcium(), leg_cramp()) is None
 
 
 @pytest.mark.parametrize(("days_ago", "fires"), [(365, True), (366, False)])
 def test_latest_egfr_must_be_within_12_months(
-    terminology: Terminology, days_ago: int, fires: bool
+    rule: RuleVersion, days_ago: int, fires: bool
 ) -> None:
     results = [egfr(40, days_ago), egfr(42, days_ago + 100)]
-    finding = run(terminology, *results, leg_cramp())
+    finding = run_rule(rule, *results, leg_cramp())
     assert (finding is not None) is fires
 
 
-def test_egfr_at_60_is_not_ckd(terminology: Terminology) -> None:
-    assert run(terminology, *sustained(60, 60), low_corrected_calcium(), leg_cramp()) is None
+def test_egfr_at_60_is_not_ckd(rule: RuleVersion) -> None:
+    assert run_rule(rule, *sustained(60, 60), low_corrected_calcium(), leg_cramp()) is None
 
 
-def test_censored_egfr_above_60_is_not_low(terminology: Terminology) -> None:
+def test_censored_egfr_above_60_is_not_low(rule: RuleVersion) -> None:
     results = [egfr(60, 10, comparator=">"), egfr(45, 130)]
-    assert run(terminology, *results, low_corrected_calcium(), leg_cramp()) is None
+    assert run_rule(rule, *results, low_corrected_calcium(), leg_cramp()) is None
 
 
-def test_egfr_in_plain_ml_per_min_is_accepted(terminology: Terminology) -> None:
+def test_egfr_in_plain_ml_per_min_is_accepted(rule: RuleVersion) -> None:
     results = [
         observation(EGFR_MDRD, 41, "mL/min", days_ago=10),
         observation(EGFR_MDRD, 43, "mL/min", days_ago=200),
     ]
-    finding = fired(terminology, *results, leg_cramp())
+    finding = fired(rule, *results, leg_cramp())
     assert finding.summary.startswith("CKD G3b (eGFR 41) by eGFR < 60 for 90+ days, not coded")
 
 
-def test_newly_found_ckd_without_low_mineral_needs_a_complaint(terminology: Terminology) -> None:
-    assert run(terminology, *sustained()) is None
-    finding = fired(terminology, *sustained(), leg_cramp())
+def test_newly_found_ckd_without_low_mineral_needs_a_complaint(rule: RuleVersion) -> None:
+    assert run_rule(rule, *sustained()) is None
+    finding = fired(rule, *sustained(), leg_cramp())
     assert finding.severity == "info"
     assert any("cystatin C" in c for c in finding.cautions)
 
 
 @pytest.mark.parametrize(("mg_dl", "fires"), [(1.5, True), (1.8, False)])
-def test_low_magnesium_in_mg_per_dl(terminology: Terminology, mg_dl: float, fires: bool) -> None:
+def test_low_magnesium_in_mg_per_dl(rule: RuleVersion, mg_dl: float, fires: bool) -> None:
     # 1.5 mg/dL = 0.62 mmol/L (low); 1.8 mg/dL = 0.74 mmol/L (normal).
-    finding = run(terminology, *sustained(), observation(MG_MASS, mg_dl, "mg/dL", days_ago=5))
+    finding = run_rule(rule, *sustained(), observation(MG_MASS, mg_dl, "mg/dL", days_ago=5))
     assert (finding is not None) is fires
     if finding is not None:
         assert finding.severity == "warning"
         assert "low magnesium 0.62 mmol/L" in finding.summary
 
 
-def test_magnesium_low_by_the_labs_own_range(terminology: Terminology) -> None:
+def test_magnesium_low_by_the_labs_own_range(rule: RuleVersion) -> None:
     mg = observation(MG_MOLES, 0.72, "mmol/L", low=0.75, high=1.05, days_ago=5)
-    assert fired(terminology, *sustained(), mg).severity == "warning"
+    assert fired(rule, *sustained(), mg).severity == "warning"
 
 
-def test_magnesium_older_than_90_days_is_not_used(terminology: Terminology) -> None:
+def test_magnesium_older_than_90_days_is_not_used(rule: RuleVersion) -> None:
     mg = observation(MG_MOLES, 0.5, "mmol/L", days_ago=91)
-    assert run(terminology, *sustained(), mg) is None
+    assert run_rule(rule, *sustained(), mg) is None
 
 
 @pytest.mark.parametrize(("total", "albumin", "fires"), [(7.6, 3.5, True), (8.0, 3.0, False)])
 def test_total_calcium_is_corrected_for_albumin(
-    terminology: Terminology, total: float, albumin: float, fires: bool
+    rule: RuleVersion, total: float, albumin: float, fires: bool
 ) -> None:
     # 7.6 + 0.8 x 0.5 = 8.0 (low); 8.0 + 0.8 x 1.0 = 8.8 (normal despite a low total).
-    finding = run(
-        terminology,
+    finding = run_rule(
+        rule,
         *sustained(),
         observation(CA_TOTAL, total, "mg/dL", days_ago=5),
         observation(ALBUMIN, albumin, "g/dL", days_ago=5),
@@ -219,9 +219,9 @@ def test_total_calcium_is_corrected_for_albumin(
     assert (finding is not None) is fires
 
 
-def test_suggestions_only_for_missing_results(terminology: Terminology) -> None:
+def test_suggestions_only_for_missing_results(rule: RuleVersion) -> None:
     finding = fired(
-        terminology,
+        rule,
         ckd4(),
         egfr(22, 20),
         observation(CA_TOTAL, 9.2, "mg/dL", days_ago=5),
@@ -230,7 +230,7 @@ def test_suggestions_only_for_missing_results(terminology: Terminology) -> None:
     )
     assert [s.loinc for s in finding.suggestions] == ["51990-0"]
     complete = fired(
-        terminology,
+        rule,
         ckd4(),
         egfr(22, 20),
         observation(CA_TOTAL, 9.2, "mg/dL", days_ago=5),
@@ -265,8 +265,8 @@ def test_gfr_categories(value: float, category: str) -> None:
     [(15, "<", "CKD G5"), (30, "<", "Stage 4 CKD")],
 )
 def test_censored_latest_egfr_is_staged_only_when_unambiguous(
-    terminology: Terminology, value: float, comparator: str, label: str
+    rule: RuleVersion, value: float, comparator: str, label: str
 ) -> None:
     # "<15" is certainly G5; "<30" could be G4 or G5, so the coded stage names it.
-    finding = fired(terminology, ckd4(), egfr(value, 10, comparator=comparator), leg_cramp())
+    finding = fired(rule, ckd4(), egfr(value, 10, comparator=comparator), leg_cramp())
     assert finding.summary.startswith(f"{label} on record")

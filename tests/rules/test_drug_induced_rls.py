@@ -1,4 +1,4 @@
-"""drug-induced-rls 1.0.0 (clinical-content.md §7)."""
+"""drug-induced-rls (clinical-content.md §7), every version."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ from typing import Any
 
 import pytest
 
-from cds.rules.base import Finding
-from cds.rules.drug_induced_rls.v1_0_0 import RULE
-from cds.terminology import Terminology
+from cds.rules.base import Finding, RuleVersion
 from tests.support.fhir import (
     ICD10,
     SNOMED,
@@ -16,7 +14,7 @@ from tests.support.fhir import (
     draft_order,
     medication_request,
 )
-from tests.support.rules import fired_rule, run_rule
+from tests.support.rules import fired_rule, run_rule, versions
 
 QUETIAPINE = "51272"
 QUETIAPINE_100_TABLET = "312743"
@@ -27,6 +25,12 @@ DIPHENHYDRAMINE = "3498"
 # §7: bupropion (42347) is RLS-neutral and in none of the culprit sets: a deliberately
 # non-matching code.
 BUPROPION = "42347"
+
+
+@pytest.fixture(params=versions("drug-induced-rls"))
+def rule(request: pytest.FixtureRequest) -> RuleVersion:
+    version: RuleVersion = request.param
+    return version
 
 
 def rls(onset_days_ago: float = 40, **kwargs: Any) -> dict[str, Any]:
@@ -51,18 +55,18 @@ def drug(code: str | None, display: str, **kwargs: Any) -> dict[str, Any]:
     return medication_request(code, display, **kwargs)
 
 
-def run(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding | None:
-    return run_rule(RULE, terminology, *resources, **kwargs)
+def run(rule: RuleVersion, *resources: dict[str, Any], **kwargs: Any) -> Finding | None:
+    return run_rule(rule, *resources, **kwargs)
 
 
-def fired(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding:
-    return fired_rule(RULE, terminology, *resources, **kwargs)
+def fired(rule: RuleVersion, *resources: dict[str, Any], **kwargs: Any) -> Finding:
+    return fired_rule(rule, *resources, **kwargs)
 
 
 def test_rls_coded_on_antipsychotic_is_a_warning_naming_akathisia(
-    terminology: Terminology,
+    rule: RuleVersion,
 ) -> None:
-    finding = fired(terminology, drug(QUETIAPINE, "quetiapine", days_ago=100), rls())
+    finding = fired(rule, drug(QUETIAPINE, "quetiapine", days_ago=100), rls())
     assert finding.severity == "warning"
     assert finding.summary == (
         "Restless legs coded while on quetiapine, which can trigger or worsen RLS "
@@ -74,9 +78,9 @@ def test_rls_coded_on_antipsychotic_is_a_warning_naming_akathisia(
 
 
 def test_complaint_only_on_antipsychotic_is_info_with_catalog_summary(
-    terminology: Terminology,
+    rule: RuleVersion,
 ) -> None:
-    finding = fired(terminology, drug(QUETIAPINE, "quetiapine"), leg_cramp())
+    finding = fired(rule, drug(QUETIAPINE, "quetiapine"), leg_cramp())
     assert finding.severity == "info"
     assert finding.summary == (
         "Quetiapine and other dopamine-blocking drugs can trigger or worsen restless legs "
@@ -85,39 +89,39 @@ def test_complaint_only_on_antipsychotic_is_info_with_catalog_summary(
 
 
 def test_antidepressant_with_complaint_is_info_without_akathisia_differential(
-    terminology: Terminology,
+    rule: RuleVersion,
 ) -> None:
-    finding = fired(terminology, drug(SERTRALINE, "sertraline"), leg_cramp())
+    finding = fired(rule, drug(SERTRALINE, "sertraline"), leg_cramp())
     assert finding.severity == "info"
     assert finding.summary.startswith("Sertraline can trigger or worsen restless legs")
     assert "G25.71" not in finding.explanation
 
 
-def test_antiemetic_is_a_dopamine_blocker(terminology: Terminology) -> None:
-    finding = fired(terminology, drug(METOCLOPRAMIDE, "metoclopramide"), leg_cramp())
+def test_antiemetic_is_a_dopamine_blocker(rule: RuleVersion) -> None:
+    finding = fired(rule, drug(METOCLOPRAMIDE, "metoclopramide"), leg_cramp())
     assert "dopamine-blocking" in finding.summary
     assert "G25.71" in finding.explanation
 
 
-def test_akathisia_coded_on_haloperidol_is_a_warning(terminology: Terminology) -> None:
-    finding = fired(terminology, drug(HALOPERIDOL, "haloperidol"), akathisia())
+def test_akathisia_coded_on_haloperidol_is_a_warning(rule: RuleVersion) -> None:
+    finding = fired(rule, drug(HALOPERIDOL, "haloperidol"), akathisia())
     assert finding.severity == "warning"
     assert finding.summary.startswith("Akathisia coded while on haloperidol")
 
 
-def test_bupropion_is_not_a_culprit(terminology: Terminology) -> None:
-    assert run(terminology, drug(BUPROPION, "bupropion"), rls()) is None
+def test_bupropion_is_not_a_culprit(rule: RuleVersion) -> None:
+    assert run(rule, drug(BUPROPION, "bupropion"), rls()) is None
 
 
 def test_culprit_without_rls_akathisia_or_complaint_gives_no_card(
-    terminology: Terminology,
+    rule: RuleVersion,
 ) -> None:
-    assert run(terminology, drug(DIPHENHYDRAMINE, "diphenhydramine")) is None
+    assert run(rule, drug(DIPHENHYDRAMINE, "diphenhydramine")) is None
 
 
-def test_leg_swelling_alone_is_not_restlessness_context(terminology: Terminology) -> None:
+def test_leg_swelling_alone_is_not_restlessness_context(rule: RuleVersion) -> None:
     swelling = condition("R22.41", system=ICD10, display="Localized swelling, right lower limb")
-    assert run(terminology, drug(SERTRALINE, "sertraline"), swelling) is None
+    assert run(rule, drug(SERTRALINE, "sertraline"), swelling) is None
 
 
 @pytest.mark.parametrize(
@@ -129,9 +133,9 @@ def test_leg_swelling_alone_is_not_restlessness_context(terminology: Terminology
     ],
 )
 def test_start_within_90_days_of_onset_strengthens_the_card(
-    terminology: Terminology, started_days_ago: int, expected: str
+    rule: RuleVersion, started_days_ago: int, expected: str
 ) -> None:
-    finding = fired(terminology, drug(QUETIAPINE, "quetiapine", days_ago=started_days_ago), rls(40))
+    finding = fired(rule, drug(QUETIAPINE, "quetiapine", days_ago=started_days_ago), rls(40))
     assert expected in finding.evidence[0].value
     strengthened = "strengthens the link" in finding.explanation
     assert strengthened is (started_days_ago == 130)
@@ -141,43 +145,42 @@ def test_start_within_90_days_of_onset_strengthens_the_card(
 
 @pytest.mark.parametrize(("ended_days_ago", "fires"), [(30, True), (31, False)])
 def test_stopped_drug_counts_for_30_days(
-    terminology: Terminology, ended_days_ago: int, fires: bool
+    rule: RuleVersion, ended_days_ago: int, fires: bool
 ) -> None:
     stopped = drug(
         SERTRALINE, "sertraline", status="stopped", days_ago=200, ended_days_ago=ended_days_ago
     )
-    assert (run(terminology, stopped, rls()) is not None) is fires
+    assert (run(rule, stopped, rls()) is not None) is fires
 
 
 @pytest.mark.parametrize("status", ["refuted", "entered-in-error"])
-def test_refuted_rls_is_ignored(terminology: Terminology, status: str) -> None:
-    assert run(terminology, drug(QUETIAPINE, "quetiapine"), rls(verification_status=status)) is None
+def test_refuted_rls_is_ignored(rule: RuleVersion, status: str) -> None:
+    assert run(rule, drug(QUETIAPINE, "quetiapine"), rls(verification_status=status)) is None
 
 
-def test_resolved_rls_within_90_days_is_context_not_a_warning(terminology: Terminology) -> None:
+def test_resolved_rls_within_90_days_is_context_not_a_warning(rule: RuleVersion) -> None:
     resolved = rls(60, clinical_status="resolved")
-    finding = fired(terminology, drug(SERTRALINE, "sertraline"), resolved)
+    finding = fired(rule, drug(SERTRALINE, "sertraline"), resolved)
     assert finding.severity == "info"
 
 
-def test_product_code_matches(terminology: Terminology) -> None:
+def test_product_code_matches(rule: RuleVersion) -> None:
     product = drug(QUETIAPINE_100_TABLET, "quetiapine 100 MG Oral Tablet")
-    assert fired(terminology, product, rls()).severity == "warning"
+    assert fired(rule, product, rls()).severity == "warning"
 
 
-def test_text_only_match_is_flagged_low_confidence(terminology: Terminology) -> None:
+def test_text_only_match_is_flagged_low_confidence(rule: RuleVersion) -> None:
     uncoded = drug(None, "Quetiapine fumarate tablets")
-    finding = fired(terminology, uncoded, rls())
+    finding = fired(rule, uncoded, rls())
     assert finding.evidence[0].note.startswith("matched by name only")
     assert any("Quetiapine fumarate tablets" in c for c in finding.cautions)
 
 
-def test_drafted_culprit_with_rls_on_record(terminology: Terminology) -> None:
+def test_drafted_culprit_with_rls_on_record(rule: RuleVersion) -> None:
     finding = fired(
-        terminology,
+        rule,
         rls(),
         draft_orders=[draft_order(SERTRALINE, "sertraline")],
-        hook="order-select",
     )
     assert finding.severity == "warning"
     assert finding.involves_draft_order
@@ -186,26 +189,24 @@ def test_drafted_culprit_with_rls_on_record(terminology: Terminology) -> None:
     )
 
 
-def test_drafted_antipsychotic_with_akathisia_on_record(terminology: Terminology) -> None:
-    finding = fired(
-        terminology, akathisia(), draft_orders=[draft_order(HALOPERIDOL, "haloperidol")]
-    )
+def test_drafted_antipsychotic_with_akathisia_on_record(rule: RuleVersion) -> None:
+    finding = fired(rule, akathisia(), draft_orders=[draft_order(HALOPERIDOL, "haloperidol")])
     assert finding.severity == "warning"
     assert finding.involves_draft_order
     assert finding.summary.startswith("Haloperidol being ordered can worsen the akathisia")
     assert "G25.71" in finding.explanation
 
 
-def test_rls_condition_is_listed_once(terminology: Terminology) -> None:
+def test_rls_condition_is_listed_once(rule: RuleVersion) -> None:
     condition_entry = rls()
-    finding = fired(terminology, drug(SERTRALINE, "sertraline"), condition_entry)
+    finding = fired(rule, drug(SERTRALINE, "sertraline"), condition_entry)
     references = [e.reference for e in finding.evidence]
     assert references.count(f"Condition/{condition_entry['id']}") == 1
 
 
-def test_many_culprits_are_shortened_in_the_summary(terminology: Terminology) -> None:
+def test_many_culprits_are_shortened_in_the_summary(rule: RuleVersion) -> None:
     finding = fired(
-        terminology,
+        rule,
         drug(QUETIAPINE, "quetiapine"),
         drug(SERTRALINE, "sertraline"),
         drug(DIPHENHYDRAMINE, "diphenhydramine"),

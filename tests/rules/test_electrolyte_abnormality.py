@@ -1,4 +1,4 @@
-"""electrolyte-abnormality 1.0.0 (clinical-content.md §3)."""
+"""electrolyte-abnormality (clinical-content.md §3), every version."""
 
 from __future__ import annotations
 
@@ -6,13 +6,10 @@ from typing import Any
 
 import pytest
 
-from cds.cards import select_findings
-from cds.rules.base import Finding
-from cds.rules.diuretic_electrolytes.v1_0_0 import RULE as DIURETIC_RULE
-from cds.rules.electrolyte_abnormality.v1_0_0 import RULE
-from cds.terminology import Terminology
-from tests.support.fhir import ICD10, SNOMED, condition, facts_for, medication_request, observation
-from tests.support.rules import fired_rule, run_rule
+from cds.rules.base import Fired, RuleVersion
+from cds.rules.selection.v1 import POLICY
+from tests.support.fhir import ICD10, SNOMED, condition, medication_request, observation
+from tests.support.rules import fired_rule, run_rule, versions
 
 K = "2823-3"
 MG_MASS = "19123-9"  # mg/dL
@@ -25,24 +22,38 @@ CA_IONIZED = "1995-0"  # mmol/L
 ALBUMIN = "1751-7"
 
 
+@pytest.fixture(params=versions("electrolyte-abnormality"))
+def rule(request: pytest.FixtureRequest) -> RuleVersion:
+    version: RuleVersion = request.param
+    return version
+
+
 def cramp_complaint() -> dict[str, Any]:
     return condition("G47.62", system=ICD10, display="Sleep related leg cramps")
 
 
-def run(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding | None:
-    return run_rule(RULE, terminology, *resources, **kwargs)
+def diuretic_rule() -> RuleVersion:
+    """The newest diuretic-electrolytes version: the card that can explain this one's results."""
+    newest = versions("diuretic-electrolytes")[-1].values[0]
+    assert isinstance(newest, RuleVersion)
+    return newest
 
 
-def fired(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding:
-    return fired_rule(RULE, terminology, *resources, **kwargs)
+def fired_with_diuretic_card(rule: RuleVersion, *resources: dict[str, Any]) -> list[Fired]:
+    """This card and the diuretic card on the same record, each stamped with its version."""
+    return [
+        Fired(version, finding)
+        for version in (rule, diuretic_rule())
+        if (finding := run_rule(version, *resources)) is not None
+    ]
 
 
 # -- potassium -------------------------------------------------------------------------------
 
 
-def test_low_potassium_without_complaint_is_a_warning_finding(terminology: Terminology) -> None:
+def test_low_potassium_without_complaint_is_a_warning_finding(rule: RuleVersion) -> None:
     obs = observation(K, 3.1, "mmol/L", days_ago=10)
-    finding = fired(terminology, obs)
+    finding = fired_rule(rule, obs)
     assert finding.severity == "warning"
     assert finding.summary == (
         "Serum potassium 3.1 mmol/L (low) can cause muscle cramps; review cause and replacement."
@@ -57,49 +68,49 @@ def test_low_potassium_without_complaint_is_a_warning_finding(terminology: Termi
     ("value", "severity"),
     [(2.4, "critical"), (2.5, "warning"), (3.49, "warning")],
 )
-def test_potassium_critical_boundary(terminology: Terminology, value: float, severity: str) -> None:
-    finding = fired(terminology, observation(K, value, "mmol/L"))
+def test_potassium_critical_boundary(rule: RuleVersion, value: float, severity: str) -> None:
+    finding = fired_rule(rule, observation(K, value, "mmol/L"))
     assert finding.severity == severity
 
 
-def test_potassium_at_default_limit_is_normal(terminology: Terminology) -> None:
-    assert run(terminology, observation(K, 3.5, "mmol/L")) is None
+def test_potassium_at_default_limit_is_normal(rule: RuleVersion) -> None:
+    assert run_rule(rule, observation(K, 3.5, "mmol/L")) is None
 
 
-def test_critical_summary_asks_for_review_today(terminology: Terminology) -> None:
-    finding = fired(terminology, observation(K, 2.3, "mEq/L"))
+def test_critical_summary_asks_for_review_today(rule: RuleVersion) -> None:
+    finding = fired_rule(rule, observation(K, 2.3, "mEq/L"))
     assert finding.severity == "critical"
     assert finding.summary.startswith("Serum potassium 2.3 mmol/L (critically low):")
     assert "review today" in finding.summary
 
 
-def test_lab_reference_range_is_preferred_to_default(terminology: Terminology) -> None:
+def test_lab_reference_range_is_preferred_to_default(rule: RuleVersion) -> None:
     # The lab's range says 3.6 is low, though the default (3.5) would not.
-    finding = fired(terminology, observation(K, 3.6, "mmol/L", low=3.7, high=5.2))
+    finding = fired_rule(rule, observation(K, 3.6, "mmol/L", low=3.7, high=5.2))
     assert finding.severity == "warning"
     # And a lab whose range starts at 3.3 does not call 3.4 low.
-    assert run(terminology, observation(K, 3.4, "mmol/L", low=3.3, high=5.1)) is None
+    assert run_rule(rule, observation(K, 3.4, "mmol/L", low=3.3, high=5.1)) is None
 
 
-def test_interpretation_flag_is_preferred(terminology: Terminology) -> None:
-    finding = fired(terminology, observation(K, 3.6, "mmol/L", interpretation="L"))
+def test_interpretation_flag_is_preferred(rule: RuleVersion) -> None:
+    finding = fired_rule(rule, observation(K, 3.6, "mmol/L", interpretation="L"))
     assert finding.severity == "warning"
 
 
-def test_high_potassium_by_range_is_a_warning(terminology: Terminology) -> None:
-    finding = fired(terminology, observation(K, 5.9, "mmol/L", low=3.5, high=5.1))
+def test_high_potassium_by_range_is_a_warning(rule: RuleVersion) -> None:
+    finding = fired_rule(rule, observation(K, 5.9, "mmol/L", low=3.5, high=5.1))
     assert finding.severity == "warning"
     assert "(high)" in finding.summary
     assert "weakness or cramps" in finding.summary
 
 
-def test_high_potassium_without_range_is_not_flagged(terminology: Terminology) -> None:
+def test_high_potassium_without_range_is_not_flagged(rule: RuleVersion) -> None:
     # No catalog default upper limit for K: only the lab's flag or range can call it high.
-    assert run(terminology, observation(K, 5.9, "mmol/L")) is None
+    assert run_rule(rule, observation(K, 5.9, "mmol/L")) is None
 
 
-def test_censored_potassium_below_critical_is_critical(terminology: Terminology) -> None:
-    finding = fired(terminology, observation(K, 2.0, "mmol/L", comparator="<"))
+def test_censored_potassium_below_critical_is_critical(rule: RuleVersion) -> None:
+    finding = fired_rule(rule, observation(K, 2.0, "mmol/L", comparator="<"))
     assert finding.severity == "critical"
     assert "<2 mmol/L" in finding.summary
 
@@ -107,27 +118,27 @@ def test_censored_potassium_below_critical_is_critical(terminology: Terminology)
 # -- windows -----------------------------------------------------------------------------------
 
 
-def test_lab_window_is_90_days(terminology: Terminology) -> None:
-    assert fired(terminology, observation(K, 3.0, "mmol/L", days_ago=90)).severity == "warning"
-    assert run(terminology, observation(K, 3.0, "mmol/L", days_ago=91)) is None
+def test_lab_window_is_90_days(rule: RuleVersion) -> None:
+    assert fired_rule(rule, observation(K, 3.0, "mmol/L", days_ago=90)).severity == "warning"
+    assert run_rule(rule, observation(K, 3.0, "mmol/L", days_ago=91)) is None
 
 
-def test_latest_result_decides(terminology: Terminology) -> None:
+def test_latest_result_decides(rule: RuleVersion) -> None:
     old_low = observation(K, 3.0, "mmol/L", days_ago=40)
     new_normal = observation(K, 4.2, "mmol/L", days_ago=5)
-    assert run(terminology, old_low, new_normal) is None
+    assert run_rule(rule, old_low, new_normal) is None
 
 
-def test_non_final_result_is_ignored(terminology: Terminology) -> None:
-    assert run(terminology, observation(K, 2.2, "mmol/L", status="preliminary")) is None
+def test_non_final_result_is_ignored(rule: RuleVersion) -> None:
+    assert run_rule(rule, observation(K, 2.2, "mmol/L", status="preliminary")) is None
 
 
 # -- magnesium, units ------------------------------------------------------------------------
 
 
-def test_magnesium_mg_dl_is_converted(terminology: Terminology) -> None:
+def test_magnesium_mg_dl_is_converted(rule: RuleVersion) -> None:
     # 1.4 mg/dL × 0.4114 = 0.58 mmol/L: the catalog's example card.
-    finding = fired(terminology, observation(MG_MASS, 1.4, "mg/dL"))
+    finding = fired_rule(rule, observation(MG_MASS, 1.4, "mg/dL"))
     assert finding.severity == "warning"
     assert finding.summary == (
         "Serum magnesium 0.58 mmol/L (low) can cause muscle cramps; review cause and replacement."
@@ -140,21 +151,21 @@ def test_magnesium_mg_dl_is_converted(terminology: Terminology) -> None:
     ("value", "severity"),
     [(0.49, "critical"), (0.50, "warning"), (0.69, "warning")],
 )
-def test_magnesium_thresholds(terminology: Terminology, value: float, severity: str) -> None:
-    assert fired(terminology, observation(MG_MOLES, value, "mmol/L")).severity == severity
+def test_magnesium_thresholds(rule: RuleVersion, value: float, severity: str) -> None:
+    assert fired_rule(rule, observation(MG_MOLES, value, "mmol/L")).severity == severity
 
 
-def test_magnesium_at_default_limit_is_normal(terminology: Terminology) -> None:
-    assert run(terminology, observation(MG_MOLES, 0.70, "mmol/L")) is None
+def test_magnesium_at_default_limit_is_normal(rule: RuleVersion) -> None:
+    assert run_rule(rule, observation(MG_MOLES, 0.70, "mmol/L")) is None
 
 
-def test_magnesium_meq_is_divalent(terminology: Terminology) -> None:
+def test_magnesium_meq_is_divalent(rule: RuleVersion) -> None:
     # 0.9 mEq/L = 0.45 mmol/L: critical.
-    assert fired(terminology, observation(MG_MOLES, 0.9, "mEq/L")).severity == "critical"
+    assert fired_rule(rule, observation(MG_MOLES, 0.9, "mEq/L")).severity == "critical"
 
 
-def test_unknown_unit_is_not_read(terminology: Terminology) -> None:
-    assert run(terminology, observation(MG_MOLES, 0.2, "g/L")) is None
+def test_unknown_unit_is_not_read(rule: RuleVersion) -> None:
+    assert run_rule(rule, observation(MG_MOLES, 0.2, "g/L")) is None
 
 
 # -- sodium ----------------------------------------------------------------------------------
@@ -171,64 +182,62 @@ def test_unknown_unit_is_not_read(terminology: Terminology) -> None:
         (160, "critical"),
     ],
 )
-def test_sodium_thresholds(terminology: Terminology, value: float, severity: str) -> None:
-    assert fired(terminology, observation(NA, value, "mmol/L")).severity == severity
+def test_sodium_thresholds(rule: RuleVersion, value: float, severity: str) -> None:
+    assert fired_rule(rule, observation(NA, value, "mmol/L")).severity == severity
 
 
 @pytest.mark.parametrize("value", [135, 145])
-def test_sodium_at_limits_is_normal(terminology: Terminology, value: float) -> None:
-    assert run(terminology, observation(NA, value, "mmol/L")) is None
+def test_sodium_at_limits_is_normal(rule: RuleVersion, value: float) -> None:
+    assert run_rule(rule, observation(NA, value, "mmol/L")) is None
 
 
 def test_sodium_134_is_a_warning_even_if_lab_range_starts_at_133(
-    terminology: Terminology,
+    rule: RuleVersion,
 ) -> None:
-    finding = fired(terminology, observation(NA, 134, "mmol/L", low=133, high=146))
+    finding = fired_rule(rule, observation(NA, 134, "mmol/L", low=133, high=146))
     assert finding.severity == "warning"
 
 
 # -- calcium ---------------------------------------------------------------------------------
 
 
-def test_calcium_corrected_with_albumin(terminology: Terminology) -> None:
+def test_calcium_corrected_with_albumin(rule: RuleVersion) -> None:
     # 7.0 + 0.8 × (4.0 - 3.0) = 7.8 mg/dL: low, not critical.
     total = observation(CA_TOTAL, 7.0, "mg/dL", days_ago=3)
-    finding = fired(terminology, total, observation(ALBUMIN, 3.0, "g/dL", days_ago=3))
+    finding = fired_rule(rule, total, observation(ALBUMIN, 3.0, "g/dL", days_ago=3))
     assert finding.severity == "warning"
     assert "7.8 mg/dL (low)" in finding.summary
     assert finding.labs == (("calcium", f"Observation/{total['id']}"),)
     assert "24323-8" in [s.loinc for s in finding.suggestions]
 
 
-def test_calcium_correction_can_normalise_a_low_total(terminology: Terminology) -> None:
+def test_calcium_correction_can_normalise_a_low_total(rule: RuleVersion) -> None:
     # 8.0 + 0.8 × (4.0 - 2.5) = 9.2 mg/dL: normal, though the total is flagged low.
     total = observation(CA_TOTAL, 8.0, "mg/dL", low=8.5, high=10.5, interpretation="L")
-    assert run(terminology, total, observation(ALBUMIN, 25, "g/L")) is None
+    assert run_rule(rule, total, observation(ALBUMIN, 25, "g/L")) is None
 
 
 @pytest.mark.parametrize(
     ("total", "severity"),
     [(6.7, "critical"), (6.8, "warning"), (13.2, "critical"), (13.1, "warning")],
 )
-def test_corrected_calcium_critical_limits(
-    terminology: Terminology, total: float, severity: str
-) -> None:
+def test_corrected_calcium_critical_limits(rule: RuleVersion, total: float, severity: str) -> None:
     # Albumin 3.0 adds 0.8: 6.7 -> 7.5 (< 7.6), 6.8 -> 7.6, 13.2 -> 14.0 (>= 14), 13.1 -> 13.9.
-    finding = fired(
-        terminology, observation(CA_TOTAL, total, "mg/dL"), observation(ALBUMIN, 3.0, "g/dL")
+    finding = fired_rule(
+        rule, observation(CA_TOTAL, total, "mg/dL"), observation(ALBUMIN, 3.0, "g/dL")
     )
     assert finding.severity == severity
 
 
-def test_reported_corrected_calcium_in_mmol_l(terminology: Terminology) -> None:
+def test_reported_corrected_calcium_in_mmol_l(rule: RuleVersion) -> None:
     # 1.8 mmol/L = 7.2 mg/dL: critical (Society for Endocrinology: < 1.9 mmol/L).
-    finding = fired(terminology, observation(CA_CORRECTED, 1.8, "mmol/L"))
+    finding = fired_rule(rule, observation(CA_CORRECTED, 1.8, "mmol/L"))
     assert finding.severity == "critical"
     assert "7.2 mg/dL" in finding.summary
 
 
-def test_total_calcium_without_albumin_is_judged_as_measured(terminology: Terminology) -> None:
-    finding = fired(terminology, observation(CA_TOTAL_MOLES, 2.0, "mmol/L"))
+def test_total_calcium_without_albumin_is_judged_as_measured(rule: RuleVersion) -> None:
+    finding = fired_rule(rule, observation(CA_TOTAL_MOLES, 2.0, "mmol/L"))
     assert finding.severity == "warning"  # 8.0 mg/dL
     assert any("not corrected for albumin" in c for c in finding.cautions)
 
@@ -238,27 +247,27 @@ def test_total_calcium_without_albumin_is_judged_as_measured(terminology: Termin
     [(1.7, "warning"), (3.5, "critical"), (3.4, "warning")],
 )
 def test_uncorrected_total_calcium_is_critical_only_when_high(
-    terminology: Terminology, mmol_l: float, severity: str
+    rule: RuleVersion, mmol_l: float, severity: str
 ) -> None:
     # 1.7 mmol/L = 6.8 mg/dL: may be low albumin alone, so not critical without a correction.
     # 3.5 mmol/L = 14.03 mg/dL: severe hypercalcaemia whatever the albumin (unless > 4 g/dL).
-    finding = fired(terminology, observation(CA_TOTAL_MOLES, mmol_l, "mmol/L"))
+    finding = fired_rule(rule, observation(CA_TOTAL_MOLES, mmol_l, "mmol/L"))
     assert finding.severity == severity
 
 
-def test_ionized_calcium_uses_lab_range_only(terminology: Terminology) -> None:
+def test_ionized_calcium_uses_lab_range_only(rule: RuleVersion) -> None:
     flagged = observation(CA_IONIZED, 1.0, "mmol/L", low=1.12, high=1.32)
-    assert fired(terminology, flagged).severity == "warning"
-    assert run(terminology, observation(CA_IONIZED, 1.0, "mmol/L")) is None
+    assert fired_rule(rule, flagged).severity == "warning"
+    assert run_rule(rule, observation(CA_IONIZED, 1.0, "mmol/L")) is None
 
 
 # -- several results, suppression ------------------------------------------------------------
 
 
-def test_several_abnormal_results_in_one_card(terminology: Terminology) -> None:
+def test_several_abnormal_results_in_one_card(rule: RuleVersion) -> None:
     k = observation(K, 3.2, "mmol/L")
     mg = observation(MG_MOLES, 0.45, "mmol/L")
-    finding = fired(terminology, k, mg)
+    finding = fired_rule(rule, k, mg)
     assert finding.severity == "critical"
     assert finding.summary.startswith("Serum magnesium 0.45 mmol/L (critically low) and 1 other")
     assert set(finding.labs) == {
@@ -267,15 +276,14 @@ def test_several_abnormal_results_in_one_card(terminology: Terminology) -> None:
     }
 
 
-def test_suppressed_when_diuretic_card_explains_the_same_lab(terminology: Terminology) -> None:
+def test_suppressed_when_diuretic_card_explains_the_same_lab(rule: RuleVersion) -> None:
     resources = [
         medication_request("4603", "furosemide"),
         observation(K, 3.1, "mmol/L"),
     ]
-    facts = facts_for(terminology, resources)
-    findings = [f for f in (RULE.evaluate(facts), DIURETIC_RULE.evaluate(facts)) if f]
+    findings = fired_with_diuretic_card(rule, *resources)
     assert {f.rule_id for f in findings} == {"electrolyte-abnormality", "diuretic-electrolytes"}
-    shown = select_findings(findings, hook="patient-view")
+    shown = POLICY.select(findings, hook="patient-view")
     assert [f.rule_id for f in shown] == ["diuretic-electrolytes"]
 
 
@@ -294,98 +302,96 @@ def test_suppressed_when_diuretic_card_explains_the_same_lab(terminology: Termin
     ],
 )
 def test_both_cards_judge_the_same_calcium_so_the_diuretic_card_suppresses(
-    terminology: Terminology, resources: list[dict[str, Any]]
+    rule: RuleVersion, resources: list[dict[str, Any]]
 ) -> None:
-    facts = facts_for(terminology, [medication_request("4603", "furosemide"), *resources])
-    electrolyte, diuretic = RULE.evaluate(facts), DIURETIC_RULE.evaluate(facts)
-    assert electrolyte is not None
-    assert diuretic is not None
-    assert electrolyte.labs == diuretic.labs
-    assert [f.rule_id for f in select_findings([electrolyte, diuretic], hook="patient-view")] == [
+    findings = fired_with_diuretic_card(rule, medication_request("4603", "furosemide"), *resources)
+    assert [f.rule_id for f in findings] == ["electrolyte-abnormality", "diuretic-electrolytes"]
+    electrolyte, diuretic = findings
+    assert electrolyte.finding.labs == diuretic.finding.labs
+    assert [f.rule_id for f in POLICY.select(findings, hook="patient-view")] == [
         "diuretic-electrolytes"
     ]
 
 
 def test_censored_calcium_counts_only_when_its_bound_settles_it(
-    terminology: Terminology,
+    rule: RuleVersion,
 ) -> None:
     albumin = observation(ALBUMIN, 2.0, "g/dL")
     # "<7.0" total with albumin 2.0: corrected below 8.6, which may be normal.
     total = observation(CA_TOTAL, 7.0, "mg/dL", comparator="<", days_ago=3)
-    assert run(terminology, total, albumin) is None
+    assert run_rule(rule, total, albumin) is None
     # ">12" total with albumin 2.0: corrected above 13.6, certainly high.
     high = observation(CA_TOTAL, 12.0, "mg/dL", comparator=">", days_ago=3)
-    finding = fired(terminology, high, albumin)
+    finding = fired_rule(rule, high, albumin)
     assert finding.summary.startswith("Serum calcium (albumin-corrected) >13.6 mg/dL (high)")
     assert finding.evidence[0].value.startswith(">13.6 mg/dL (total >12 mg/dL, albumin 2 g/dL")
 
 
-def test_not_suppressed_when_another_lab_is_unexplained(terminology: Terminology) -> None:
+def test_not_suppressed_when_another_lab_is_unexplained(rule: RuleVersion) -> None:
     resources = [
         medication_request("4603", "furosemide"),
         observation(K, 3.1, "mmol/L"),
         observation(NA, 128, "mmol/L"),  # low sodium is not a loop-diuretic finding (§2)
     ]
-    facts = facts_for(terminology, resources)
-    findings = [f for f in (RULE.evaluate(facts), DIURETIC_RULE.evaluate(facts)) if f]
-    shown = select_findings(findings, hook="patient-view")
+    findings = fired_with_diuretic_card(rule, *resources)
+    shown = POLICY.select(findings, hook="patient-view")
     assert {f.rule_id for f in shown} == {"diuretic-electrolytes", "electrolyte-abnormality"}
 
 
 # -- coded disorder without a result (info) --------------------------------------------------
 
 
-def test_coded_hypokalaemia_without_result_needs_complaint(terminology: Terminology) -> None:
+def test_coded_hypokalaemia_without_result_needs_complaint(rule: RuleVersion) -> None:
     coded = condition("E87.6", system=ICD10, display="Hypokalemia", onset_days_ago=10)
-    assert run(terminology, coded) is None
-    finding = fired(terminology, coded, cramp_complaint())
+    assert run_rule(rule, coded) is None
+    finding = fired_rule(rule, coded, cramp_complaint())
     assert finding.severity == "info"
     assert "hypokalaemia" in finding.summary
     assert [s.loinc for s in finding.suggestions] == ["51990-0"]
 
 
-def test_coded_disorder_window_is_30_days(terminology: Terminology) -> None:
+def test_coded_disorder_window_is_30_days(rule: RuleVersion) -> None:
     at_30 = condition("190855004", system=SNOMED, display="Hypomagnesemia", onset_days_ago=30)
     at_31 = condition("190855004", system=SNOMED, display="Hypomagnesemia", onset_days_ago=31)
-    finding = fired(terminology, at_30, cramp_complaint())
+    finding = fired_rule(rule, at_30, cramp_complaint())
     assert finding.severity == "info"
     assert "19123-9" in [s.loinc for s in finding.suggestions]
-    assert run(terminology, at_31, cramp_complaint()) is None
+    assert run_rule(rule, at_31, cramp_complaint()) is None
 
 
-def test_coded_disorder_with_a_normal_result_gives_no_card(terminology: Terminology) -> None:
+def test_coded_disorder_with_a_normal_result_gives_no_card(rule: RuleVersion) -> None:
     coded = condition("E87.6", system=ICD10, onset_days_ago=10)
-    assert run(terminology, coded, cramp_complaint(), observation(K, 4.0, "mmol/L")) is None
+    assert run_rule(rule, coded, cramp_complaint(), observation(K, 4.0, "mmol/L")) is None
 
 
-def test_coded_calcium_and_dehydration(terminology: Terminology) -> None:
+def test_coded_calcium_and_dehydration(rule: RuleVersion) -> None:
     hypo_ca = condition("E83.51", system=ICD10, display="Hypocalcemia", onset_days_ago=5)
     dehydration = condition("E86.0", system=ICD10, display="Dehydration", onset_days_ago=5)
-    finding = fired(terminology, hypo_ca, dehydration, cramp_complaint())
+    finding = fired_rule(rule, hypo_ca, dehydration, cramp_complaint())
     assert "hypocalcaemia and dehydration" in finding.summary
     assert [s.loinc for s in finding.suggestions] == ["51990-0", "24323-8"]
 
 
-def test_refuted_or_entered_in_error_condition_is_ignored(terminology: Terminology) -> None:
+def test_refuted_or_entered_in_error_condition_is_ignored(rule: RuleVersion) -> None:
     refuted = condition("E87.6", system=ICD10, onset_days_ago=5, verification_status="refuted")
     error = condition(
         "E87.6", system=ICD10, onset_days_ago=5, verification_status="entered-in-error"
     )
-    assert run(terminology, refuted, error, cramp_complaint()) is None
+    assert run_rule(rule, refuted, error, cramp_complaint()) is None
 
 
-def test_complaint_of_another_code_does_not_count(terminology: Terminology) -> None:
+def test_complaint_of_another_code_does_not_count(rule: RuleVersion) -> None:
     coded = condition("E87.6", system=ICD10, onset_days_ago=5)
     not_a_leg_complaint = condition("999999", system=ICD10, display="Unrelated finding")
-    assert run(terminology, coded, not_a_leg_complaint) is None
+    assert run_rule(rule, coded, not_a_leg_complaint) is None
 
 
-def test_nothing_on_an_empty_chart(terminology: Terminology) -> None:
-    assert run(terminology) is None
+def test_nothing_on_an_empty_chart(rule: RuleVersion) -> None:
+    assert run_rule(rule) is None
 
 
-def test_sodium_summary_shows_the_whole_value(terminology: Terminology) -> None:
-    finding = fired(terminology, observation(NA, 160, "mmol/L"))
+def test_sodium_summary_shows_the_whole_value(rule: RuleVersion) -> None:
+    finding = fired_rule(rule, observation(NA, 160, "mmol/L"))
     assert finding.summary.startswith("Serum sodium 160 mmol/L (critically high):")
-    finding = fired(terminology, observation(NA, 122, "mmol/L"))
+    finding = fired_rule(rule, observation(NA, 122, "mmol/L"))
     assert finding.summary.startswith("Serum sodium 122 mmol/L (critically low):")

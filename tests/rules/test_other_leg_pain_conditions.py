@@ -1,4 +1,4 @@
-"""other-leg-pain-conditions 1.0.0 (§17): documented alternatives, one info card."""
+"""other-leg-pain-conditions (§17), every version: documented alternatives, one info card."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ from typing import Any
 
 import pytest
 
-from cds.rules.base import Finding
-from cds.rules.other_leg_pain_conditions.v1_0_0 import RULE, evaluate
-from cds.terminology import Terminology
-from tests.support.fhir import ICD10, condition, facts_for, observation
+from cds.rules.base import Finding, RuleVersion
+from tests.support.fhir import ICD10, condition, observation
+from tests.support.rules import run_rule, versions
 
 BANNED = ("unlikely", "excluded", "ruled out", "rule out")
 
@@ -24,6 +23,12 @@ ACHILLES_TENDINITIS = ("M76.60", ICD10)
 LEG_PAIN_LEFT = ("M79.605", ICD10)
 
 
+@pytest.fixture(params=versions("other-leg-pain-conditions"))
+def rule(request: pytest.FixtureRequest) -> RuleVersion:
+    version: RuleVersion = request.param
+    return version
+
+
 def icd(code: tuple[str, str], **kwargs: Any) -> dict[str, Any]:
     return condition(code[0], system=code[1], **kwargs)
 
@@ -32,13 +37,13 @@ def pain() -> dict[str, Any]:
     return icd(LEG_PAIN_LEFT, onset_days_ago=6)
 
 
-def run(terminology: Terminology, resources: list[dict[str, Any]]) -> Finding | None:
-    return evaluate(facts_for(terminology, resources))
+def run(rule: RuleVersion, resources: list[dict[str, Any]]) -> Finding | None:
+    return run_rule(rule, *resources)
 
 
-def test_single_condition_summary(terminology: Terminology) -> None:
+def test_single_condition_summary(rule: RuleVersion) -> None:
     radiculopathy = icd(LUMBAR_RADICULOPATHY, display="Lumbar radiculopathy")
-    finding = run(terminology, [radiculopathy, pain()])
+    finding = run(rule, [radiculopathy, pain()])
     assert finding is not None
     assert finding.severity == "info"
     assert finding.summary == (
@@ -47,18 +52,18 @@ def test_single_condition_summary(terminology: Terminology) -> None:
     )
 
 
-def test_no_card_without_a_complaint(terminology: Terminology) -> None:
-    assert run(terminology, [icd(LUMBAR_RADICULOPATHY)]) is None
+def test_no_card_without_a_complaint(rule: RuleVersion) -> None:
+    assert run(rule, [icd(LUMBAR_RADICULOPATHY)]) is None
 
 
-def test_one_card_lists_every_condition_with_stenosis_last(terminology: Terminology) -> None:
+def test_one_card_lists_every_condition_with_stenosis_last(rule: RuleVersion) -> None:
     resources = [
         icd(LUMBAR_STENOSIS, display="Spinal stenosis, lumbar region with neurogenic claudication"),
         condition(FIBROMYALGIA, display="Primary fibromyalgia syndrome"),
         condition(KNEE_OSTEOARTHRITIS, display="Osteoarthritis of knee"),
         pain(),
     ]
-    finding = run(terminology, resources)
+    finding = run(rule, resources)
     assert finding is not None
     assert finding.summary == (
         "Documented Primary fibromyalgia syndrome (95417003) and 2 other conditions may explain "
@@ -70,35 +75,35 @@ def test_one_card_lists_every_condition_with_stenosis_last(terminology: Terminol
     assert "weaker explanation for pain that is nocturnal or at rest" in explanation
 
 
-def test_lumbar_stenosis_alone_says_it_is_a_weaker_fit(terminology: Terminology) -> None:
-    finding = run(terminology, [icd(LUMBAR_STENOSIS), pain()])
+def test_lumbar_stenosis_alone_says_it_is_a_weaker_fit(rule: RuleVersion) -> None:
+    finding = run(rule, [icd(LUMBAR_STENOSIS), pain()])
     assert finding is not None
     assert "weaker fit for pain at rest or at night" in finding.summary
 
 
-def test_bakers_cyst_carries_the_dvt_caution(terminology: Terminology) -> None:
-    finding = run(terminology, [icd(BAKERS_CYST_LEFT), pain()])
+def test_bakers_cyst_carries_the_dvt_caution(rule: RuleVersion) -> None:
+    finding = run(rule, [icd(BAKERS_CYST_LEFT), pain()])
     assert finding is not None
     assert "mimic DVT" in finding.summary
     assert any("assess for DVT" in c for c in finding.cautions)
 
 
-def test_parkinsons(terminology: Terminology) -> None:
-    finding = run(terminology, [icd(PARKINSONS, display="Parkinson's disease"), pain()])
+def test_parkinsons(rule: RuleVersion) -> None:
+    finding = run(rule, [icd(PARKINSONS, display="Parkinson's disease"), pain()])
     assert finding is not None
     assert finding.summary == (
         "Documented Parkinson's disease (G20) may explain leg pain; off-period dystonia or cramps."
     )
 
 
-def test_addisons_shows_sodium_and_potassium(terminology: Terminology) -> None:
+def test_addisons_shows_sodium_and_potassium(rule: RuleVersion) -> None:
     resources = [
         condition(ADDISONS, display="Addison's disease"),
         observation("2951-2", 129, "meq/L", days_ago=20),
         observation("2823-3", 5.6, "mmol/L", days_ago=20),
         pain(),
     ]
-    finding = run(terminology, resources)
+    finding = run(rule, resources)
     assert finding is not None
     labels = {e.label: e.value for e in finding.evidence}
     assert labels["Sodium"].startswith("129 mmol/L")
@@ -111,15 +116,15 @@ def test_addisons_shows_sodium_and_potassium(terminology: Terminology) -> None:
     [("active", "refuted"), ("active", "entered-in-error"), ("resolved", "confirmed")],
 )
 def test_refuted_erroneous_or_resolved_is_ignored(
-    terminology: Terminology, clinical: str, verification: str
+    rule: RuleVersion, clinical: str, verification: str
 ) -> None:
     tendinitis = icd(
         ACHILLES_TENDINITIS, clinical_status=clinical, verification_status=verification
     )
-    assert run(terminology, [tendinitis, pain()]) is None
+    assert run(rule, [tendinitis, pain()]) is None
 
 
-def test_wording(terminology: Terminology) -> None:
+def test_wording(rule: RuleVersion) -> None:
     resources = [
         icd(LUMBAR_RADICULOPATHY, display="Radiculopathy, lumbar region " * 4),
         icd(BAKERS_CYST_LEFT),
@@ -128,9 +133,9 @@ def test_wording(terminology: Terminology) -> None:
         icd(ACHILLES_TENDINITIS),
         pain(),
     ]
-    finding = run(terminology, resources)
+    finding = run(rule, resources)
     assert finding is not None
     assert len(finding.summary) < 140
     text = " ".join([finding.summary, finding.explanation, *finding.cautions]).lower()
     assert not any(word in text for word in BANNED)
-    assert RULE.severities == ("info",)
+    assert rule.severities == ("info",)

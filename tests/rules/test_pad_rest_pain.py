@@ -1,4 +1,4 @@
-"""pad-rest-pain 1.0.0 (§12): rest pain critical, known PAD warning, at risk info; no ABI."""
+"""pad-rest-pain (§12), every version: rest pain critical, PAD warning, at risk info; no ABI."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ from typing import Any
 
 import pytest
 
-from cds.rules.base import Finding
-from cds.rules.pad_rest_pain.v1_0_0 import RULE, evaluate
-from cds.terminology import Terminology
-from tests.support.fhir import ICD10, condition, facts_for, patient
+from cds.rules.base import Finding, RuleVersion
+from tests.support.fhir import ICD10, condition, patient
+from tests.support.rules import run_rule, versions
 
 BANNED = ("unlikely", "excluded", "ruled out", "rule out")
 
@@ -27,6 +26,12 @@ HYPERLIPIDAEMIA = "55822004"
 MI = "22298006"
 
 
+@pytest.fixture(params=versions("pad-rest-pain"))
+def rule(request: pytest.FixtureRequest) -> RuleVersion:
+    version: RuleVersion = request.param
+    return version
+
+
 def born_years_ago(years: int) -> dict[str, Any]:
     """A patient who turned `years` old today (2026-11-21)."""
     return patient(birth_date=f"{2026 - years}-11-21")
@@ -40,12 +45,12 @@ def pain(**kwargs: Any) -> dict[str, Any]:
     return icd(LEG_PAIN_RIGHT, onset_days_ago=10, **kwargs)
 
 
-def run(terminology: Terminology, resources: list[dict[str, Any]]) -> Finding | None:
-    return evaluate(facts_for(terminology, resources))
+def run(rule: RuleVersion, resources: list[dict[str, Any]]) -> Finding | None:
+    return run_rule(rule, *resources)
 
 
-def test_rest_pain_code_is_critical_on_any_chart(terminology: Terminology) -> None:
-    finding = run(terminology, [icd(REST_PAIN_LEFT)])  # no complaint on record
+def test_rest_pain_code_is_critical_on_any_chart(rule: RuleVersion) -> None:
+    finding = run(rule, [icd(REST_PAIN_LEFT)])  # no complaint on record
     assert finding is not None
     assert finding.severity == "critical"
     assert finding.summary == (
@@ -56,46 +61,46 @@ def test_rest_pain_code_is_critical_on_any_chart(terminology: Terminology) -> No
     assert any("ABI results are not read" in c for c in finding.cautions)
 
 
-def test_resolved_rest_pain_is_not_critical(terminology: Terminology) -> None:
+def test_resolved_rest_pain_is_not_critical(rule: RuleVersion) -> None:
     # Revascularised: only the at-risk card for a 71-year-old with leg pain remains.
-    finding = run(terminology, [icd(REST_PAIN_LEFT, clinical_status="resolved"), pain()])
+    finding = run(rule, [icd(REST_PAIN_LEFT, clinical_status="resolved"), pain()])
     assert finding is not None
     assert finding.severity == "info"
 
 
 @pytest.mark.parametrize("status", ["refuted", "entered-in-error"])
-def test_refuted_rest_pain_is_ignored(terminology: Terminology, status: str) -> None:
-    assert run(terminology, [icd(REST_PAIN_LEFT, verification_status=status)]) is None
+def test_refuted_rest_pain_is_ignored(rule: RuleVersion, status: str) -> None:
+    assert run(rule, [icd(REST_PAIN_LEFT, verification_status=status)]) is None
 
 
-def test_known_pad_with_leg_pain_is_a_warning(terminology: Terminology) -> None:
-    finding = run(terminology, [icd(PAD_UNSPECIFIED), pain()])
+def test_known_pad_with_leg_pain_is_a_warning(rule: RuleVersion) -> None:
+    finding = run(rule, [icd(PAD_UNSPECIFIED), pain()])
     assert finding is not None
     assert finding.severity == "warning"
     assert finding.summary.startswith("PAD on record (I73.9) with leg pain")
     assert "ABI" in finding.summary
 
 
-def test_claudication_snomed_counts_as_pad(terminology: Terminology) -> None:
-    finding = run(terminology, [condition(CLAUDICATION), pain()])
+def test_claudication_snomed_counts_as_pad(rule: RuleVersion) -> None:
+    finding = run(rule, [condition(CLAUDICATION), pain()])
     assert finding is not None
     assert finding.severity == "warning"
 
 
-def test_known_pad_without_a_complaint_gives_no_card(terminology: Terminology) -> None:
-    assert run(terminology, [icd(PAD_UNSPECIFIED)]) is None
+def test_known_pad_without_a_complaint_gives_no_card(rule: RuleVersion) -> None:
+    assert run(rule, [icd(PAD_UNSPECIFIED)]) is None
 
 
 @pytest.mark.parametrize("complaint", [RESTLESS_LEGS, SWELLING_LEFT_LEG])
 def test_restless_legs_or_swelling_alone_are_not_ischaemic_pain(
-    terminology: Terminology, complaint: tuple[str, str]
+    rule: RuleVersion, complaint: tuple[str, str]
 ) -> None:
-    assert run(terminology, [icd(PAD_UNSPECIFIED), icd(complaint, onset_days_ago=5)]) is None
+    assert run(rule, [icd(PAD_UNSPECIFIED), icd(complaint, onset_days_ago=5)]) is None
 
 
 @pytest.mark.parametrize(("age", "fires"), [(65, True), (64, False)])
-def test_age_65_alone_is_at_risk(terminology: Terminology, age: int, fires: bool) -> None:
-    finding = run(terminology, [born_years_ago(age), pain()])
+def test_age_65_alone_is_at_risk(rule: RuleVersion, age: int, fires: bool) -> None:
+    finding = run(rule, [born_years_ago(age), pain()])
     assert (finding is not None) is fires
     if finding is not None:
         assert finding.severity == "info"
@@ -105,29 +110,27 @@ def test_age_65_alone_is_at_risk(terminology: Terminology, age: int, fires: bool
 
 
 @pytest.mark.parametrize(("age", "fires"), [(50, True), (49, False)])
-def test_age_50_to_64_needs_one_risk_factor(
-    terminology: Terminology, age: int, fires: bool
-) -> None:
-    finding = run(terminology, [born_years_ago(age), condition(SMOKER), pain()])
+def test_age_50_to_64_needs_one_risk_factor(rule: RuleVersion, age: int, fires: bool) -> None:
+    finding = run(rule, [born_years_ago(age), condition(SMOKER), pain()])
     assert (finding is not None) is fires
 
 
-def test_smoking_history_code_counts_as_smoking(terminology: Terminology) -> None:
-    finding = run(terminology, [born_years_ago(58), icd(NICOTINE_HISTORY), pain()])
+def test_smoking_history_code_counts_as_smoking(rule: RuleVersion) -> None:
+    finding = run(rule, [born_years_ago(58), icd(NICOTINE_HISTORY), pain()])
     assert finding is not None
     assert "smoker" in finding.summary
 
 
-def test_under_50_needs_diabetes_and_one_more(terminology: Terminology) -> None:
+def test_under_50_needs_diabetes_and_one_more(rule: RuleVersion) -> None:
     with_two = [born_years_ago(45), condition(DIABETES), condition(HYPERLIPIDAEMIA), pain()]
-    assert run(terminology, with_two) is not None
+    assert run(rule, with_two) is not None
     diabetes_only = [born_years_ago(45), condition(DIABETES), pain()]
-    assert run(terminology, diabetes_only) is None
+    assert run(rule, diabetes_only) is None
     no_diabetes = [born_years_ago(45), condition(SMOKER), condition(HYPERTENSION), pain()]
-    assert run(terminology, no_diabetes) is None
+    assert run(rule, no_diabetes) is None
 
 
-def test_family_history_of_pad_counts_from_50(terminology: Terminology) -> None:
+def test_family_history_of_pad_counts_from_50(rule: RuleVersion) -> None:
     family = {
         "resourceType": "FamilyMemberHistory",
         "id": "fmh-1",
@@ -136,24 +139,24 @@ def test_family_history_of_pad_counts_from_50(terminology: Terminology) -> None:
         "relationship": {"text": "father"},
         "condition": [{"code": {"coding": [{"system": ICD10, "code": "I73.9"}]}}],
     }
-    finding = run(terminology, [born_years_ago(55), family, pain()])
+    finding = run(rule, [born_years_ago(55), family, pain()])
     assert finding is not None
     assert "family history" in finding.summary
 
 
-def test_prior_mi_is_atherosclerosis_in_another_bed(terminology: Terminology) -> None:
+def test_prior_mi_is_atherosclerosis_in_another_bed(rule: RuleVersion) -> None:
     old_mi = condition(MI, clinical_status="resolved", onset_days_ago=2000)
-    finding = run(terminology, [born_years_ago(40), old_mi, pain()])
+    finding = run(rule, [born_years_ago(40), old_mi, pain()])
     assert finding is not None
     assert "prior MI" in finding.summary
 
 
-def test_unknown_age_without_other_bed_gives_no_card(terminology: Terminology) -> None:
+def test_unknown_age_without_other_bed_gives_no_card(rule: RuleVersion) -> None:
     no_birth_date = {"resourceType": "Patient", "id": "patient-1"}
-    assert run(terminology, [no_birth_date, condition(SMOKER), pain()]) is None
+    assert run(rule, [no_birth_date, condition(SMOKER), pain()]) is None
 
 
-def test_summary_fits_and_never_rules_out(terminology: Terminology) -> None:
+def test_summary_fits_and_never_rules_out(rule: RuleVersion) -> None:
     resources = [
         born_years_ago(71),
         condition(SMOKER),
@@ -163,14 +166,14 @@ def test_summary_fits_and_never_rules_out(terminology: Terminology) -> None:
         condition(MI, onset_days_ago=800),
         pain(),
     ]
-    finding = run(terminology, resources)
+    finding = run(rule, resources)
     assert finding is not None
     assert len(finding.summary) < 140
     text = " ".join([finding.summary, finding.explanation, *finding.cautions]).lower()
     assert not any(word in text for word in BANNED)
 
 
-def test_rule_metadata() -> None:
-    assert RULE.severities == ("info", "warning", "critical")
-    assert "ABI" in RULE.provenance.rationale
-    assert "cannot run" in RULE.provenance.rationale
+def test_rule_metadata(rule: RuleVersion) -> None:
+    assert rule.severities == ("info", "warning", "critical")
+    assert "ABI" in rule.provenance.rationale
+    assert "cannot run" in rule.provenance.rationale

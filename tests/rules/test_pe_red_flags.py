@@ -1,4 +1,4 @@
-"""pe-red-flags 1.0.0 (§11): DVT signal plus a PE red flag gives a critical card."""
+"""pe-red-flags (§11), every version: DVT signal plus a PE red flag gives a critical card."""
 
 from __future__ import annotations
 
@@ -6,20 +6,17 @@ from typing import Any
 
 import pytest
 
-from cds.cards import select_findings
-from cds.rules import dvt_risk, pe_red_flags
-from cds.rules.base import Finding
-from cds.rules.dvt_risk.v1_0_0 import evaluate as evaluate_dvt_risk
-from cds.rules.pe_red_flags.v1_0_0 import RULE, evaluate
-from cds.terminology import Terminology
+from cds.rules.base import Finding, Fired, RuleVersion
+from cds.rules.pe_red_flags.v1_0_0 import PeRedFlags
+from cds.rules.selection.v1 import POLICY
 from tests.support.fhir import (
     ICD10,
     condition,
-    facts_for,
     medication_request,
     observation,
     procedure,
 )
+from tests.support.rules import registry, rule_facts, run_rule, versions
 
 BANNED = ("unlikely", "excluded", "ruled out", "rule out")
 HOUR = 1 / 24
@@ -52,18 +49,31 @@ def spo2(value: float, hours_ago: float = 2, **kw: Any) -> dict[str, Any]:
     return observation("59408-5", value, "%", days_ago=hours_ago * HOUR, **kw)
 
 
-def run(terminology: Terminology, resources: list[dict[str, Any]]) -> Finding | None:
-    return evaluate(facts_for(terminology, resources))
+@pytest.fixture(params=versions("pe-red-flags"))
+def rule(request: pytest.FixtureRequest) -> RuleVersion:
+    version: RuleVersion = request.param
+    return version
 
 
-def test_leg_swelling_with_new_dyspnoea_is_critical(terminology: Terminology) -> None:
-    finding = run(terminology, [swelling(), dyspnoea()])
+def run(rule: RuleVersion, resources: list[dict[str, Any]]) -> Finding | None:
+    return run_rule(rule, *resources)
+
+
+def dvt_risk_version(rule: RuleVersion) -> RuleVersion | None:
+    """The dvt-risk version whose record scoring this version of the PE card runs (the card it
+    replaces), if that scoring is a dvt-risk version's."""
+    assert isinstance(rule.logic, PeRedFlags)
+    scoring = rule.logic.dvt_risk
+    return next((v for v in registry().versions_of("dvt-risk") if v.logic == scoring), None)
+
+
+def test_leg_swelling_with_new_dyspnoea_is_critical(rule: RuleVersion) -> None:
+    finding = run(rule, [swelling(), dyspnoea()])
     assert finding is not None
     assert finding.severity == "critical"
     assert finding.summary == (
         "Leg swelling with dyspnea: possible pulmonary embolism. Evaluate urgently."
     )
-    assert finding.rule_id == "pe-red-flags"
     refs = [e.reference for e in finding.evidence]
     assert len(refs) == len(set(refs))  # the swelling is listed once
     assert any("PE pathway" in c for c in finding.cautions)
@@ -71,84 +81,84 @@ def test_leg_swelling_with_new_dyspnoea_is_critical(terminology: Terminology) ->
     assert finding.suggestions[0].reason.startswith("Optional")
 
 
-def test_no_card_without_a_red_flag(terminology: Terminology) -> None:
-    assert run(terminology, [swelling(), heart_rate(88), spo2(98)]) is None
+def test_no_card_without_a_red_flag(rule: RuleVersion) -> None:
+    assert run(rule, [swelling(), heart_rate(88), spo2(98)]) is None
 
 
-def test_no_card_without_a_dvt_signal(terminology: Terminology) -> None:
+def test_no_card_without_a_dvt_signal(rule: RuleVersion) -> None:
     # Leg pain is not a DVT signal in §11 (swelling, an active DVT or the dvt-risk warning are).
     pain = condition(LEG_PAIN_LEFT[0], system=ICD10, onset_days_ago=3)
-    assert run(terminology, [pain, dyspnoea(), heart_rate(120), spo2(90)]) is None
+    assert run(rule, [pain, dyspnoea(), heart_rate(120), spo2(90)]) is None
 
 
 @pytest.mark.parametrize(("days_ago", "fires"), [(7, True), (8, False)])
-def test_symptom_window_is_seven_days(terminology: Terminology, days_ago: int, fires: bool) -> None:
-    assert (run(terminology, [swelling(), dyspnoea(days_ago)]) is not None) is fires
+def test_symptom_window_is_seven_days(rule: RuleVersion, days_ago: int, fires: bool) -> None:
+    assert (run(rule, [swelling(), dyspnoea(days_ago)]) is not None) is fires
 
 
-def test_chronic_stable_dyspnoea_alone_does_not_fire(terminology: Terminology) -> None:
+def test_chronic_stable_dyspnoea_alone_does_not_fire(rule: RuleVersion) -> None:
     # Known COPD with a years-old dyspnoea code and no new codes or abnormal vitals.
     resources = [swelling(), condition(COPD, onset_days_ago=2000), dyspnoea(days_ago=900)]
-    assert run(terminology, resources) is None
+    assert run(rule, resources) is None
 
 
 @pytest.mark.parametrize("status", ["refuted", "entered-in-error"])
-def test_refuted_symptom_codes_are_ignored(terminology: Terminology, status: str) -> None:
-    assert run(terminology, [swelling(), dyspnoea(verification_status=status)]) is None
+def test_refuted_symptom_codes_are_ignored(rule: RuleVersion, status: str) -> None:
+    assert run(rule, [swelling(), dyspnoea(verification_status=status)]) is None
 
 
 @pytest.mark.parametrize(("value", "fires"), [(100, True), (99, False)])
-def test_heart_rate_threshold(terminology: Terminology, value: float, fires: bool) -> None:
-    finding = run(terminology, [swelling(), heart_rate(value)])
+def test_heart_rate_threshold(rule: RuleVersion, value: float, fires: bool) -> None:
+    finding = run(rule, [swelling(), heart_rate(value)])
     assert (finding is not None) is fires
     if finding is not None:
         assert "HR 100/min" in finding.summary
 
 
 @pytest.mark.parametrize(("value", "fires"), [(94, True), (95, False)])
-def test_oxygen_saturation_threshold(terminology: Terminology, value: float, fires: bool) -> None:
-    finding = run(terminology, [swelling(), spo2(value)])
+def test_oxygen_saturation_threshold(rule: RuleVersion, value: float, fires: bool) -> None:
+    finding = run(rule, [swelling(), spo2(value)])
     assert (finding is not None) is fires
     if finding is not None:
         assert "SpO2 94%" in finding.summary
 
 
 @pytest.mark.parametrize(("hours_ago", "fires"), [(23.5, True), (24, True), (25, False)])
-def test_vitals_window_is_24_hours(terminology: Terminology, hours_ago: float, fires: bool) -> None:
-    finding = run(terminology, [swelling(), heart_rate(118, hours_ago=hours_ago)])
+def test_vitals_window_is_24_hours(rule: RuleVersion, hours_ago: float, fires: bool) -> None:
+    finding = run(rule, [swelling(), heart_rate(118, hours_ago=hours_ago)])
     assert (finding is not None) is fires
 
 
-def test_latest_vital_in_the_window_decides(terminology: Terminology) -> None:
+def test_latest_vital_in_the_window_decides(rule: RuleVersion) -> None:
     resources = [swelling(), heart_rate(125, hours_ago=20), heart_rate(82, hours_ago=1)]
-    assert run(terminology, resources) is None
+    assert run(rule, resources) is None
 
 
-def test_heart_rate_in_beats_per_minute_is_read(terminology: Terminology) -> None:
-    finding = run(terminology, [swelling(), heart_rate(112, unit="beats/min")])
+def test_heart_rate_in_beats_per_minute_is_read(rule: RuleVersion) -> None:
+    finding = run(rule, [swelling(), heart_rate(112, unit="beats/min")])
     assert finding is not None
     assert "HR 112/min" in finding.summary
 
 
-def test_unambiguous_comparator_saturation_counts(terminology: Terminology) -> None:
-    finding = run(terminology, [swelling(), spo2(90, comparator="<")])
+def test_unambiguous_comparator_saturation_counts(rule: RuleVersion) -> None:
+    finding = run(rule, [swelling(), spo2(90, comparator="<")])
     assert finding is not None
     assert "SpO2 <90%" in finding.summary
-    assert run(terminology, [swelling(), spo2(90, comparator=">")]) is None
+    assert run(rule, [swelling(), spo2(90, comparator=">")]) is None
 
 
-def test_active_dvt_code_is_a_signal(terminology: Terminology) -> None:
-    finding = run(terminology, [condition(ACUTE_DVT, onset_days_ago=4), spo2(92)])
+def test_active_dvt_code_is_a_signal(rule: RuleVersion) -> None:
+    finding = run(rule, [condition(ACUTE_DVT, onset_days_ago=4), spo2(92)])
     assert finding is not None
     assert finding.summary.startswith("Active DVT with SpO2 92%")
 
 
-def test_resolved_dvt_alone_is_not_a_signal(terminology: Terminology) -> None:
+def test_resolved_dvt_alone_is_not_a_signal(rule: RuleVersion) -> None:
     old_dvt = condition(ACUTE_DVT, clinical_status="resolved", onset_days_ago=700)
-    assert run(terminology, [old_dvt, spo2(92)]) is None
+    assert run(rule, [old_dvt, spo2(92)]) is None
 
 
-def test_dvt_risk_warning_is_a_signal_without_a_complaint(terminology: Terminology) -> None:
+def test_dvt_risk_warning_is_a_signal_without_a_complaint(rule: RuleVersion) -> None:
     resources = [
         procedure(HIP_REPLACEMENT, days_ago=14),
         condition(HISTORY_OF_VTE[0], system=ICD10, clinical_status="resolved", onset_days_ago=900),
@@ -157,7 +167,7 @@ def test_dvt_risk_warning_is_a_signal_without_a_complaint(terminology: Terminolo
             CHEST_PAIN_ICD[0], system=ICD10, display="Chest pain, unspecified", onset_days_ago=0
         ),
     ]
-    finding = run(terminology, resources)
+    finding = run(rule, resources)
     assert finding is not None
     assert finding.severity == "critical"
     assert "DVT risk (record Wells 2)" in finding.summary
@@ -169,44 +179,41 @@ def test_dvt_risk_warning_is_a_signal_without_a_complaint(terminology: Terminolo
     )
 
 
-def test_anticoagulation_never_lowers_the_severity(terminology: Terminology) -> None:
+def test_anticoagulation_never_lowers_the_severity(rule: RuleVersion) -> None:
     resources = [swelling(), dyspnoea(), medication_request("1364430", "apixaban 5 MG")]
-    finding = run(terminology, resources)
+    finding = run(rule, resources)
     assert finding is not None
     assert finding.severity == "critical"
     assert "apixaban" in finding.explanation
 
 
-def test_known_pulmonary_embolism_is_noted(terminology: Terminology) -> None:
+def test_known_pulmonary_embolism_is_noted(rule: RuleVersion) -> None:
     resources = [swelling(), dyspnoea(), condition(PULMONARY_EMBOLISM, onset_days_ago=30)]
-    finding = run(terminology, resources)
+    finding = run(rule, resources)
     assert finding is not None
     assert any("already on record" in c for c in finding.cautions)
 
 
-def test_dvt_risk_card_is_replaced_by_the_pe_card(terminology: Terminology) -> None:
-    facts = facts_for(
-        terminology,
-        [
-            swelling(),
-            procedure(HIP_REPLACEMENT, days_ago=14),
-            condition(
-                HISTORY_OF_VTE[0], system=ICD10, clinical_status="resolved", onset_days_ago=900
-            ),
-            dyspnoea(),
-        ],
-    )
-    dvt = evaluate_dvt_risk(facts)
-    pe = evaluate(facts)
+def test_dvt_risk_card_is_replaced_by_the_pe_card(rule: RuleVersion) -> None:
+    dvt_rule = dvt_risk_version(rule)
+    assert dvt_rule is not None
+    resources = [
+        swelling(),
+        procedure(HIP_REPLACEMENT, days_ago=14),
+        condition(HISTORY_OF_VTE[0], system=ICD10, clinical_status="resolved", onset_days_ago=900),
+        dyspnoea(),
+    ]
+    dvt = dvt_rule.logic.evaluate(rule_facts(dvt_rule, *resources))
+    pe = rule.logic.evaluate(rule_facts(rule, *resources))
     assert dvt is not None
     assert pe is not None
-    shown = select_findings([dvt, pe], hook="patient-view")
+    shown = POLICY.select([Fired(dvt_rule, dvt), Fired(rule, pe)], hook="patient-view")
     assert [f.rule_id for f in shown] == ["pe-red-flags"]
     # Everything the dvt-risk card listed is on the PE card.
     assert {e.reference for e in dvt.evidence} <= {e.reference for e in pe.evidence}
 
 
-def test_busy_record_summary_fits_and_never_rules_out(terminology: Terminology) -> None:
+def test_busy_record_summary_fits_and_never_rules_out(rule: RuleVersion) -> None:
     resources = [
         swelling(),
         condition(ACUTE_DVT, onset_days_ago=4),
@@ -221,7 +228,7 @@ def test_busy_record_summary_fits_and_never_rules_out(terminology: Terminology) 
         spo2(88),
         observation("9279-1", 28, "/min", days_ago=2 * HOUR),
     ]
-    finding = run(terminology, resources)
+    finding = run(rule, resources)
     assert finding is not None
     assert len(finding.summary) < 140
     assert any(e.label == "Respiratory rate" for e in finding.evidence)
@@ -229,7 +236,8 @@ def test_busy_record_summary_fits_and_never_rules_out(terminology: Terminology) 
     assert not any(word in text for word in BANNED)
 
 
-def test_reuses_dvt_risk_scoring() -> None:
-    assert pe_red_flags.v1_0_0.assess_dvt_risk is dvt_risk.v1_0_0.assess_dvt_risk
-    assert RULE.severities == ("critical",)
-    assert set(dvt_risk.v1_0_0.RULE.valuesets) <= set(RULE.valuesets)
+def test_reuses_dvt_risk_scoring(rule: RuleVersion) -> None:
+    dvt_rule = dvt_risk_version(rule)
+    assert dvt_rule is not None
+    assert rule.severities == ("critical",)
+    assert set(dvt_rule.valuesets) <= set(rule.valuesets)

@@ -1,4 +1,4 @@
-"""peripheral-neuropathy 1.0.0 (clinical-content.md §9)."""
+"""peripheral-neuropathy (clinical-content.md §9), every version."""
 
 from __future__ import annotations
 
@@ -6,16 +6,20 @@ from typing import Any
 
 import pytest
 
-from cds.rules.base import Finding
-from cds.rules.peripheral_neuropathy.v1_0_0 import RULE
-from cds.terminology import Terminology
+from cds.rules.base import Finding, RuleVersion
 from tests.support.fhir import ICD10, condition, observation
-from tests.support.rules import fired_rule, run_rule
+from tests.support.rules import fired_rule, run_rule, versions
 
 HBA1C = "4548-4"  # %
 HBA1C_IFCC = "59261-8"  # mmol/mol
 B12 = "2132-9"
 GLUCOSE = "2345-7"
+
+
+@pytest.fixture(params=versions("peripheral-neuropathy"))
+def rule(request: pytest.FixtureRequest) -> RuleVersion:
+    version: RuleVersion = request.param
+    return version
 
 
 def a1c(value: float, *, days_ago: float = 20, **kwargs: Any) -> dict[str, Any]:
@@ -43,12 +47,12 @@ def leg_swelling() -> dict[str, Any]:
     return condition("R60.0", system=ICD10, display="Localized edema", onset_days_ago=10)
 
 
-def run(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding | None:
-    return run_rule(RULE, terminology, *resources, **kwargs)
+def run(rule: RuleVersion, *resources: dict[str, Any], **kwargs: Any) -> Finding | None:
+    return run_rule(rule, *resources, **kwargs)
 
 
-def fired(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding:
-    finding = fired_rule(RULE, terminology, *resources, **kwargs)
+def fired(rule: RuleVersion, *resources: dict[str, Any], **kwargs: Any) -> Finding:
+    finding = fired_rule(rule, *resources, **kwargs)
     assert not finding.involves_draft_order
     return finding
 
@@ -56,8 +60,8 @@ def fired(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -
 # -- possible undiagnosed diabetes (finding) --------------------------------------------------
 
 
-def test_high_a1c_without_diagnosis_is_a_warning_on_any_chart(terminology: Terminology) -> None:
-    finding = fired(terminology, a1c(7.1))
+def test_high_a1c_without_diagnosis_is_a_warning_on_any_chart(rule: RuleVersion) -> None:
+    finding = fired(rule, a1c(7.1))
     assert finding.severity == "warning"
     assert finding.summary == (
         "HbA1c 7.1% (≥6.5%) without a diabetes diagnosis: possible undiagnosed diabetes; "
@@ -68,9 +72,9 @@ def test_high_a1c_without_diagnosis_is_a_warning_on_any_chart(terminology: Termi
 
 
 def test_with_leg_complaint_neuropathy_is_named_and_b12_suggested(
-    terminology: Terminology,
+    rule: RuleVersion,
 ) -> None:
-    finding = fired(terminology, a1c(7.1), leg_pain())
+    finding = fired(rule, a1c(7.1), leg_pain())
     assert finding.summary == (
         "HbA1c 7.1% without a diabetes diagnosis; diabetic neuropathy may explain the leg "
         "symptoms. Repeat to confirm (ADA)."
@@ -79,40 +83,40 @@ def test_with_leg_complaint_neuropathy_is_named_and_b12_suggested(
 
 
 @pytest.mark.parametrize(("value", "fires"), [(6.5, True), (6.49, False)])
-def test_a1c_threshold(terminology: Terminology, value: float, fires: bool) -> None:
-    assert (run(terminology, a1c(value)) is not None) is fires
+def test_a1c_threshold(rule: RuleVersion, value: float, fires: bool) -> None:
+    assert (run(rule, a1c(value)) is not None) is fires
 
 
 @pytest.mark.parametrize(("mmol_mol", "fires"), [(48, True), (47, False)])
-def test_ifcc_units_are_converted(terminology: Terminology, mmol_mol: float, fires: bool) -> None:
+def test_ifcc_units_are_converted(rule: RuleVersion, mmol_mol: float, fires: bool) -> None:
     # 48 mmol/mol = 6.54 %; 47 mmol/mol = 6.45 %.
-    finding = run(terminology, observation(HBA1C_IFCC, mmol_mol, "mmol/mol"))
+    finding = run(rule, observation(HBA1C_IFCC, mmol_mol, "mmol/mol"))
     assert (finding is not None) is fires
     if finding is not None:
         assert finding.summary.startswith("HbA1c 48 mmol/mol (6.5%, ≥6.5%) without")
 
 
 @pytest.mark.parametrize(("days_ago", "fires"), [(365, True), (366, False)])
-def test_twelve_month_window(terminology: Terminology, days_ago: int, fires: bool) -> None:
-    assert (run(terminology, a1c(7.0, days_ago=days_ago)) is not None) is fires
+def test_twelve_month_window(rule: RuleVersion, days_ago: int, fires: bool) -> None:
+    assert (run(rule, a1c(7.0, days_ago=days_ago)) is not None) is fires
 
 
-def test_known_diabetes_means_no_undiagnosed_warning(terminology: Terminology) -> None:
-    assert run(terminology, a1c(8.2), type2_diabetes()) is None
+def test_known_diabetes_means_no_undiagnosed_warning(rule: RuleVersion) -> None:
+    assert run(rule, a1c(8.2), type2_diabetes()) is None
 
 
-def test_resolved_diabetes_is_still_a_diagnosis(terminology: Terminology) -> None:
-    assert run(terminology, a1c(8.2), type2_diabetes(clinical_status="resolved")) is None
+def test_resolved_diabetes_is_still_a_diagnosis(rule: RuleVersion) -> None:
+    assert run(rule, a1c(8.2), type2_diabetes(clinical_status="resolved")) is None
 
 
 @pytest.mark.parametrize("status", ["refuted", "entered-in-error"])
-def test_refuted_diabetes_is_not_a_diagnosis(terminology: Terminology, status: str) -> None:
-    finding = fired(terminology, a1c(8.2), type2_diabetes(verification_status=status))
+def test_refuted_diabetes_is_not_a_diagnosis(rule: RuleVersion, status: str) -> None:
+    finding = fired(rule, a1c(8.2), type2_diabetes(verification_status=status))
     assert finding.severity == "warning"
 
 
-def test_two_raised_results_meet_the_ada_criterion(terminology: Terminology) -> None:
-    finding = fired(terminology, a1c(7.0, days_ago=10), a1c(6.8, days_ago=120))
+def test_two_raised_results_meet_the_ada_criterion(rule: RuleVersion) -> None:
+    finding = fired(rule, a1c(7.0, days_ago=10), a1c(6.8, days_ago=120))
     assert finding.summary == (
         "HbA1c ≥6.5% on two dates (latest 7.0%) without a diabetes diagnosis: meets ADA "
         "criteria for diabetes."
@@ -120,25 +124,25 @@ def test_two_raised_results_meet_the_ada_criterion(terminology: Terminology) -> 
     assert finding.suggestions == ()
 
 
-def test_latest_result_decides(terminology: Terminology) -> None:
-    assert run(terminology, a1c(6.1, days_ago=10), a1c(6.9, days_ago=100)) is None
+def test_latest_result_decides(rule: RuleVersion) -> None:
+    assert run(rule, a1c(6.1, days_ago=10), a1c(6.9, days_ago=100)) is None
 
 
-def test_censored_high_result_counts(terminology: Terminology) -> None:
-    finding = fired(terminology, a1c(14, comparator=">"))
+def test_censored_high_result_counts(rule: RuleVersion) -> None:
+    finding = fired(rule, a1c(14, comparator=">"))
     assert finding.summary.startswith("HbA1c >14.0% (≥6.5%)")
 
 
-def test_glucose_is_shown_as_context(terminology: Terminology) -> None:
-    finding = fired(terminology, a1c(7.1), observation(GLUCOSE, 162, "mg/dL"))
+def test_glucose_is_shown_as_context(rule: RuleVersion) -> None:
+    finding = fired(rule, a1c(7.1), observation(GLUCOSE, 162, "mg/dL"))
     assert any(e.label == "Glucose (fasting state not known)" for e in finding.evidence)
 
 
 # -- candidate causes and monitoring gap (need a complaint) -----------------------------------
 
 
-def test_diabetes_with_leg_pain_is_info(terminology: Terminology) -> None:
-    finding = fired(terminology, type2_diabetes(), a1c(7.4, days_ago=30), leg_pain())
+def test_diabetes_with_leg_pain_is_info(rule: RuleVersion) -> None:
+    finding = fired(rule, type2_diabetes(), a1c(7.4, days_ago=30), leg_pain())
     assert finding.severity == "info"
     assert finding.summary == (
         "Diabetes on record: diabetic neuropathy may explain the burning or night-time leg pain."
@@ -146,16 +150,16 @@ def test_diabetes_with_leg_pain_is_info(terminology: Terminology) -> None:
     assert [s.loinc for s in finding.suggestions] == [B12]
 
 
-def test_diabetes_without_complaint_gives_no_card(terminology: Terminology) -> None:
-    assert run(terminology, type2_diabetes(), diabetic_polyneuropathy()) is None
+def test_diabetes_without_complaint_gives_no_card(rule: RuleVersion) -> None:
+    assert run(rule, type2_diabetes(), diabetic_polyneuropathy()) is None
 
 
 @pytest.mark.parametrize(("a1c_days_ago", "gap"), [(183, False), (184, True)])
 def test_six_month_a1c_gap_for_diabetic_neuropathy(
-    terminology: Terminology, a1c_days_ago: int, gap: bool
+    rule: RuleVersion, a1c_days_ago: int, gap: bool
 ) -> None:
     finding = fired(
-        terminology,
+        rule,
         diabetic_polyneuropathy(),
         a1c(7.4, days_ago=a1c_days_ago),
         observation(B12, 400, "pg/mL", days_ago=30),
@@ -173,36 +177,36 @@ def test_six_month_a1c_gap_for_diabetic_neuropathy(
         assert finding.suggestions == ()
 
 
-def test_gap_with_swelling_complaint_only(terminology: Terminology) -> None:
-    finding = fired(terminology, diabetic_polyneuropathy(), leg_swelling())
+def test_gap_with_swelling_complaint_only(rule: RuleVersion) -> None:
+    finding = fired(rule, diabetic_polyneuropathy(), leg_swelling())
     assert finding.summary == (
         "Diabetic neuropathy on record; no HbA1c in 6 months. Consider checking glycaemic control."
     )
 
 
-def test_swelling_only_and_recent_a1c_gives_no_card(terminology: Terminology) -> None:
-    assert run(terminology, diabetic_polyneuropathy(), a1c(7.0), leg_swelling()) is None
+def test_swelling_only_and_recent_a1c_gives_no_card(rule: RuleVersion) -> None:
+    assert run(rule, diabetic_polyneuropathy(), a1c(7.0), leg_swelling()) is None
 
 
-def test_alcohol_use_disorder_with_leg_pain(terminology: Terminology) -> None:
+def test_alcohol_use_disorder_with_leg_pain(rule: RuleVersion) -> None:
     alcohol = condition("F10.20", system=ICD10, display="Alcohol dependence, uncomplicated")
-    finding = fired(terminology, alcohol, leg_pain())
+    finding = fired(rule, alcohol, leg_pain())
     assert finding.severity == "info"
     assert finding.summary.startswith("Alcohol use disorder on record: alcohol-related neuropathy")
     assert [s.loinc for s in finding.suggestions] == [B12]
 
 
-def test_alcoholic_polyneuropathy_named(terminology: Terminology) -> None:
+def test_alcoholic_polyneuropathy_named(rule: RuleVersion) -> None:
     neuropathy = condition("G62.1", system=ICD10, display="Alcoholic polyneuropathy")
-    finding = fired(terminology, neuropathy, leg_pain())
+    finding = fired(rule, neuropathy, leg_pain())
     assert finding.summary.startswith("Alcohol-related neuropathy on record")
 
 
 @pytest.mark.parametrize("status", ["refuted", "entered-in-error"])
-def test_refuted_neuropathy_is_ignored(terminology: Terminology, status: str) -> None:
-    assert run(terminology, diabetic_polyneuropathy(verification_status=status), leg_pain()) is None
+def test_refuted_neuropathy_is_ignored(rule: RuleVersion, status: str) -> None:
+    assert run(rule, diabetic_polyneuropathy(verification_status=status), leg_pain()) is None
 
 
-def test_unspecified_polyneuropathy_alone_does_not_fire(terminology: Terminology) -> None:
+def test_unspecified_polyneuropathy_alone_does_not_fire(rule: RuleVersion) -> None:
     neuropathy = condition("G62.9", system=ICD10, display="Polyneuropathy, unspecified")
-    assert run(terminology, neuropathy, leg_pain()) is None
+    assert run(rule, neuropathy, leg_pain()) is None

@@ -1,4 +1,4 @@
-"""rls-secondary-causes 1.0.0 (clinical-content.md §8)."""
+"""rls-secondary-causes (clinical-content.md §8), every version."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ from typing import Any
 
 import pytest
 
-from cds.rules.base import Finding
-from cds.rules.rls_secondary_causes.v1_0_0 import RULE
-from cds.terminology import Terminology
+from cds.rules.base import Finding, RuleVersion
 from tests.support.fhir import (
     ICD10,
     PATIENT_ID,
@@ -20,7 +18,7 @@ from tests.support.fhir import (
     patient,
     procedure,
 )
-from tests.support.rules import fired_rule, run_rule
+from tests.support.rules import fired_rule, run_rule, versions
 
 FERRITIN = "2276-4"
 FERRITIN_IMMUNOASSAY = "20567-4"
@@ -30,6 +28,12 @@ TIBC = "2500-7"
 HEMOGLOBIN = "718-7"
 BMI = "39156-5"
 ALL_IRON_STUDIES = ["2276-4", "2498-4", "2500-7", "2502-3", "58410-2"]
+
+
+@pytest.fixture(params=versions("rls-secondary-causes"))
+def rule(request: pytest.FixtureRequest) -> RuleVersion:
+    version: RuleVersion = request.param
+    return version
 
 
 def rls(**kwargs: Any) -> dict[str, Any]:
@@ -48,12 +52,12 @@ def esrd() -> dict[str, Any]:
     return condition("N18.6", system=ICD10, display="End stage renal disease")
 
 
-def run(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding | None:
-    return run_rule(RULE, terminology, *resources, **kwargs)
+def run(rule: RuleVersion, *resources: dict[str, Any], **kwargs: Any) -> Finding | None:
+    return run_rule(rule, *resources, **kwargs)
 
 
-def fired(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding:
-    finding = fired_rule(RULE, terminology, *resources, **kwargs)
+def fired(rule: RuleVersion, *resources: dict[str, Any], **kwargs: Any) -> Finding:
+    finding = fired_rule(rule, *resources, **kwargs)
     assert any("acute-phase reactant" in c and "assays differ" in c for c in finding.cautions)
     return finding
 
@@ -61,8 +65,8 @@ def fired(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -
 # -- adults -----------------------------------------------------------------------------------
 
 
-def test_low_ferritin_is_a_warning_with_catalog_summary(terminology: Terminology) -> None:
-    finding = fired(terminology, rls(), ferritin(42, days_ago=30))
+def test_low_ferritin_is_a_warning_with_catalog_summary(rule: RuleVersion) -> None:
+    finding = fired(rule, rls(), ferritin(42, days_ago=30))
     assert finding.severity == "warning"
     assert finding.summary == (
         "Restless legs with ferritin 42 ng/mL (≤75): iron supplementation is recommended "
@@ -76,13 +80,13 @@ def test_low_ferritin_is_a_warning_with_catalog_summary(terminology: Terminology
     ("value", "severity"),
     [(75, "warning"), (75.5, "info"), (100, "info"), (100.5, None)],
 )
-def test_ferritin_thresholds(terminology: Terminology, value: float, severity: str | None) -> None:
-    finding = run(terminology, rls(), ferritin(value), tsat(30))
+def test_ferritin_thresholds(rule: RuleVersion, value: float, severity: str | None) -> None:
+    finding = run(rule, rls(), ferritin(value), tsat(30))
     assert (finding.severity if finding else None) == severity
 
 
-def test_ferritin_75_to_100_suggests_iv_iron_only(terminology: Terminology) -> None:
-    finding = fired(terminology, rls(), ferritin(88), tsat(30))
+def test_ferritin_75_to_100_suggests_iv_iron_only(rule: RuleVersion) -> None:
+    finding = fired(rule, rls(), ferritin(88), tsat(30))
     assert finding.summary == (
         "Restless legs with ferritin 88 ng/mL (75-100): only IV iron is suggested at this "
         "level (AASM 2024)."
@@ -91,18 +95,18 @@ def test_ferritin_75_to_100_suggests_iv_iron_only(terminology: Terminology) -> N
 
 
 @pytest.mark.parametrize(("value", "severity"), [(19.9, "warning"), (20, None)])
-def test_tsat_threshold(terminology: Terminology, value: float, severity: str | None) -> None:
-    finding = run(terminology, rls(), ferritin(150), tsat(value))
+def test_tsat_threshold(rule: RuleVersion, value: float, severity: str | None) -> None:
+    finding = run(rule, rls(), ferritin(150), tsat(value))
     assert (finding.severity if finding else None) == severity
 
 
-def test_low_ferritin_and_tsat_both_named(terminology: Terminology) -> None:
-    finding = fired(terminology, rls(), ferritin(30), tsat(12))
+def test_low_ferritin_and_tsat_both_named(rule: RuleVersion) -> None:
+    finding = fired(rule, rls(), ferritin(30), tsat(12))
     assert finding.summary.startswith("Restless legs with ferritin 30 ng/mL (≤75) and TSAT 12%")
 
 
-def test_no_iron_studies_in_12_months_is_info_with_orders(terminology: Terminology) -> None:
-    finding = fired(terminology, rls(), ferritin(20, days_ago=366))
+def test_no_iron_studies_in_12_months_is_info_with_orders(rule: RuleVersion) -> None:
+    finding = fired(rule, rls(), ferritin(20, days_ago=366))
     assert finding.severity == "info"
     assert finding.summary == (
         "Restless legs documented; no ferritin/iron studies in 12 months. Consider checking."
@@ -110,36 +114,36 @@ def test_no_iron_studies_in_12_months_is_info_with_orders(terminology: Terminolo
     assert [s.loinc for s in finding.suggestions] == ALL_IRON_STUDIES
 
 
-def test_ferritin_on_day_365_is_used(terminology: Terminology) -> None:
-    finding = fired(terminology, rls(), ferritin(20, days_ago=365))
+def test_ferritin_on_day_365_is_used(rule: RuleVersion) -> None:
+    finding = fired(rule, rls(), ferritin(20, days_ago=365))
     assert finding.severity == "warning"
 
 
-def test_ferritin_without_tsat_is_a_gap(terminology: Terminology) -> None:
-    finding = fired(terminology, rls(), ferritin(150))
+def test_ferritin_without_tsat_is_a_gap(rule: RuleVersion) -> None:
+    finding = fired(rule, rls(), ferritin(150))
     assert finding.severity == "info"
     assert "no transferrin saturation" in finding.summary
     assert [s.loinc for s in finding.suggestions] == ["2502-3", "2498-4", "2500-7"]
 
 
-def test_immunoassay_ferritin_in_ug_per_l(terminology: Terminology) -> None:
-    finding = fired(terminology, rls(), observation(FERRITIN_IMMUNOASSAY, 60, "ug/L"))
+def test_immunoassay_ferritin_in_ug_per_l(rule: RuleVersion) -> None:
+    finding = fired(rule, rls(), observation(FERRITIN_IMMUNOASSAY, 60, "ug/L"))
     assert finding.severity == "warning"
     assert "ferritin 60 ng/mL" in finding.summary
 
 
-def test_censored_ferritin_counts_when_unambiguous(terminology: Terminology) -> None:
-    low = fired(terminology, rls(), observation(FERRITIN, 10, "ng/mL", comparator="<"))
+def test_censored_ferritin_counts_when_unambiguous(rule: RuleVersion) -> None:
+    low = fired(rule, rls(), observation(FERRITIN, 10, "ng/mL", comparator="<"))
     assert low.severity == "warning"
     assert "ferritin <10 ng/mL" in low.summary
-    ambiguous = fired(terminology, rls(), observation(FERRITIN, 80, "ng/mL", comparator="<"))
+    ambiguous = fired(rule, rls(), observation(FERRITIN, 80, "ng/mL", comparator="<"))
     assert ambiguous.severity == "info"  # "<80" is not certainly <= 75; and no TSAT
 
 
-def test_tsat_calculated_from_iron_and_tibc_in_umol_per_l(terminology: Terminology) -> None:
+def test_tsat_calculated_from_iron_and_tibc_in_umol_per_l(rule: RuleVersion) -> None:
     # 10 umol/L iron = 55.9 ug/dL; 70 umol/L TIBC = 391 ug/dL -> TSAT 14 %.
     finding = fired(
-        terminology,
+        rule,
         rls(),
         ferritin(150),
         observation(IRON, 10, "umol/L"),
@@ -150,9 +154,9 @@ def test_tsat_calculated_from_iron_and_tibc_in_umol_per_l(terminology: Terminolo
     assert any(e.label == "Transferrin saturation (calculated)" for e in finding.evidence)
 
 
-def test_iron_and_tibc_on_different_days_are_not_combined(terminology: Terminology) -> None:
+def test_iron_and_tibc_on_different_days_are_not_combined(rule: RuleVersion) -> None:
     finding = fired(
-        terminology,
+        rule,
         rls(),
         ferritin(150),
         observation(IRON, 40, "ug/dL", days_ago=5),
@@ -170,10 +174,10 @@ def test_iron_and_tibc_on_different_days_are_not_combined(terminology: Terminolo
     [(199, 19, "warning"), (200, 19, "info"), (199, 20, "info")],
 )
 def test_esrd_thresholds(
-    terminology: Terminology, ferritin_value: float, tsat_value: float, severity: str
+    rule: RuleVersion, ferritin_value: float, tsat_value: float, severity: str
 ) -> None:
     # Not meeting the ESRD criterion still leaves ESRD as an association (info).
-    finding = fired(terminology, rls(), esrd(), ferritin(ferritin_value), tsat(tsat_value))
+    finding = fired(rule, rls(), esrd(), ferritin(ferritin_value), tsat(tsat_value))
     assert finding.severity == severity
     if severity == "warning":
         assert "IV iron sucrose" in finding.summary
@@ -182,65 +186,63 @@ def test_esrd_thresholds(
         assert "ESRD" in finding.summary
 
 
-def test_esrd_uses_its_own_thresholds_not_the_adult_ones(terminology: Terminology) -> None:
+def test_esrd_uses_its_own_thresholds_not_the_adult_ones(rule: RuleVersion) -> None:
     # Ferritin 60 is <= 75 (adult warning) but with TSAT 30 % misses the ESRD criterion.
-    finding = fired(terminology, rls(), esrd(), ferritin(60), tsat(30))
+    finding = fired(rule, rls(), esrd(), ferritin(60), tsat(30))
     assert finding.severity == "info"
 
 
-def test_haemodialysis_procedure_means_esrd(terminology: Terminology) -> None:
+def test_haemodialysis_procedure_means_esrd(rule: RuleVersion) -> None:
     dialysis = procedure("302497006", display="Hemodialysis (procedure)", days_ago=3)
-    finding = fired(terminology, rls(), dialysis, ferritin(150), tsat(15))
+    finding = fired(rule, rls(), dialysis, ferritin(150), tsat(15))
     assert finding.severity == "warning"
     assert "ESRD" in finding.summary
 
 
-def test_esrd_low_ferritin_without_tsat_is_a_gap(terminology: Terminology) -> None:
-    finding = fired(terminology, rls(), esrd(), ferritin(150))
+def test_esrd_low_ferritin_without_tsat_is_a_gap(rule: RuleVersion) -> None:
+    finding = fired(rule, rls(), esrd(), ferritin(150))
     assert finding.severity == "info"
     assert "no transferrin saturation" in finding.summary
 
 
 @pytest.mark.parametrize(("value", "severity"), [(49, "warning"), (50, None)])
-def test_child_ferritin_threshold(
-    terminology: Terminology, value: float, severity: str | None
-) -> None:
+def test_child_ferritin_threshold(rule: RuleVersion, value: float, severity: str | None) -> None:
     child = patient(birth_date="2015-06-01")
-    finding = run(terminology, child, rls(), ferritin(value))
+    finding = run(rule, child, rls(), ferritin(value))
     assert (finding.severity if finding else None) == severity
     if finding is not None:
         assert finding.summary.startswith("Restless legs in a child with ferritin 49 ng/mL (<50)")
 
 
-def test_adult_threshold_applies_from_age_18(terminology: Terminology) -> None:
+def test_adult_threshold_applies_from_age_18(rule: RuleVersion) -> None:
     adult = patient(birth_date="2008-11-21")  # 18 today
-    assert fired(terminology, adult, rls(), ferritin(60), tsat(30)).severity == "warning"
+    assert fired(rule, adult, rls(), ferritin(60), tsat(30)).severity == "warning"
 
 
 # -- trigger, associations, treatment ---------------------------------------------------------
 
 
-def test_no_rls_gives_no_card(terminology: Terminology) -> None:
-    assert run(terminology, ferritin(20), tsat(10)) is None
+def test_no_rls_gives_no_card(rule: RuleVersion) -> None:
+    assert run(rule, ferritin(20), tsat(10)) is None
 
 
 @pytest.mark.parametrize("status", ["refuted", "entered-in-error"])
-def test_refuted_rls_is_ignored(terminology: Terminology, status: str) -> None:
-    assert run(terminology, rls(verification_status=status), ferritin(20)) is None
+def test_refuted_rls_is_ignored(rule: RuleVersion, status: str) -> None:
+    assert run(rule, rls(verification_status=status), ferritin(20)) is None
 
 
-def test_rls_snomed_and_plmd_trigger(terminology: Terminology) -> None:
+def test_rls_snomed_and_plmd_trigger(rule: RuleVersion) -> None:
     snomed = condition("32914008", system=SNOMED, display="Restless legs")
     plmd = condition("G47.61", system=ICD10, display="Periodic limb movement disorder")
-    assert fired(terminology, snomed, ferritin(20)).severity == "warning"
-    assert fired(terminology, plmd, ferritin(20)).severity == "warning"
+    assert fired(rule, snomed, ferritin(20)).severity == "warning"
+    assert fired(rule, plmd, ferritin(20)).severity == "warning"
 
 
-def test_normal_iron_without_associations_gives_no_card(terminology: Terminology) -> None:
-    assert run(terminology, rls(), ferritin(150), tsat(30)) is None
+def test_normal_iron_without_associations_gives_no_card(rule: RuleVersion) -> None:
+    assert run(rule, rls(), ferritin(150), tsat(30)) is None
 
 
-def test_associations_are_listed(terminology: Terminology) -> None:
+def test_associations_are_listed(rule: RuleVersion) -> None:
     family = {
         "resourceType": "FamilyMemberHistory",
         "id": "fmh-1",
@@ -250,7 +252,7 @@ def test_associations_are_listed(terminology: Terminology) -> None:
         "condition": [{"code": {"coding": [{"system": ICD10, "code": "G25.81"}]}}],
     }
     finding = fired(
-        terminology,
+        rule,
         rls(),
         ferritin(150),
         tsat(30),
@@ -266,60 +268,59 @@ def test_associations_are_listed(terminology: Terminology) -> None:
     assert any(e.label == "Family history of restless legs" for e in finding.evidence)
 
 
-def test_bmi_30_counts_but_29_9_does_not(terminology: Terminology) -> None:
-    assert fired(terminology, rls(), ferritin(150), tsat(30), observation(BMI, 30, "kg/m2"))
-    assert run(terminology, rls(), ferritin(150), tsat(30), observation(BMI, 29.9, "kg/m2")) is None
+def test_bmi_30_counts_but_29_9_does_not(rule: RuleVersion) -> None:
+    assert fired(rule, rls(), ferritin(150), tsat(30), observation(BMI, 30, "kg/m2"))
+    assert run(rule, rls(), ferritin(150), tsat(30), observation(BMI, 29.9, "kg/m2")) is None
 
 
-def test_pregnancy_and_ckd_are_associations(terminology: Terminology) -> None:
+def test_pregnancy_and_ckd_are_associations(rule: RuleVersion) -> None:
     pregnant = condition("77386006", display="Pregnancy (finding)", onset_days_ago=120)
     ckd = condition("N18.4", system=ICD10, display="Chronic kidney disease, stage 4 (severe)")
-    finding = fired(terminology, rls(), ferritin(150), tsat(30), pregnant, ckd)
+    finding = fired(rule, rls(), ferritin(150), tsat(30), pregnant, ckd)
     assert "pregnancy" in finding.summary
     assert "CKD" in finding.summary
 
 
-def test_low_haemoglobin_by_lab_flag_is_an_association(terminology: Terminology) -> None:
+def test_low_haemoglobin_by_lab_flag_is_an_association(rule: RuleVersion) -> None:
     hb = observation(HEMOGLOBIN, 10.9, "g/dL", low=12.0, high=15.5)
-    finding = fired(terminology, rls(), ferritin(150), tsat(30), hb)
+    finding = fired(rule, rls(), ferritin(150), tsat(30), hb)
     assert "anaemia" in finding.summary
 
 
-def test_associations_are_evidence_on_the_iron_warning_too(terminology: Terminology) -> None:
+def test_associations_are_evidence_on_the_iron_warning_too(rule: RuleVersion) -> None:
     smoker = condition("77176002", display="Smoker, current status unknown")
-    finding = fired(terminology, rls(), ferritin(40), smoker)
+    finding = fired(rule, rls(), ferritin(40), smoker)
     assert finding.severity == "warning"
     assert any("77176002" in e.value for e in finding.evidence)
 
 
-def test_already_on_iron_keeps_warning_with_caution(terminology: Terminology) -> None:
+def test_already_on_iron_keeps_warning_with_caution(rule: RuleVersion) -> None:
     iron = medication_request("24947", "ferrous sulfate")
-    finding = fired(terminology, rls(), ferritin(40), iron)
+    finding = fired(rule, rls(), ferritin(40), iron)
     assert finding.severity == "warning"
     assert any(c.startswith("Already on ferrous sulfate") for c in finding.cautions)
 
 
-def test_drafted_dopamine_agonist_with_low_ferritin(terminology: Terminology) -> None:
+def test_drafted_dopamine_agonist_with_low_ferritin(rule: RuleVersion) -> None:
     finding = fired(
-        terminology,
+        rule,
         rls(),
         ferritin(40),
         draft_orders=[draft_order("746741", "pramipexole")],
-        hook="order-select",
     )
     assert finding.involves_draft_order
     assert any("augmentation" in c for c in finding.cautions)
 
 
-def test_text_matched_treatment_is_flagged_low_confidence(terminology: Terminology) -> None:
+def test_text_matched_treatment_is_flagged_low_confidence(rule: RuleVersion) -> None:
     uncoded = medication_request(None, "Pramipexole tablets")
-    finding = fired(terminology, rls(), ferritin(40), uncoded)
+    finding = fired(rule, rls(), ferritin(40), uncoded)
     assert any("Pramipexole tablets" in c for c in finding.cautions)
 
 
-def test_stopped_iron_beyond_grace_is_not_treatment(terminology: Terminology) -> None:
+def test_stopped_iron_beyond_grace_is_not_treatment(rule: RuleVersion) -> None:
     stopped = medication_request(
         "24947", "ferrous sulfate", status="stopped", days_ago=200, ended_days_ago=31
     )
-    finding = fired(terminology, rls(), ferritin(40), stopped)
+    finding = fired(rule, rls(), ferritin(40), stopped)
     assert not any(c.startswith("Already on") for c in finding.cautions)

@@ -1,4 +1,5 @@
-"""venous-insufficiency 1.0.0 (§17): documented venous disease or lymphoedema, info only."""
+"""venous-insufficiency (§17), every version: documented venous disease or lymphoedema, info
+only."""
 
 from __future__ import annotations
 
@@ -6,10 +7,9 @@ from typing import Any
 
 import pytest
 
-from cds.rules.base import Finding
-from cds.rules.venous_insufficiency.v1_0_0 import RULE, evaluate
-from cds.terminology import Terminology
-from tests.support.fhir import ICD10, condition, encounter, facts_for
+from cds.rules.base import Finding, RuleVersion
+from tests.support.fhir import ICD10, condition, encounter
+from tests.support.rules import run_rule, versions
 
 BANNED = ("unlikely", "excluded", "ruled out", "rule out")
 
@@ -21,6 +21,12 @@ LEG_PAIN_LEFT = ("M79.605", ICD10)
 SWELLING_BOTH_LEGS = ("R22.43", ICD10)
 
 
+@pytest.fixture(params=versions("venous-insufficiency"))
+def rule(request: pytest.FixtureRequest) -> RuleVersion:
+    version: RuleVersion = request.param
+    return version
+
+
 def icd(code: tuple[str, str], **kwargs: Any) -> dict[str, Any]:
     return condition(code[0], system=code[1], **kwargs)
 
@@ -29,13 +35,13 @@ def complaint(code: tuple[str, str] = LEG_PAIN_LEFT) -> dict[str, Any]:
     return icd(code, onset_days_ago=6)
 
 
-def run(terminology: Terminology, resources: list[dict[str, Any]]) -> Finding | None:
-    return evaluate(facts_for(terminology, resources))
+def run(rule: RuleVersion, resources: list[dict[str, Any]]) -> Finding | None:
+    return run_rule(rule, *resources)
 
 
-def test_venous_insufficiency_with_leg_pain(terminology: Terminology) -> None:
+def test_venous_insufficiency_with_leg_pain(rule: RuleVersion) -> None:
     venous = icd(VENOUS_INSUFFICIENCY, display="Venous insufficiency (chronic) (peripheral)")
-    finding = run(terminology, [venous, complaint()])
+    finding = run(rule, [venous, complaint()])
     assert finding is not None
     assert finding.severity == "info"
     assert finding.summary == (
@@ -46,23 +52,23 @@ def test_venous_insufficiency_with_leg_pain(terminology: Terminology) -> None:
     assert finding.suggestions == ()
 
 
-def test_painful_varicose_veins(terminology: Terminology) -> None:
-    finding = run(terminology, [icd(PAINFUL_VARICOSE_VEINS_LEFT), complaint()])
+def test_painful_varicose_veins(rule: RuleVersion) -> None:
+    finding = run(rule, [icd(PAINFUL_VARICOSE_VEINS_LEFT), complaint()])
     assert finding is not None
     assert "I83.812" in finding.summary
 
 
-def test_no_card_without_a_complaint(terminology: Terminology) -> None:
-    assert run(terminology, [icd(VENOUS_INSUFFICIENCY)]) is None
+def test_no_card_without_a_complaint(rule: RuleVersion) -> None:
+    assert run(rule, [icd(VENOUS_INSUFFICIENCY)]) is None
 
 
-def test_complaint_as_encounter_reason_counts(terminology: Terminology) -> None:
+def test_complaint_as_encounter_reason_counts(rule: RuleVersion) -> None:
     visit = encounter(start_days_ago=20, reason=(ICD10, "G47.62"))
-    assert run(terminology, [icd(VENOUS_INSUFFICIENCY), visit]) is not None
+    assert run(rule, [icd(VENOUS_INSUFFICIENCY), visit]) is not None
 
 
-def test_post_thrombotic_syndrome_implies_prior_dvt(terminology: Terminology) -> None:
-    finding = run(terminology, [icd(POST_THROMBOTIC), complaint()])
+def test_post_thrombotic_syndrome_implies_prior_dvt(rule: RuleVersion) -> None:
+    finding = run(rule, [icd(POST_THROMBOTIC), complaint()])
     assert finding is not None
     assert finding.summary.startswith(
         "Post-thrombotic syndrome documented (I87.009): implies prior DVT"
@@ -70,10 +76,10 @@ def test_post_thrombotic_syndrome_implies_prior_dvt(terminology: Terminology) ->
     assert any("previously documented DVT" in c for c in finding.cautions)
 
 
-def test_lymphoedema_needs_a_swelling_complaint(terminology: Terminology) -> None:
+def test_lymphoedema_needs_a_swelling_complaint(rule: RuleVersion) -> None:
     lymph = condition(LYMPHOEDEMA, display="Lymphedema")
-    assert run(terminology, [lymph, complaint()]) is None
-    finding = run(terminology, [lymph, complaint(SWELLING_BOTH_LEGS)])
+    assert run(rule, [lymph, complaint()]) is None
+    finding = run(rule, [lymph, complaint(SWELLING_BOTH_LEGS)])
     assert finding is not None
     assert finding.summary.startswith("Lymphoedema documented (234097001)")
 
@@ -83,18 +89,18 @@ def test_lymphoedema_needs_a_swelling_complaint(terminology: Terminology) -> Non
     [("active", "refuted"), ("active", "entered-in-error"), ("resolved", "confirmed")],
 )
 def test_refuted_erroneous_or_resolved_is_ignored(
-    terminology: Terminology, clinical: str, verification: str
+    rule: RuleVersion, clinical: str, verification: str
 ) -> None:
     venous = icd(VENOUS_INSUFFICIENCY, clinical_status=clinical, verification_status=verification)
-    assert run(terminology, [venous, complaint()]) is None
+    assert run(rule, [venous, complaint()]) is None
 
 
-def test_wording(terminology: Terminology) -> None:
+def test_wording(rule: RuleVersion) -> None:
     long_display = "Varicose veins of bilateral lower extremities with pain " * 3
     resources = [icd(("I83.813", ICD10), display=long_display), complaint()]
-    finding = run(terminology, resources)
+    finding = run(rule, resources)
     assert finding is not None
     assert len(finding.summary) < 140
     text = " ".join([finding.summary, finding.explanation, *finding.cautions]).lower()
     assert not any(word in text for word in BANNED)
-    assert RULE.severities == ("info",)
+    assert rule.severities == ("info",)

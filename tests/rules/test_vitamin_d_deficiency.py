@@ -1,4 +1,4 @@
-"""vitamin-d-deficiency 1.0.0 (clinical-content.md §15)."""
+"""vitamin-d-deficiency (clinical-content.md §15), every version."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ from typing import Any
 
 import pytest
 
-from cds.rules.base import Finding
-from cds.rules.vitamin_d_deficiency.v1_0_0 import RULE
-from cds.terminology import Terminology
+from cds.rules.base import RuleVersion
 from tests.support.fhir import (
     ICD10,
     SNOMED,
@@ -17,11 +15,17 @@ from tests.support.fhir import (
     medication_request,
     observation,
 )
-from tests.support.rules import fired_rule, run_rule
+from tests.support.rules import fired_rule, run_rule, versions
 
 VIT_D_MASS = "62292-8"  # ng/mL
 VIT_D_MOLES = "14635-7"  # nmol/L
 CALCIDIOL = "1989-3"  # ng/mL
+
+
+@pytest.fixture(params=versions("vitamin-d-deficiency"))
+def rule(request: pytest.FixtureRequest) -> RuleVersion:
+    version: RuleVersion = request.param
+    return version
 
 
 def leg_pain() -> dict[str, Any]:
@@ -36,16 +40,8 @@ def atorvastatin() -> dict[str, Any]:
     return medication_request("83367", "atorvastatin")
 
 
-def run(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding | None:
-    return run_rule(RULE, terminology, *resources, **kwargs)
-
-
-def fired(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> Finding:
-    return fired_rule(RULE, terminology, *resources, **kwargs)
-
-
-def test_deficiency_is_a_warning_on_any_chart(terminology: Terminology) -> None:
-    finding = fired(terminology, observation(VIT_D_MASS, 9, "ng/mL", days_ago=40))
+def test_deficiency_is_a_warning_on_any_chart(rule: RuleVersion) -> None:
+    finding = fired_rule(rule, observation(VIT_D_MASS, 9, "ng/mL", days_ago=40))
     assert finding.severity == "warning"
     assert finding.summary == (
         "25-OH vitamin D 9 ng/mL (deficient) may contribute to muscle aches and cramps."
@@ -54,8 +50,8 @@ def test_deficiency_is_a_warning_on_any_chart(terminology: Terminology) -> None:
     assert finding.suggestions == ()
 
 
-def test_summary_names_statin_intolerance_on_a_statin(terminology: Terminology) -> None:
-    finding = fired(terminology, observation(VIT_D_MASS, 9, "ng/mL"), atorvastatin())
+def test_summary_names_statin_intolerance_on_a_statin(rule: RuleVersion) -> None:
+    finding = fired_rule(rule, observation(VIT_D_MASS, 9, "ng/mL"), atorvastatin())
     assert finding.summary == (
         "25-OH vitamin D 9 ng/mL (deficient) may contribute to muscle aches and statin intolerance."
     )
@@ -65,18 +61,18 @@ def test_summary_names_statin_intolerance_on_a_statin(terminology: Terminology) 
     ("value", "severity"),
     [(11.9, "warning"), (12.0, "info"), (19.9, "info")],
 )
-def test_thresholds_with_a_complaint(terminology: Terminology, value: float, severity: str) -> None:
-    finding = fired(terminology, observation(VIT_D_MASS, value, "ng/mL"), leg_pain())
+def test_thresholds_with_a_complaint(rule: RuleVersion, value: float, severity: str) -> None:
+    finding = fired_rule(rule, observation(VIT_D_MASS, value, "ng/mL"), leg_pain())
     assert finding.severity == severity
 
 
-def test_20_ng_ml_is_not_low(terminology: Terminology) -> None:
-    assert run(terminology, observation(VIT_D_MASS, 20, "ng/mL"), leg_pain()) is None
+def test_20_ng_ml_is_not_low(rule: RuleVersion) -> None:
+    assert run_rule(rule, observation(VIT_D_MASS, 20, "ng/mL"), leg_pain()) is None
 
 
-def test_insufficiency_needs_a_complaint(terminology: Terminology) -> None:
-    assert run(terminology, observation(VIT_D_MASS, 15, "ng/mL")) is None
-    finding = fired(terminology, observation(VIT_D_MASS, 15, "ng/mL"), leg_pain())
+def test_insufficiency_needs_a_complaint(rule: RuleVersion) -> None:
+    assert run_rule(rule, observation(VIT_D_MASS, 15, "ng/mL")) is None
+    finding = fired_rule(rule, observation(VIT_D_MASS, 15, "ng/mL"), leg_pain())
     assert finding.severity == "info"
     assert "(insufficient)" in finding.summary
 
@@ -85,52 +81,52 @@ def test_insufficiency_needs_a_complaint(terminology: Terminology) -> None:
     ("nmol", "severity"),
     [(29.9, "warning"), (30.0, None), (49.9, None)],
 )
-def test_nmol_l_is_converted(terminology: Terminology, nmol: float, severity: str | None) -> None:
+def test_nmol_l_is_converted(rule: RuleVersion, nmol: float, severity: str | None) -> None:
     # 29.9 nmol/L = 11.98 ng/mL (deficient); 30 nmol/L = 12.02 ng/mL (insufficient: no card
     # without a complaint); 49.9 nmol/L = 19.99 ng/mL (insufficient).
-    finding = run(terminology, observation(VIT_D_MOLES, nmol, "nmol/L"))
+    finding = run_rule(rule, observation(VIT_D_MOLES, nmol, "nmol/L"))
     assert (finding.severity if finding else None) == severity
 
 
-def test_calcidiol_code_counts(terminology: Terminology) -> None:
-    assert fired(terminology, observation(CALCIDIOL, 8, "ng/mL")).severity == "warning"
+def test_calcidiol_code_counts(rule: RuleVersion) -> None:
+    assert fired_rule(rule, observation(CALCIDIOL, 8, "ng/mL")).severity == "warning"
 
 
-def test_censored_result_is_read_when_unambiguous(terminology: Terminology) -> None:
-    finding = fired(terminology, observation(VIT_D_MASS, 5, "ng/mL", comparator="<"))
+def test_censored_result_is_read_when_unambiguous(rule: RuleVersion) -> None:
+    finding = fired_rule(rule, observation(VIT_D_MASS, 5, "ng/mL", comparator="<"))
     assert finding.severity == "warning"
     assert "<5 ng/mL" in finding.summary
 
 
-def test_window_is_12_months(terminology: Terminology) -> None:
-    assert fired(terminology, observation(VIT_D_MASS, 8, "ng/mL", days_ago=365))
-    assert run(terminology, observation(VIT_D_MASS, 8, "ng/mL", days_ago=366)) is None
+def test_window_is_12_months(rule: RuleVersion) -> None:
+    assert fired_rule(rule, observation(VIT_D_MASS, 8, "ng/mL", days_ago=365))
+    assert run_rule(rule, observation(VIT_D_MASS, 8, "ng/mL", days_ago=366)) is None
 
 
-def test_latest_result_decides(terminology: Terminology) -> None:
+def test_latest_result_decides(rule: RuleVersion) -> None:
     old_low = observation(VIT_D_MASS, 8, "ng/mL", days_ago=200)
     new_normal = observation(VIT_D_MASS, 32, "ng/mL", days_ago=20)
-    assert run(terminology, old_low, new_normal, leg_pain()) is None
+    assert run_rule(rule, old_low, new_normal, leg_pain()) is None
 
 
-def test_supplement_lowers_deficiency_to_info(terminology: Terminology) -> None:
+def test_supplement_lowers_deficiency_to_info(rule: RuleVersion) -> None:
     low = observation(VIT_D_MASS, 9, "ng/mL")
-    assert run(terminology, low, cholecalciferol()) is None  # info needs a complaint
-    finding = fired(terminology, low, cholecalciferol(), leg_pain())
+    assert run_rule(rule, low, cholecalciferol()) is None  # info needs a complaint
+    finding = fired_rule(rule, low, cholecalciferol(), leg_pain())
     assert finding.severity == "info"
     assert any("already prescribed (cholecalciferol)" in c for c in finding.cautions)
 
 
-def test_supplement_stopped_over_30_days_ago_does_not_count(terminology: Terminology) -> None:
+def test_supplement_stopped_over_30_days_ago_does_not_count(rule: RuleVersion) -> None:
     stopped = cholecalciferol(status="stopped", days_ago=200, ended_days_ago=31)
-    assert fired(terminology, observation(VIT_D_MASS, 9, "ng/mL"), stopped).severity == "warning"
+    assert fired_rule(rule, observation(VIT_D_MASS, 9, "ng/mL"), stopped).severity == "warning"
     recent = cholecalciferol(status="stopped", days_ago=200, ended_days_ago=30)
-    assert run(terminology, observation(VIT_D_MASS, 9, "ng/mL"), recent) is None
+    assert run_rule(rule, observation(VIT_D_MASS, 9, "ng/mL"), recent) is None
 
 
-def test_recheck_suggested_in_statin_context_after_replacement(terminology: Terminology) -> None:
-    finding = fired(
-        terminology,
+def test_recheck_suggested_in_statin_context_after_replacement(rule: RuleVersion) -> None:
+    finding = fired_rule(
+        rule,
         observation(VIT_D_MASS, 9, "ng/mL", days_ago=100),
         cholecalciferol(),
         atorvastatin(),
@@ -140,46 +136,45 @@ def test_recheck_suggested_in_statin_context_after_replacement(terminology: Term
     assert any(e.label == "atorvastatin" for e in finding.evidence)
 
 
-def test_coded_deficiency_without_result_needs_complaint(terminology: Terminology) -> None:
+def test_coded_deficiency_without_result_needs_complaint(rule: RuleVersion) -> None:
     coded = condition("34713006", system=SNOMED, display="Vitamin D deficiency")
-    assert run(terminology, coded) is None
-    finding = fired(terminology, coded, leg_pain())
+    assert run_rule(rule, coded) is None
+    finding = fired_rule(rule, coded, leg_pain())
     assert finding.severity == "info"
     assert finding.summary.startswith("Vitamin D deficiency on record, no 25-OH D result")
     assert finding.suggestions == ()
 
 
-def test_coded_deficiency_in_statin_context_suggests_the_test(terminology: Terminology) -> None:
+def test_coded_deficiency_in_statin_context_suggests_the_test(rule: RuleVersion) -> None:
     coded = condition("E55.9", system=ICD10, display="Vitamin D deficiency, unspecified")
-    finding = fired(terminology, coded, atorvastatin(), leg_pain())
+    finding = fired_rule(rule, coded, atorvastatin(), leg_pain())
     assert [s.loinc for s in finding.suggestions] == ["62292-8"]
 
 
-def test_coded_deficiency_with_a_normal_result_gives_no_card(terminology: Terminology) -> None:
+def test_coded_deficiency_with_a_normal_result_gives_no_card(rule: RuleVersion) -> None:
     coded = condition("34713006", system=SNOMED)
     normal = observation(VIT_D_MASS, 28, "ng/mL", days_ago=60)
-    assert run(terminology, coded, leg_pain(), normal) is None
+    assert run_rule(rule, coded, leg_pain(), normal) is None
 
 
-def test_refuted_coded_deficiency_is_ignored(terminology: Terminology) -> None:
+def test_refuted_coded_deficiency_is_ignored(rule: RuleVersion) -> None:
     refuted = condition("34713006", system=SNOMED, verification_status="refuted")
     error = condition("E55.9", system=ICD10, verification_status="entered-in-error")
-    assert run(terminology, refuted, error, leg_pain()) is None
+    assert run_rule(rule, refuted, error, leg_pain()) is None
 
 
-def test_text_matched_supplement_is_low_confidence(terminology: Terminology) -> None:
+def test_text_matched_supplement_is_low_confidence(rule: RuleVersion) -> None:
     by_name = medication_request(None, "Vitamin D 1000 IU")
-    finding = fired(terminology, observation(VIT_D_MASS, 9, "ng/mL"), by_name, leg_pain())
+    finding = fired_rule(rule, observation(VIT_D_MASS, 9, "ng/mL"), by_name, leg_pain())
     assert any("name only" in c for c in finding.cautions)
 
 
-def test_drafted_statin_in_context_involves_the_order(terminology: Terminology) -> None:
-    finding = fired(
-        terminology,
+def test_drafted_statin_in_context_involves_the_order(rule: RuleVersion) -> None:
+    finding = fired_rule(
+        rule,
         observation(VIT_D_MASS, 9, "ng/mL"),
         leg_pain(),
         draft_orders=[draft_order("83367", "atorvastatin")],
-        hook="order-select",
     )
     assert finding.severity == "warning"
     assert finding.involves_draft_order

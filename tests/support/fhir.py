@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cds.facts import Facts
+from cds.facts import Facts, RecordFacts
 from cds.record import RecordBuilder
 from cds.terminology import Terminology
 
@@ -217,19 +217,37 @@ def bundle(resources: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
-def facts_for(
+def record_facts(
     terminology: Terminology,
     resources: Iterable[Mapping[str, Any]],
     *,
     draft_orders: Iterable[Mapping[str, Any]] = (),
     as_of: datetime = AS_OF,
-    hook: str = "patient-view",
     with_patient: bool = True,
-) -> Facts:
+) -> RecordFacts:
+    """The record built from `resources` (plus a Patient unless one is given), as rules see it."""
     items = list(resources)
     if with_patient and not any(r.get("resourceType") == "Patient" for r in items):
         items.append(patient())
     record = RecordBuilder(terminology).build(
         items, draft_orders=list(draft_orders), patient_id=PATIENT_ID
     )
-    return Facts(record, as_of=as_of, terminology=terminology, hook=hook)
+    return RecordFacts(record, as_of=as_of, terminology=terminology)
+
+
+def facts_for(
+    terminology: Terminology,
+    resources: Iterable[Mapping[str, Any]],
+    *,
+    draft_orders: Iterable[Mapping[str, Any]] = (),
+    as_of: datetime = AS_OF,
+    with_patient: bool = True,
+    valuesets: Iterable[str] | None = None,
+) -> Facts:
+    """Facts for library tests: every value set of the terminology may be read, unless
+    `valuesets` narrows them (as a rule version's declaration does)."""
+    shared = record_facts(
+        terminology, resources, draft_orders=draft_orders, as_of=as_of, with_patient=with_patient
+    )
+    declared = terminology.valueset_names if valuesets is None else tuple(valuesets)
+    return Facts(shared, valuesets=declared, reader="test")

@@ -24,7 +24,7 @@ from joserfc.jwk import ECKey, OctKey, RSAKey
 
 from cds.pipeline import Engine
 from cds.record import RecordBuilder
-from cds.rules.registry import Release, load_registry
+from cds.rules.registry import load_registry
 from cds.services import load_services
 from cds.terminology import Terminology
 from tests.support.paths import HOOKS
@@ -200,8 +200,12 @@ def security_engine() -> Engine:
     """The real hooks/ and rules, loaded as if every rule version were released: what these
     tests check (the HTTP edge) must not depend on the state of the rule release process."""
     registry = load_registry()
-    released = Release(registry.release.version, {key: "test" for key in registry.rules})
-    registry = dataclasses.replace(registry, release=released)
-    terminology = Terminology.load()
-    services = load_services(HOOKS, registry, terminology)
-    return Engine(terminology, registry, services, RecordBuilder(terminology))
+    released = dataclasses.replace(registry.released, rules={key: "test" for key in registry.rules})
+    registry = dataclasses.replace(registry, released=released)
+    terminologies = {
+        release: Terminology.load(release)
+        for release in sorted({rule.terminology for rule in registry.rules.values()})
+    }
+    services = load_services(HOOKS, registry, terminologies)
+    builders = {release: RecordBuilder(t) for release, t in terminologies.items()}
+    return Engine(terminologies, registry, services, builders)

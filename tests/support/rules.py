@@ -1,30 +1,85 @@
-"""Running one rule over FHIR test resources, and the checks every fired card must pass."""
+"""Running rule versions over FHIR test resources, and the checks every fired card must pass.
+
+Rule tests run against every version of their rule defined in the code (released or not): each
+rule test module defines a `rule` fixture parametrised with `versions("<rule-id>")`, and a test
+that holds only for some versions says so with `@pytest.mark.rule_versions(since=..., until=...)`
+(tests/conftest.py leaves the other versions out). So an old version keeps passing its own
+expectations while a new one is developed beside it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
+from functools import cache
 from typing import Any
 
-from cds.rules.base import Finding, Rule
+import pytest
+from _pytest.mark import ParameterSet
+
+from cds.facts import Facts
+from cds.rules.base import Finding, RuleVersion
+from cds.rules.registry import RuleRegistry, load_registry, version_key
 from cds.terminology import Terminology
-from tests.support.fhir import facts_for
+from tests.support.fhir import AS_OF, record_facts
 
 # A card never claims a cause is ruled out (catalog §1.4): these words must not appear.
 RULING_OUT_WORDS = ("ruled out", "unlikely", "excluded")
 
 
-def run_rule(
-    rule: Rule, terminology: Terminology, *resources: Mapping[str, Any], **kwargs: Any
-) -> Finding | None:
-    return rule.evaluate(facts_for(terminology, resources, **kwargs))
+@cache
+def registry() -> RuleRegistry:
+    return load_registry()
 
 
-def fired_rule(
-    rule: Rule, terminology: Terminology, *resources: Mapping[str, Any], **kwargs: Any
-) -> Finding:
+@cache
+def terminology_release(release: str) -> Terminology:
+    return Terminology.load(release)
+
+
+def versions(rule_id: str) -> list[ParameterSet]:
+    """Every version of a rule in the code, oldest first, as pytest params (id = version)."""
+    found = registry().versions_of(rule_id)
+    if not found:
+        raise LookupError(f"no rule {rule_id!r}")
+    return [pytest.param(rule, id=rule.version) for rule in found]
+
+
+def in_range(version: str, *, since: str | None = None, until: str | None = None) -> bool:
+    """Whether `version` is within [since, until] (both inclusive, either open)."""
+    key = version_key(version)
+    if since is not None and key < version_key(since):
+        return False
+    return not (until is not None and key > version_key(until))
+
+
+def rule_facts(
+    rule: RuleVersion,
+    *resources: Mapping[str, Any],
+    draft_orders: tuple[Mapping[str, Any], ...] | list[Mapping[str, Any]] = (),
+    as_of: datetime = AS_OF,
+    with_patient: bool = True,
+) -> Facts:
+    """The Facts a rule version receives for these resources: at its terminology release, its
+    declared value sets only (an undeclared read fails the test)."""
+    shared = record_facts(
+        terminology_release(rule.terminology),
+        resources,
+        draft_orders=draft_orders,
+        as_of=as_of,
+        with_patient=with_patient,
+    )
+    return Facts(shared, valuesets=rule.valuesets, reader=rule.key)
+
+
+def run_rule(rule: RuleVersion, *resources: Mapping[str, Any], **kwargs: Any) -> Finding | None:
+    return rule.logic.evaluate(rule_facts(rule, *resources, **kwargs))
+
+
+def fired_rule(rule: RuleVersion, *resources: Mapping[str, Any], **kwargs: Any) -> Finding:
     """The finding, which must exist, fit the summary limit and never rule a cause out."""
-    finding = run_rule(rule, terminology, *resources, **kwargs)
-    assert finding is not None
+    finding = run_rule(rule, *resources, **kwargs)
+    assert finding is not None, f"{rule.key} did not fire"
     assert len(finding.summary) < 140
     text = f"{finding.summary} {finding.explanation} {' '.join(finding.cautions)}".lower()
     for phrase in RULING_OUT_WORDS:

@@ -8,47 +8,60 @@ a candidate cause (info) and needs a leg pain or cramp complaint (§1.6).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cds.facts import Facts
-from cds.rules._leg_context import complaint_evidence, pain_or_cramp_complaints
-from cds.rules.base import DataRequirement, Finding, OrderSuggestion, Provenance, Rule
-from cds.rules.common import (
-    ELECTROLYTE_WINDOW_DAYS,
-    drug_names,
-    fit_summary,
-    low_confidence_cautions,
-    low_potassium,
-    medication_evidence,
-    result_evidence,
-    value_text,
+from cds.record import ConditionEntry, LabEntry, MedicationEntry
+from cds.rules.base import (
+    DataRequirement,
+    Finding,
+    OrderSuggestion,
+    Provenance,
+    RuleLogic,
+    RuleVersion,
 )
-
-RULE_ID = "beta2-agonist-cramps"
-VERSION = "1.0.0"
-
-POTASSIUM_WINDOW_DAYS = ELECTROLYTE_WINDOW_DAYS  # §5: "K as in §2" (90 days)
-
-BMP = OrderSuggestion(
-    "Basic metabolic panel", "51990-0", "Potassium on a beta-2 agonist with muscle cramps"
-)
+from cds.rules.lib.complaints.v1 import complaint_evidence, pain_or_cramp_complaints
+from cds.rules.lib.electrolytes.v1 import ELECTROLYTE_WINDOW_DAYS, low_potassium
+from cds.rules.lib.evidence.v1 import medication_evidence, result_evidence
+from cds.rules.lib.medications.v1 import active_medications
+from cds.rules.lib.results.v1 import lab_results, value_text
+from cds.rules.lib.text.v1 import drug_names, fit_summary, low_confidence_cautions
 
 
-def evaluate(facts: Facts) -> Finding | None:
-    agonists = facts.active_medications("beta2-agonists")
-    if not agonists:
-        return None
-    names = drug_names(agonists)
-    drafted = any(m.drafted for m in agonists)
-    cautions = low_confidence_cautions(agonists)
-    # Leg pain or cramp (leg-cramp-complaint: R25.2, G47.62, R29.0, M79.60x/M79.66x).
-    complaints = pain_or_cramp_complaints(facts)
-    drug_evidence = [medication_evidence(m) for m in agonists]
-    complaint_lines = complaint_evidence(complaints)
+@dataclass(frozen=True)
+class Beta2AgonistCramps(RuleLogic):
+    """§5. Low potassium is the `electrolytes` library's §2 judgement (flag, range, else
+    < 3.5 mmol/L within 90 days), so this card names the same result the electrolyte cards
+    do."""
 
-    potassium = low_potassium(facts)
-    if potassium is not None:
+    # §5: "K as in §2": a potassium this recent means the info card suggests no panel.
+    potassium_window_days: int = ELECTROLYTE_WINDOW_DAYS
+    bmp: OrderSuggestion = OrderSuggestion(
+        "Basic metabolic panel", "51990-0", "Potassium on a beta-2 agonist with muscle cramps"
+    )
+
+    def evaluate(self, facts: Facts) -> Finding | None:
+        agonists = active_medications(facts, "beta2-agonists")
+        if not agonists:
+            return None
+        # Leg pain or cramp (leg-cramp-complaint: R25.2, G47.62, R29.0, M79.60x/M79.66x).
+        complaints = pain_or_cramp_complaints(facts)
+        potassium = low_potassium(facts)
+        if potassium is not None:
+            return self.low_potassium_finding(agonists, potassium, complaints)
+        # §1.6: a candidate cause needs the complaint (a drafted agonist alone is not enough).
+        if not complaints:
+            return None
+        return self.candidate_finding(facts, agonists, complaints)
+
+    def low_potassium_finding(
+        self,
+        agonists: list[MedicationEntry],
+        potassium: LabEntry,
+        complaints: list[ConditionEntry],
+    ) -> Finding:
+        names = drug_names(agonists)
         return Finding(
-            rule_id=RULE_ID,
-            rule_version=VERSION,
             severity="warning",
             summary=fit_summary(
                 f"Low potassium (K {value_text(potassium, 1)} mmol/L) on {names}: beta-2 "
@@ -61,53 +74,69 @@ def evaluate(facts: Facts) -> Finding | None:
                 "agonist dose."
             ),
             evidence=(
-                *drug_evidence,
+                *(medication_evidence(m) for m in agonists),
                 result_evidence(potassium, "Potassium", "mmol/L", 1),
-                *complaint_lines,
+                *complaint_evidence(complaints),
             ),
-            cautions=cautions,
+            cautions=low_confidence_cautions(agonists),
             labs=(("potassium", potassium.reference),),
-            involves_draft_order=drafted,
+            involves_draft_order=any(m.drafted for m in agonists),
             # A named drug with a matching result, but only a contributor: the electrolyte
             # cards (10, 30) carry the potassium itself.
             specificity=35,
         )
 
-    # §1.6: a candidate cause needs the complaint (a drafted agonist alone is not enough).
-    if not complaints:
-        return None
-    no_recent_potassium = not facts.labs("potassium", within_days=POTASSIUM_WINDOW_DAYS)
-    return Finding(
-        rule_id=RULE_ID,
-        rule_version=VERSION,
-        severity="info",
-        summary=fit_summary(
-            f"Muscle cramps are a reported effect of beta-2 agonists ({names}); consider as "
-            "a contributor."
-        ),
-        explanation=(
-            "Muscle cramps are a reported adverse effect of beta-2 agonists, and new "
-            "prescriptions of long-acting agonists are followed by more treatment for night "
-            "cramps (Garrison 2012). Beta-2 agonists can also lower potassium"
-            + (
-                f"; no potassium result is on record in the last {POTASSIUM_WINDOW_DAYS} days."
-                if no_recent_potassium
-                else "; the latest potassium is not low."
-            )
-        ),
-        evidence=(*drug_evidence, *complaint_lines),
-        suggestions=(BMP,) if no_recent_potassium else (),
-        cautions=cautions,
-        involves_draft_order=drafted,
-        specificity=45,  # a documented association only
-    )
+    def candidate_finding(
+        self, facts: Facts, agonists: list[MedicationEntry], complaints: list[ConditionEntry]
+    ) -> Finding:
+        no_recent_potassium = not lab_results(
+            facts, "potassium", within_days=self.potassium_window_days
+        )
+        return Finding(
+            severity="info",
+            summary=fit_summary(
+                "Muscle cramps are a reported effect of beta-2 agonists "
+                f"({drug_names(agonists)}); consider as a contributor."
+            ),
+            explanation=(
+                "Muscle cramps are a reported adverse effect of beta-2 agonists, and new "
+                "prescriptions of long-acting agonists are followed by more treatment for night "
+                "cramps (Garrison 2012). Beta-2 agonists can also lower potassium"
+                + (
+                    "; no potassium result is on record in the last "
+                    f"{self.potassium_window_days} days."
+                    if no_recent_potassium
+                    else "; the latest potassium is not low."
+                )
+            ),
+            evidence=(
+                *(medication_evidence(m) for m in agonists),
+                *complaint_evidence(complaints),
+            ),
+            suggestions=(self.bmp,) if no_recent_potassium else (),
+            cautions=low_confidence_cautions(agonists),
+            involves_draft_order=any(m.drafted for m in agonists),
+            specificity=45,  # a documented association only
+        )
 
 
-RULE = Rule(
-    id=RULE_ID,
-    version=VERSION,
+LOGIC = Beta2AgonistCramps()
+
+RULE = RuleVersion(
+    id="beta2-agonist-cramps",
+    version="1.0.0",
     title="Beta-2 agonist and muscle cramps",
     severities=("info", "warning"),
+    logic=LOGIC,
+    requires=(
+        DataRequirement("MedicationRequest"),
+        DataRequirement("MedicationStatement"),
+        DataRequirement("Observation", ("potassium", "leg-complaint")),
+        DataRequirement("Condition"),
+        DataRequirement("Encounter"),
+    ),
+    valuesets=("beta2-agonists", "potassium", "leg-cramp-complaint", "leg-complaint"),
+    terminology="2026.11",
     provenance=Provenance(
         guideline=(
             "Garrison et al., Nocturnal leg cramps and prescription use that precedes them: a "
@@ -130,13 +159,4 @@ RULE = Rule(
             "suggested only on the info card when no potassium is on record within 90 days."
         ),
     ),
-    requires=(
-        DataRequirement("MedicationRequest"),
-        DataRequirement("MedicationStatement"),
-        DataRequirement("Observation", ("potassium", "leg-complaint")),
-        DataRequirement("Condition"),
-        DataRequirement("Encounter"),
-    ),
-    evaluate=evaluate,
-    valuesets=("beta2-agonists", "potassium", "leg-cramp-complaint", "leg-complaint"),
 )

@@ -4,9 +4,21 @@ or magnesium (warning, a finding) (clinical-content.md §14)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cds.facts import Facts
 from cds.record import LabEntry
-from cds.rules._kidney import (
+from cds.rules.base import (
+    DataRequirement,
+    Finding,
+    OrderSuggestion,
+    Provenance,
+    RuleLogic,
+    RuleVersion,
+)
+from cds.rules.lib.complaints.v1 import complaint_evidence, has_leg_complaint, leg_complaints
+from cds.rules.lib.electrolytes.v1 import ELECTROLYTE_WINDOW_DAYS
+from cds.rules.lib.kidney.v1 import (
     ELECTROLYTE_VALUESETS,
     KIDNEY_VALUESETS,
     KidneyStatus,
@@ -15,172 +27,197 @@ from cds.rules._kidney import (
     kidney_status,
     low_calcium_or_magnesium,
 )
-from cds.rules._leg_context import complaint_evidence
-from cds.rules.base import DataRequirement, Finding, OrderSuggestion, Provenance, Rule
-from cds.rules.common import ELECTROLYTE_WINDOW_DAYS, fit_summary, value_text
-
-RULE_ID = "ckd-dialysis-cramps"
-VERSION = "1.0.0"
-
-SUMMARY_LIMIT = 139  # CDS Hooks: < 140 characters
-ADVANCED_CATEGORIES = frozenset({"G4", "G5"})
-
-BMP = OrderSuggestion("Basic metabolic panel", "51990-0", "Potassium and calcium in CKD")
-MAGNESIUM = OrderSuggestion("Magnesium, serum", "19123-9", "Magnesium in CKD with cramps")
-CMP = OrderSuggestion(
-    "Comprehensive metabolic panel", "24323-8", "Calcium and albumin in CKD with cramps"
-)
-
-EXPLANATION = (
-    "Muscle cramps and restless legs are common in chronic kidney disease, more so in "
-    "advanced stages and on dialysis (cramps during or after haemodialysis, with fluid "
-    "removal). Uraemia, shifts in calcium, magnesium and potassium, uraemic neuropathy and "
-    "iron deficiency contribute; KDIGO 2024 lists cramps and restless legs among the "
-    "symptoms of CKD to assess and manage."
-)
-NEWLY_FOUND_EXPLANATION = (
-    "The eGFR has stayed below 60 mL/min/1.73 m2 for at least 90 days, which meets the KDIGO "
-    "definition of CKD (G3a or worse), yet no CKD diagnosis is on record. Kidney disease "
-    "lowers calcium (phosphate retention, less active vitamin D) and can alter magnesium; "
-    "low calcium or magnesium causes muscle cramps and, when marked, tetany."
-)
-EGFR_CAUTION = (
-    "eGFR from creatinine can mislead in acute illness and at extremes of muscle mass; KDIGO "
-    "confirms CKD with repeat testing, cystatin C where useful and urine albumin."
-)
+from cds.rules.lib.results.v1 import lab_results, value_text
+from cds.rules.lib.text.v1 import SUMMARY_LIMIT, fit_summary
 
 
-def evaluate(facts: Facts) -> Finding | None:
-    kidney = kidney_status(facts)
-    if not kidney.has_ckd:
-        return None
-    low = low_calcium_or_magnesium(facts)
-    if kidney.found_by_egfr_only and kidney.sustained_low_egfr is not None and low:
-        # A finding (§1.6): an unrecorded diagnosis with an abnormal result fires on any chart.
-        return _newly_found(facts, kidney, kidney.sustained_low_egfr, low)
-    # Everything else names kidney disease as a candidate cause: it needs a leg complaint.
-    if not facts.has_leg_complaint:
-        return None
-    return _candidate(facts, kidney, low)
+@dataclass(frozen=True)
+class CkdDialysisCramps(RuleLogic):
+    """§14. What CKD, ESRD, "on dialysis", the GFR category and a low calcium or magnesium
+    mean is the `kidney` library's, shared with rls-secondary-causes so the two cards never
+    disagree about the kidneys."""
 
-
-def _newly_found(
-    facts: Facts,
-    kidney: KidneyStatus,
-    sustained: tuple[LabEntry, LabEntry],
-    low: list[LowMineral],
-) -> Finding:
-    latest, earliest = sustained
-    category = kidney.egfr_category or "G3a or worse"
-    span = days_apart(earliest, latest)
-    lows = " and ".join(m.phrase for m in low)
-    egfr = value_text(latest, 0)
-    summary = (
-        f"Unrecorded CKD {category}: eGFR {egfr} and < 60 for {span} days, with {lows}; "
-        "may cause leg cramps."
+    # GFR categories named as advanced disease (uraemia), as are ESRD and coded stages 4-5.
+    advanced_categories: frozenset[str] = frozenset({"G4", "G5"})
+    # §14 suggests only what is missing from this look-back (§2's, 90 days).
+    lab_window_days: int = ELECTROLYTE_WINDOW_DAYS
+    bmp: OrderSuggestion = OrderSuggestion(
+        "Basic metabolic panel", "51990-0", "Potassium and calcium in CKD"
     )
-    if len(summary) > SUMMARY_LIMIT:
-        summary = f"Unrecorded CKD {category} (eGFR {egfr}) with {lows}: may cause leg cramps."
-    return Finding(
-        rule_id=RULE_ID,
-        rule_version=VERSION,
-        severity="warning",
-        summary=fit_summary(summary),
-        explanation=NEWLY_FOUND_EXPLANATION,
-        evidence=(
-            *kidney.evidence(facts),
-            *(m.evidence for m in low),
-            *complaint_evidence(facts.leg_complaints),
-        ),
-        suggestions=_suggestions(facts),
-        cautions=(EGFR_CAUTION,),
-        labs=tuple((m.analyte, m.lab.reference) for m in low),
-        # An unrecorded diagnosis with an abnormal result: specific and actionable.
-        specificity=20,
+    magnesium: OrderSuggestion = OrderSuggestion(
+        "Magnesium, serum", "19123-9", "Magnesium in CKD with cramps"
+    )
+    cmp: OrderSuggestion = OrderSuggestion(
+        "Comprehensive metabolic panel", "24323-8", "Calcium and albumin in CKD with cramps"
+    )
+    explanation: str = (
+        "Muscle cramps and restless legs are common in chronic kidney disease, more so in "
+        "advanced stages and on dialysis (cramps during or after haemodialysis, with fluid "
+        "removal). Uraemia, shifts in calcium, magnesium and potassium, uraemic neuropathy and "
+        "iron deficiency contribute; KDIGO 2024 lists cramps and restless legs among the "
+        "symptoms of CKD to assess and manage."
+    )
+    newly_found_explanation: str = (
+        "The eGFR has stayed below 60 mL/min/1.73 m2 for at least 90 days, which meets the KDIGO "
+        "definition of CKD (G3a or worse), yet no CKD diagnosis is on record. Kidney disease "
+        "lowers calcium (phosphate retention, less active vitamin D) and can alter magnesium; "
+        "low calcium or magnesium causes muscle cramps and, when marked, tetany."
+    )
+    # Shown whenever the CKD rests on eGFR alone.
+    egfr_caution: str = (
+        "eGFR from creatinine can mislead in acute illness and at extremes of muscle mass; KDIGO "
+        "confirms CKD with repeat testing, cystatin C where useful and urine albumin."
     )
 
+    def evaluate(self, facts: Facts) -> Finding | None:
+        kidney = kidney_status(facts)
+        if not kidney.has_ckd:
+            return None
+        low = low_calcium_or_magnesium(facts)
+        if kidney.found_by_egfr_only and kidney.sustained_low_egfr is not None and low:
+            # A finding (§1.6): an unrecorded diagnosis with an abnormal result fires on any
+            # chart.
+            return self.newly_found(facts, kidney, kidney.sustained_low_egfr, low)
+        # Everything else names kidney disease as a candidate cause: it needs a leg complaint.
+        if not has_leg_complaint(facts):
+            return None
+        return self.candidate(facts, kidney, low)
 
-def _candidate(facts: Facts, kidney: KidneyStatus, low: list[LowMineral]) -> Finding:
-    label = kidney.stage_label()
-    category = kidney.egfr_category
-    egfr = (
-        f" (eGFR {value_text(kidney.latest_egfr, 0)})"
-        if kidney.latest_egfr is not None and not kidney.on_dialysis
-        else ""
-    )
-    if kidney.on_dialysis:
+    def newly_found(
+        self,
+        facts: Facts,
+        kidney: KidneyStatus,
+        sustained: tuple[LabEntry, LabEntry],
+        low: list[LowMineral],
+    ) -> Finding:
+        latest, earliest = sustained
+        category = kidney.egfr_category or "G3a or worse"
+        span = days_apart(earliest, latest)
+        lows = " and ".join(m.phrase for m in low)
+        egfr = value_text(latest, 0)
         summary = (
-            f"{label}: cramps during or after dialysis and restless legs are common; review "
-            "fluid removal and electrolytes."
+            f"Unrecorded CKD {category}: eGFR {egfr} and < 60 for {span} days, with {lows}; "
+            "may cause leg cramps."
         )
-        specificity = 30
-    elif kidney.found_by_egfr_only:
-        summary = (
-            f"{label}{egfr} by eGFR < 60 for 90+ days, not coded: kidney disease can cause leg "
-            "cramps and RLS."
+        if len(summary) >= SUMMARY_LIMIT:
+            # Over the CDS Hooks limit (two low results, say): the span goes; the
+            # evidence still shows it.
+            summary = f"Unrecorded CKD {category} (eGFR {egfr}) with {lows}: may cause leg cramps."
+        return Finding(
+            severity="warning",
+            summary=fit_summary(summary),
+            explanation=self.newly_found_explanation,
+            evidence=(
+                *kidney.evidence(facts),
+                *(m.evidence for m in low),
+                *complaint_evidence(leg_complaints(facts)),
+            ),
+            suggestions=self.suggestions(facts),
+            cautions=(self.egfr_caution,),
+            labs=tuple((m.analyte, m.lab.reference) for m in low),
+            # An unrecorded diagnosis with an abnormal result: specific and actionable.
+            specificity=20,
         )
-        specificity = 40
-    elif kidney.esrd or category in ADVANCED_CATEGORIES or kidney.coded_stage in ("4", "5"):
-        summary = (
-            f"{label} on record{egfr}: uraemia and electrolyte shifts commonly cause leg "
-            "cramps and RLS."
+
+    def candidate(self, facts: Facts, kidney: KidneyStatus, low: list[LowMineral]) -> Finding:
+        summary, specificity = self.candidate_summary(kidney)
+        explanation = self.explanation
+        if low:
+            explanation += " Low results in the last 90 days are listed in the evidence."
+        cautions = [self.egfr_caution] if kidney.found_by_egfr_only else []
+        return Finding(
+            severity="info",
+            summary=fit_summary(summary),
+            explanation=explanation,
+            evidence=(
+                *kidney.evidence(facts),
+                *(m.evidence for m in low),
+                *complaint_evidence(leg_complaints(facts)),
+            ),
+            suggestions=self.suggestions(facts),
+            cautions=tuple(cautions),
+            labs=tuple((m.analyte, m.lab.reference) for m in low),
+            specificity=specificity,
         )
-        specificity = 30
-    elif category in ("G3a", "G3b") or kidney.coded_stage == "3":
-        summary = (
-            f"{label} on record{egfr}: electrolyte shifts in CKD can cause leg cramps and RLS."
+
+    def candidate_summary(self, kidney: KidneyStatus) -> tuple[str, int]:
+        """The summary of the info card and its specificity: the more advanced the disease, the
+        stronger the association with cramps and restless legs."""
+        label = kidney.stage_label()
+        category = kidney.egfr_category
+        egfr = (
+            f" (eGFR {value_text(kidney.latest_egfr, 0)})"
+            if kidney.latest_egfr is not None and not kidney.on_dialysis
+            else ""
         )
-        specificity = 40
-    else:
-        summary = (
-            f"{label} on record{egfr}: leg cramps and RLS are more frequent in CKD, mostly in "
-            "advanced stages."
+        if kidney.on_dialysis:
+            summary = (
+                f"{label}: cramps during or after dialysis and restless legs are common; review "
+                "fluid removal and electrolytes."
+            )
+            specificity = 30
+        elif kidney.found_by_egfr_only:
+            summary = (
+                f"{label}{egfr} by eGFR < 60 for 90+ days, not coded: kidney disease can cause "
+                "leg cramps and RLS."
+            )
+            specificity = 40
+        elif (
+            kidney.esrd or category in self.advanced_categories or kidney.coded_stage in ("4", "5")
+        ):
+            summary = (
+                f"{label} on record{egfr}: uraemia and electrolyte shifts commonly cause leg "
+                "cramps and RLS."
+            )
+            specificity = 30
+        elif category in ("G3a", "G3b") or kidney.coded_stage == "3":
+            summary = (
+                f"{label} on record{egfr}: electrolyte shifts in CKD can cause leg cramps and RLS."
+            )
+            specificity = 40
+        else:
+            summary = (
+                f"{label} on record{egfr}: leg cramps and RLS are more frequent in CKD, mostly "
+                "in advanced stages."
+            )
+            specificity = 55  # early CKD: a weak association, listed after specific causes
+        return summary, specificity
+
+    def suggestions(self, facts: Facts) -> tuple[OrderSuggestion, ...]:
+        """Order only what is missing from the look-back (§14: BMP, Mg, CMP)."""
+        window = self.lab_window_days
+        tests = []
+        has_calcium = lab_results(facts, "calcium-total", within_days=window) or lab_results(
+            facts, "calcium-corrected", within_days=window
         )
-        specificity = 55  # early CKD: a weak association, listed after specific causes
-
-    explanation = EXPLANATION
-    if low:
-        explanation += " Low results in the last 90 days are listed in the evidence."
-    cautions = [EGFR_CAUTION] if kidney.found_by_egfr_only else []
-    return Finding(
-        rule_id=RULE_ID,
-        rule_version=VERSION,
-        severity="info",
-        summary=fit_summary(summary),
-        explanation=explanation,
-        evidence=(
-            *kidney.evidence(facts),
-            *(m.evidence for m in low),
-            *complaint_evidence(facts.leg_complaints),
-        ),
-        suggestions=_suggestions(facts),
-        cautions=tuple(cautions),
-        labs=tuple((m.analyte, m.lab.reference) for m in low),
-        specificity=specificity,
-    )
+        if not has_calcium:
+            tests.append(self.cmp)  # calcium with albumin, and the BMP electrolytes
+        elif not lab_results(facts, "potassium", within_days=window):
+            tests.append(self.bmp)
+        if not lab_results(facts, "magnesium", within_days=window):
+            tests.append(self.magnesium)
+        return tuple(tests)
 
 
-def _suggestions(facts: Facts) -> tuple[OrderSuggestion, ...]:
-    """Order only what is missing from the last 90 days (§14: BMP, Mg, CMP)."""
-    window = ELECTROLYTE_WINDOW_DAYS
-    tests = []
-    has_calcium = facts.labs("calcium-total", within_days=window) or facts.labs(
-        "calcium-corrected", within_days=window
-    )
-    if not has_calcium:
-        tests.append(CMP)  # calcium with albumin, and the BMP electrolytes
-    elif not facts.labs("potassium", within_days=window):
-        tests.append(BMP)
-    if not facts.labs("magnesium", within_days=window):
-        tests.append(MAGNESIUM)
-    return tuple(tests)
+LOGIC = CkdDialysisCramps()
 
-
-RULE = Rule(
-    id=RULE_ID,
-    version=VERSION,
+RULE = RuleVersion(
+    id="ckd-dialysis-cramps",
+    version="1.0.0",
     title="Chronic kidney disease and dialysis: cramps and restless legs",
     severities=("info", "warning"),
+    logic=LOGIC,
+    requires=(
+        DataRequirement("Patient"),
+        DataRequirement("Condition"),
+        DataRequirement(
+            "Observation", (*ELECTROLYTE_VALUESETS, "egfr", "potassium", "leg-complaint")
+        ),
+        DataRequirement("Procedure", ("dialysis",)),
+        DataRequirement("Encounter"),
+    ),
+    valuesets=(*KIDNEY_VALUESETS, *ELECTROLYTE_VALUESETS, "potassium", "leg-complaint"),
+    terminology="2026.11",
     provenance=Provenance(
         guideline=(
             "KDIGO 2024 clinical practice guideline for the evaluation and management of "
@@ -208,15 +245,4 @@ RULE = Rule(
             "by electrolyte-abnormality (§14: 'run §3'), not here."
         ),
     ),
-    requires=(
-        DataRequirement("Patient"),
-        DataRequirement("Condition"),
-        DataRequirement(
-            "Observation", (*ELECTROLYTE_VALUESETS, "egfr", "potassium", "leg-complaint")
-        ),
-        DataRequirement("Procedure", ("dialysis",)),
-        DataRequirement("Encounter"),
-    ),
-    evaluate=evaluate,
-    valuesets=(*KIDNEY_VALUESETS, *ELECTROLYTE_VALUESETS, "potassium", "leg-complaint"),
 )

@@ -1,7 +1,8 @@
 """dvt-risk 1.0.0: record-derived Wells DVT items and other VTE risk factors in a patient with
 leg pain or swelling (clinical-content.md §10).
 
-`assess_dvt_risk` is also the DVT signal of pe-red-flags (§11), which imports it.
+`DvtRisk.assess_dvt_risk` is also the DVT signal of pe-red-flags (§11), which holds this
+version's logic as its `dvt_risk` parameter and runs it.
 """
 
 from __future__ import annotations
@@ -10,76 +11,41 @@ from dataclasses import dataclass
 
 from cds.facts import Facts
 from cds.record import ConditionEntry, MedicationEntry
-from cds.rules._leg_context import (
-    COMPLAINT_VALUESETS,
-    complaint_evidence,
-    pain_or_swelling_complaints,
-    unilateral_swelling,
-)
-from cds.rules._pregnancy import PREGNANCY_VALUESETS, current_pregnancy
 from cds.rules.base import (
     DataRequirement,
     Evidence,
     Finding,
     OrderSuggestion,
     Provenance,
-    Rule,
+    RuleLogic,
+    RuleVersion,
     Severity,
 )
-from cds.rules.common import (
-    certainly_at_least,
+from cds.rules.lib.complaints.v1 import (
+    COMPLAINT_VALUESETS,
+    complaint_evidence,
+    pain_or_swelling_complaints,
+    unilateral_swelling,
+)
+from cds.rules.lib.conditions.v1 import coded_conditions, conditions_within
+from cds.rules.lib.evidence.v1 import (
     conditions_evidence,
+    lab_evidence,
+    medication_evidence,
+    procedure_evidence,
+    unique_evidence,
+)
+from cds.rules.lib.medications.v1 import active_medications, medications_within
+from cds.rules.lib.pregnancy.v1 import PREGNANCY_VALUESETS, current_pregnancy
+from cds.rules.lib.procedures.v1 import inpatient_stays, procedures_within
+from cds.rules.lib.results.v1 import certainly_at_least, latest_lab
+from cds.rules.lib.text.v1 import (
     drug_names,
     fit_summary,
     fmt,
     join_parts,
-    lab_evidence,
     low_confidence_cautions,
-    medication_evidence,
-    procedure_evidence,
     time_ago,
-    unique_evidence,
-)
-
-RULE_ID = "dvt-risk"
-VERSION = "1.0.0"
-
-# §10 / §19 windows (days before as_of, inclusive).
-SURGERY_WINDOW_DAYS = 84  # Wells 2003: 12 weeks (the 1997 model used 4 weeks)
-BEDRIDDEN_MIN_STAY_DAYS = 3  # inpatient stay of at least 3 days ...
-BEDRIDDEN_ENDED_WITHIN_DAYS = 28  # ... that ended at most 28 days ago
-ACTIVE_CANCER_WINDOW_DAYS = 183  # "treatment ongoing or within 6 months"
-POSTPARTUM_HIGH_RISK_DAYS = 42  # 6 weeks: risk highest (Kamel 2014)
-POSTPARTUM_RAISED_RISK_DAYS = 84  # 12 weeks: risk still raised
-RECENT_MI_STROKE_DAYS = 90  # design default, not a guideline value
-BMI_WINDOW_DAYS = 365  # catalog names no window: a BMI within a year describes the patient now
-OBESITY_BMI = 30.0  # kg/m2
-
-# Two-level Wells (2003): >= 2 "DVT likely". The record supplies at most 4 of the 9 points.
-WELLS_LIKELY = 2
-# §10: a record score of 1 with a coded one-sided swelling is also a warning.
-WELLS_WITH_UNILATERAL_SWELLING = 1
-
-DUPLEX = OrderSuggestion(
-    "Venous duplex ultrasound, both legs",
-    "39420-5",
-    "Suspected DVT: imaging per the Wells pathway",
-)
-D_DIMER = OrderSuggestion(
-    "D-dimer (FEU)",
-    "48065-7",
-    "Only if the clinician's full Wells score is 1 or less",
-)
-
-EXAM_CAUTION = (
-    "Exam items cannot be assessed from the record (tenderness along the deep veins, entire "
-    "leg swollen, calf swelling of 3 cm or more, pitting oedema of the symptomatic leg, "
-    "collateral superficial veins, alternative diagnosis at least as likely): the score shown "
-    "is partial. Complete the Wells score at the bedside."
-)
-SURGERY_CAUTION = (
-    "The record rarely says whether a procedure needed general or regional anaesthesia; some "
-    "coded procedures are percutaneous. Check that the surgery meets the Wells item."
 )
 
 # Value sets the assessment reads; pe-red-flags declares them too, since it runs it.
@@ -131,7 +97,9 @@ class RiskItem:
 
 @dataclass(frozen=True)
 class DvtAssessment:
-    """What the record says about DVT risk, whatever the complaint: §10's scoring."""
+    """What the record says about DVT risk, whatever the complaint: §10's scoring. How it is
+    judged (`DvtRisk.is_warning`) and shown (`DvtRisk.assessment_evidence`,
+    `DvtRisk.assessment_cautions`) belongs to the rule version."""
 
     wells_items: tuple[RiskItem, ...]
     other_factors: tuple[RiskItem, ...]
@@ -141,13 +109,6 @@ class DvtAssessment:
     @property
     def wells_score(self) -> int:
         return len(self.wells_items)  # every record-derivable item is worth +1
-
-    @property
-    def is_warning(self) -> bool:
-        """§10 warning pattern: Wells >= 2 from the record, or >= 1 with one-sided swelling."""
-        return self.wells_score >= WELLS_LIKELY or (
-            self.wells_score >= WELLS_WITH_UNILATERAL_SWELLING and bool(self.unilateral_swelling)
-        )
 
     @property
     def has_risk(self) -> bool:
@@ -165,306 +126,353 @@ class DvtAssessment:
     def involves_draft_order(self) -> bool:
         return any(m.drafted for m in self.medications)
 
-    def evidence(self) -> tuple[Evidence, ...]:
+
+@dataclass(frozen=True)
+class DvtRisk(RuleLogic):
+    """§10. Windows are days before as_of, inclusive (§10 / §19)."""
+
+    surgery_window_days: int = 84  # Wells 2003: 12 weeks (the 1997 model used 4 weeks)
+    bedridden_min_stay_days: int = 3  # inpatient stay of at least 3 days ...
+    bedridden_ended_within_days: int = 28  # ... that ended at most 28 days ago
+    active_cancer_window_days: int = 183  # "treatment ongoing or within 6 months"
+    postpartum_high_risk_days: int = 42  # 6 weeks: risk highest (Kamel 2014)
+    postpartum_raised_risk_days: int = 84  # 12 weeks: risk still raised
+    recent_mi_stroke_days: int = 90  # design default, not a guideline value
+    # The catalog names no window: a BMI within a year describes the patient now.
+    bmi_window_days: int = 365
+    obesity_bmi: float = 30.0  # kg/m2
+    # Two-level Wells (2003): >= 2 "DVT likely". The record supplies at most 4 of the 9 points.
+    wells_likely: int = 2
+    # §10: a record score of 1 with a coded one-sided swelling is also a warning.
+    wells_with_unilateral_swelling: int = 1
+    duplex: OrderSuggestion = OrderSuggestion(
+        "Venous duplex ultrasound, both legs",
+        "39420-5",
+        "Suspected DVT: imaging per the Wells pathway",
+    )
+    d_dimer: OrderSuggestion = OrderSuggestion(
+        "D-dimer (FEU)",
+        "48065-7",
+        "Only if the clinician's full Wells score is 1 or less",
+    )
+    exam_caution: str = (
+        "Exam items cannot be assessed from the record (tenderness along the deep veins, entire "
+        "leg swollen, calf swelling of 3 cm or more, pitting oedema of the symptomatic leg, "
+        "collateral superficial veins, alternative diagnosis at least as likely): the score "
+        "shown is partial. Complete the Wells score at the bedside."
+    )
+    surgery_caution: str = (
+        "The record rarely says whether a procedure needed general or regional anaesthesia; "
+        "some coded procedures are percutaneous. Check that the surgery meets the Wells item."
+    )
+
+    # -- the card ------------------------------------------------------------------------------
+
+    def evaluate(self, facts: Facts) -> Finding | None:
+        # §1.6 / §10: Wells scoring is for a suspected DVT, so the complaint is always needed.
+        complaints = pain_or_swelling_complaints(facts)
+        if not complaints:
+            return None
+        assessment = self.assess_dvt_risk(facts)
+        if not assessment.has_risk:
+            return None
+        severity: Severity = "warning" if self.is_warning(assessment) else "info"
+        suggestions = [self.duplex]
+        # §10: D-dimer only for a clinician Wells <= 1, never when already anticoagulated; a
+        # record score of 2 or more already sends the patient to imaging.
+        if severity == "info" and not assessment.anticoagulants:
+            suggestions.append(self.d_dimer)
+        return Finding(
+            severity=severity,
+            summary=self.summary(assessment),
+            explanation=self.explanation(assessment),
+            evidence=unique_evidence(
+                (*self.assessment_evidence(assessment), *complaint_evidence(complaints))
+            ),
+            suggestions=tuple(suggestions),
+            cautions=self.assessment_cautions(assessment),
+            involves_draft_order=assessment.involves_draft_order,
+            # A risk pattern for one named cause: more specific than a list of associations,
+            # less than a single abnormal result. The warning outranks the info-level list.
+            specificity=15 if severity == "warning" else 35,
+        )
+
+    def summary(self, assessment: DvtAssessment) -> str:
+        shorts = [item.short for item in assessment.items]
+        if assessment.wells_score >= self.wells_likely:
+            parts = join_parts(shorts, 50, " + ")
+            return fit_summary(
+                f"DVT risk: {parts} (Wells ≥2 from record). Leg pain/swelling needs duplex US."
+            )
+        if self.is_warning(assessment):
+            parts = join_parts(shorts, 45, " + ")
+            return fit_summary(
+                f"DVT risk: one leg swollen with {parts} (Wells ≥1 from record). "
+                "Consider duplex US."
+            )
+        parts = join_parts(shorts, 55)
+        return fit_summary(
+            f"VTE risk factors present ({parts}). Complete Wells exam items if leg is swollen."
+        )
+
+    def explanation(self, assessment: DvtAssessment) -> str:
+        wells = "; ".join(item.label for item in assessment.wells_items) or "none found"
+        others = "; ".join(item.label for item in assessment.other_factors) or "none found"
+        swelling = (
+            " One-sided leg swelling is coded, a hint (not a score item) that the leg is swollen."
+            if assessment.unilateral_swelling
+            else ""
+        )
+        pathway = (
+            "With a Wells score of 2 or more, the 2003 pathway goes straight to imaging."
+            if assessment.wells_score >= self.wells_likely
+            else "A clinician Wells score of 2 or more means imaging; 1 or less, a D-dimer first."
+        )
+        return (
+            "Leg pain or swelling is on record, and the record shows deep-vein thrombosis risk. "
+            f"Wells items found in the record (+1 each): {wells} = {assessment.wells_score}. "
+            f"Other risk factors: {others}.{swelling} The exam items of the score are not in the "
+            f"record, so the true score may be higher. {pathway}"
+        )
+
+    # -- the assessment (pe-red-flags runs it too) ---------------------------------------------
+
+    def assess_dvt_risk(self, facts: Facts) -> DvtAssessment:
+        wells = [
+            self.active_cancer(facts),
+            self.paralysis(facts),
+            self.surgery_or_bedridden(facts),
+            self.previous_vte(facts),
+        ]
+        others = [
+            self.pregnancy(facts),
+            self.postpartum(facts),
+            self.recent_condition(facts, "mi", "MI", "myocardial infarction"),
+            self.recent_condition(facts, "stroke", "stroke", "stroke"),
+            self.obesity(facts),
+            self.ongoing_condition(facts, "copd", "COPD", "chronic respiratory disease (COPD)"),
+            self.ongoing_condition(facts, "heart-failure", "heart failure", "heart failure"),
+            self.estrogen(facts),
+            self.cancer_without_recent_treatment(facts),
+        ]
+        return DvtAssessment(
+            wells_items=tuple(item for item in wells if item is not None),
+            other_factors=tuple(item for item in others if item is not None),
+            unilateral_swelling=tuple(unilateral_swelling(facts)),
+            anticoagulants=tuple(active_medications(facts, "anticoagulants")),
+        )
+
+    def is_warning(self, assessment: DvtAssessment) -> bool:
+        """§10 warning pattern: Wells >= 2 from the record, or >= 1 with one-sided swelling."""
+        return assessment.wells_score >= self.wells_likely or (
+            assessment.wells_score >= self.wells_with_unilateral_swelling
+            and bool(assessment.unilateral_swelling)
+        )
+
+    def assessment_evidence(self, assessment: DvtAssessment) -> tuple[Evidence, ...]:
         """The DVT evidence, as pe-red-flags must also show it (it replaces this card)."""
         return (
-            *(e for item in self.items for e in item.evidence),
-            *conditions_evidence(self.unilateral_swelling),
-            *(medication_evidence(m) for m in self.anticoagulants),
+            *(e for item in assessment.items for e in item.evidence),
+            *conditions_evidence(assessment.unilateral_swelling),
+            *(medication_evidence(m) for m in assessment.anticoagulants),
         )
 
-    def cautions(self) -> tuple[str, ...]:
-        cautions = [EXAM_CAUTION, *(item.caution for item in self.items if item.caution)]
-        if self.anticoagulants:
+    def assessment_cautions(self, assessment: DvtAssessment) -> tuple[str, ...]:
+        cautions = [self.exam_caution, *(item.caution for item in assessment.items if item.caution)]
+        if assessment.anticoagulants:
             cautions.append(
-                f"On {drug_names(self.anticoagulants)} (anticoagulant): a known VTE may already "
-                "be treated. New or worsening symptoms on anticoagulation still need assessment."
+                f"On {drug_names(assessment.anticoagulants)} (anticoagulant): a known VTE may "
+                "already be treated. New or worsening symptoms on anticoagulation still need "
+                "assessment."
             )
-        cautions += low_confidence_cautions(self.medications + self.anticoagulants)
+        cautions += low_confidence_cautions(assessment.medications + assessment.anticoagulants)
         return tuple(cautions)
 
+    # -- Wells items (+1 each) -----------------------------------------------------------------
 
-def assess_dvt_risk(facts: Facts) -> DvtAssessment:
-    wells = [
-        _active_cancer(facts),
-        _paralysis(facts),
-        _surgery_or_bedridden(facts),
-        _previous_vte(facts),
-    ]
-    others = [
-        _pregnancy(facts),
-        _postpartum(facts),
-        _recent_condition(facts, "mi", "MI", "myocardial infarction"),
-        _recent_condition(facts, "stroke", "stroke", "stroke"),
-        _obesity(facts),
-        _ongoing_condition(facts, "copd", "COPD", "chronic respiratory disease (COPD)"),
-        _ongoing_condition(facts, "heart-failure", "heart failure", "heart failure"),
-        _estrogen(facts),
-        _cancer_without_recent_treatment(facts),
-    ]
-    return DvtAssessment(
-        wells_items=tuple(item for item in wells if item is not None),
-        other_factors=tuple(item for item in others if item is not None),
-        unilateral_swelling=tuple(unilateral_swelling(facts)),
-        anticoagulants=tuple(facts.active_medications("anticoagulants")),
-    )
+    def recent_cancers(self, facts: Facts) -> list[ConditionEntry]:
+        return [
+            c
+            for c in coded_conditions(facts, "cancer")
+            if facts.within(c.onset or c.recorded, self.active_cancer_window_days)
+        ]
 
-
-# -- Wells items (+1 each) ----------------------------------------------------------------------
-
-
-def _recent_cancers(facts: Facts) -> list[ConditionEntry]:
-    return [
-        c
-        for c in facts.conditions("cancer")
-        if facts.within(c.onset or c.recorded, ACTIVE_CANCER_WINDOW_DAYS)
-    ]
-
-
-def _active_cancer(facts: Facts) -> RiskItem | None:
-    """Wells "active cancer": treatment within 6 months (chemotherapy on record) or a cancer
-    diagnosed within 6 months. Palliative care is not coded in the value sets we have."""
-    chemo = facts.medications_within("neurotoxic-chemotherapy", ACTIVE_CANCER_WINDOW_DAYS)
-    recent = _recent_cancers(facts)
-    if not (chemo or recent):
-        return None
-    return RiskItem(
-        short="active cancer",
-        label="active cancer (diagnosed or treated within 6 months)",
-        evidence=(*conditions_evidence(recent), *(medication_evidence(m) for m in chemo)),
-        medications=tuple(chemo),
-    )
-
-
-def _paralysis(facts: Facts) -> RiskItem | None:
-    found = facts.conditions("paralysis")
-    if not found:
-        return None
-    # Paresis and recent plaster immobilisation have no verified codes (§20).
-    return RiskItem(
-        "paralysis", "paralysis (leg involvement to confirm)", conditions_evidence(found)
-    )
-
-
-def _surgery_or_bedridden(facts: Facts) -> RiskItem | None:
-    """One Wells point for major surgery within 12 weeks or bedridden >= 3 days (proxy: an
-    inpatient stay of >= 3 days that ended within 28 days)."""
-    surgeries = facts.procedures_within("major-surgery", SURGERY_WINDOW_DAYS)
-    stays = facts.inpatient_stays(
-        min_days=BEDRIDDEN_MIN_STAY_DAYS, ended_within_days=BEDRIDDEN_ENDED_WITHIN_DAYS
-    )
-    if surgeries:
-        latest = surgeries[0]
-        short = f"surgery {time_ago(facts, latest.end or latest.start)}"
-        label = "major surgery within 12 weeks"
-    elif stays:
-        short = "hospital stay of 3+ days"
-        label = "bedridden 3 days or more (inpatient stay ended within 28 days)"
-    else:
-        return None
-    evidence = [procedure_evidence(p, facts) for p in surgeries]
-    for stay in stays:
-        if stay.start is None:
-            continue
-        end = stay.end or facts.as_of
-        nights = (end.date() - stay.start.date()).days
-        evidence.append(
-            Evidence(
-                label="Inpatient stay",
-                value=f"{nights} days, {'ongoing' if stay.end is None else time_ago(facts, end)}",
-                when=stay.start,
-                reference=stay.reference,
-            )
-        )
-    return RiskItem(
-        short=short,
-        label=label,
-        evidence=tuple(evidence),
-        caution=SURGERY_CAUTION if surgeries else "",
-    )
-
-
-def _previous_vte(facts: Facts) -> RiskItem | None:
-    """Previously documented DVT: any VTE code, active or resolved. Post-thrombotic syndrome
-    (I87.009) is in the set: it implies a previous DVT (§17)."""
-    found = facts.conditions("vte-history", include_history=True)
-    if not found:
-        return None
-    deep_vein = {c.reference for c in facts.conditions("acute-dvt", include_history=True)}
-    active_dvt = {c.reference for c in facts.conditions("acute-dvt")}
-    if any(c.reference in active_dvt for c in found):
-        short = "DVT on record"
-    elif any(c.reference in deep_vein for c in found):
-        short = "prior DVT"
-    else:
-        short = "prior VTE"
-    return RiskItem(short, "previously documented DVT / VTE", conditions_evidence(found))
-
-
-# -- other risk factors (no Wells points, listed on the card) ----------------------------------
-
-
-def _pregnancy(facts: Facts) -> RiskItem | None:
-    pregnancy = current_pregnancy(facts)  # after delivery, the postpartum item takes over
-    if pregnancy is None:
-        return None
-    weeks = pregnancy.gestational_weeks
-    short = f"pregnant {int(weeks)} wk" if weeks is not None else "pregnant"
-    evidence = Evidence(
-        label="Pregnancy",
-        value=f"{int(weeks)} weeks" if weeks is not None else "gestational age not recorded",
-        when=pregnancy.when,
-        reference=pregnancy.evidence,
-    )
-    return RiskItem(short, "pregnancy", (evidence,))
-
-
-def _postpartum(facts: Facts) -> RiskItem | None:
-    deliveries = facts.procedures_within("delivery", POSTPARTUM_RAISED_RISK_DAYS)
-    if not deliveries:
-        return None
-    latest = deliveries[0]  # newest first; procedures_within only keeps dated ones
-    days = facts.days_ago(latest.end or latest.start or facts.as_of)
-    label = (
-        "childbirth within 6 weeks (highest-risk period)"
-        if days <= POSTPARTUM_HIGH_RISK_DAYS
-        else "childbirth within 12 weeks (risk still raised)"
-    )
-    return RiskItem(
-        f"postpartum {days // 7} wk",
-        label,
-        tuple(procedure_evidence(p, facts) for p in deliveries),
-    )
-
-
-def _recent_condition(facts: Facts, valueset: str, short: str, label: str) -> RiskItem | None:
-    found = facts.conditions_within(valueset, RECENT_MI_STROKE_DAYS)
-    if not found:
-        return None
-    return RiskItem(f"recent {short}", f"{label} within 90 days", conditions_evidence(found))
-
-
-def _ongoing_condition(facts: Facts, valueset: str, short: str, label: str) -> RiskItem | None:
-    found = facts.conditions(valueset)
-    return RiskItem(short, label, conditions_evidence(found)) if found else None
-
-
-def _obesity(facts: Facts) -> RiskItem | None:
-    bmi = facts.latest_lab("bmi", within_days=BMI_WINDOW_DAYS)
-    if bmi is not None and bmi.value is not None and certainly_at_least(bmi, OBESITY_BMI):
+    def active_cancer(self, facts: Facts) -> RiskItem | None:
+        """Wells "active cancer": treatment within 6 months (chemotherapy on record) or a cancer
+        diagnosed within 6 months. Palliative care is not coded in the value sets we have."""
+        chemo = medications_within(facts, "neurotoxic-chemotherapy", self.active_cancer_window_days)
+        recent = self.recent_cancers(facts)
+        if not (chemo or recent):
+            return None
         return RiskItem(
-            f"BMI {fmt(bmi.value, 1)}",
-            "obesity (BMI 30 or more)",
-            (lab_evidence(bmi, "BMI", "kg/m2", 1),),
+            short="active cancer",
+            label="active cancer (diagnosed or treated within 6 months)",
+            evidence=(*conditions_evidence(recent), *(medication_evidence(m) for m in chemo)),
+            medications=tuple(chemo),
         )
-    coded = facts.conditions("obesity")
-    return RiskItem("obesity", "obesity", conditions_evidence(coded)) if coded else None
 
-
-def _estrogen(facts: Facts) -> RiskItem | None:
-    meds = facts.active_medications("estrogens")
-    if not meds:
-        return None
-    return RiskItem(
-        drug_names(meds),
-        "estrogen or SERM therapy",
-        tuple(medication_evidence(m) for m in meds),
-        medications=tuple(meds),
-    )
-
-
-def _cancer_without_recent_treatment(facts: Facts) -> RiskItem | None:
-    """An active cancer code older than 6 months with no chemotherapy in the record: a VTE risk
-    factor, but the record cannot show the Wells criterion (treatment or palliation)."""
-    if _active_cancer(facts) is not None:
-        return None
-    found = facts.conditions("cancer")
-    if not found:
-        return None
-    return RiskItem(
-        "cancer on record",
-        "cancer on record (Wells point only if treated within 6 months or palliative)",
-        conditions_evidence(found),
-    )
-
-
-# -- the card ----------------------------------------------------------------------------------
-
-
-def evaluate(facts: Facts) -> Finding | None:
-    # §1.6 / §10: Wells scoring is for a suspected DVT, so the complaint is always needed.
-    complaints = pain_or_swelling_complaints(facts)
-    if not complaints:
-        return None
-    assessment = assess_dvt_risk(facts)
-    if not assessment.has_risk:
-        return None
-    severity: Severity = "warning" if assessment.is_warning else "info"
-    suggestions = [DUPLEX]
-    # §10: D-dimer only for a clinician Wells <= 1, never when already anticoagulated; a
-    # record score of 2 or more already sends the patient to imaging.
-    if severity == "info" and not assessment.anticoagulants:
-        suggestions.append(D_DIMER)
-    return Finding(
-        rule_id=RULE_ID,
-        rule_version=VERSION,
-        severity=severity,
-        summary=_summary(assessment),
-        explanation=_explanation(assessment),
-        evidence=unique_evidence((*assessment.evidence(), *complaint_evidence(complaints))),
-        suggestions=tuple(suggestions),
-        cautions=assessment.cautions(),
-        involves_draft_order=assessment.involves_draft_order,
-        # A risk pattern for one named cause: more specific than a list of associations, less
-        # than a single abnormal result. The warning outranks the info-level factor list.
-        specificity=15 if severity == "warning" else 35,
-    )
-
-
-def _summary(assessment: DvtAssessment) -> str:
-    shorts = [item.short for item in assessment.items]
-    if assessment.wells_score >= WELLS_LIKELY:
-        parts = join_parts(shorts, 50, " + ")
-        return fit_summary(
-            f"DVT risk: {parts} (Wells ≥2 from record). Leg pain/swelling needs duplex US."
+    def paralysis(self, facts: Facts) -> RiskItem | None:
+        found = coded_conditions(facts, "paralysis")
+        if not found:
+            return None
+        # Paresis and recent plaster immobilisation have no verified codes (§20).
+        return RiskItem(
+            "paralysis", "paralysis (leg involvement to confirm)", conditions_evidence(found)
         )
-    if assessment.is_warning:
-        parts = join_parts(shorts, 45, " + ")
-        return fit_summary(
-            f"DVT risk: one leg swollen with {parts} (Wells ≥1 from record). Consider duplex US."
+
+    def surgery_or_bedridden(self, facts: Facts) -> RiskItem | None:
+        """One Wells point for major surgery within 12 weeks or bedridden >= 3 days (proxy: an
+        inpatient stay of >= 3 days that ended within 28 days)."""
+        surgeries = procedures_within(facts, "major-surgery", self.surgery_window_days)
+        stays = inpatient_stays(
+            facts,
+            min_days=self.bedridden_min_stay_days,
+            ended_within_days=self.bedridden_ended_within_days,
         )
-    parts = join_parts(shorts, 55)
-    return fit_summary(
-        f"VTE risk factors present ({parts}). Complete Wells exam items if leg is swollen."
-    )
+        if surgeries:
+            latest = surgeries[0]
+            short = f"surgery {time_ago(facts, latest.end or latest.start)}"
+            label = "major surgery within 12 weeks"
+        elif stays:
+            short = "hospital stay of 3+ days"
+            label = "bedridden 3 days or more (inpatient stay ended within 28 days)"
+        else:
+            return None
+        evidence = [procedure_evidence(p, facts) for p in surgeries]
+        for stay in stays:
+            if stay.start is None:
+                continue
+            end = stay.end or facts.as_of
+            nights = (end.date() - stay.start.date()).days
+            ended = "ongoing" if stay.end is None else time_ago(facts, end)
+            evidence.append(
+                Evidence(
+                    label="Inpatient stay",
+                    value=f"{nights} days, {ended}",
+                    when=stay.start,
+                    reference=stay.reference,
+                )
+            )
+        return RiskItem(
+            short=short,
+            label=label,
+            evidence=tuple(evidence),
+            caution=self.surgery_caution if surgeries else "",
+        )
+
+    def previous_vte(self, facts: Facts) -> RiskItem | None:
+        """Previously documented DVT: any VTE code, active or resolved. Post-thrombotic
+        syndrome (I87.009) is in the set: it implies a previous DVT (§17)."""
+        found = coded_conditions(facts, "vte-history", include_history=True)
+        if not found:
+            return None
+        deep_vein = {
+            c.reference for c in coded_conditions(facts, "acute-dvt", include_history=True)
+        }
+        active_dvt = {c.reference for c in coded_conditions(facts, "acute-dvt")}
+        if any(c.reference in active_dvt for c in found):
+            short = "DVT on record"
+        elif any(c.reference in deep_vein for c in found):
+            short = "prior DVT"
+        else:
+            short = "prior VTE"
+        return RiskItem(short, "previously documented DVT / VTE", conditions_evidence(found))
+
+    # -- other risk factors (no Wells points, listed on the card) -----------------------------
+
+    def pregnancy(self, facts: Facts) -> RiskItem | None:
+        pregnancy = current_pregnancy(facts)  # after delivery, the postpartum item takes over
+        if pregnancy is None:
+            return None
+        weeks = pregnancy.gestational_weeks
+        short = f"pregnant {int(weeks)} wk" if weeks is not None else "pregnant"
+        evidence = Evidence(
+            label="Pregnancy",
+            value=f"{int(weeks)} weeks" if weeks is not None else "gestational age not recorded",
+            when=pregnancy.when,
+            reference=pregnancy.evidence,
+        )
+        return RiskItem(short, "pregnancy", (evidence,))
+
+    def postpartum(self, facts: Facts) -> RiskItem | None:
+        deliveries = procedures_within(facts, "delivery", self.postpartum_raised_risk_days)
+        if not deliveries:
+            return None
+        latest = deliveries[0]  # newest first; procedures_within only keeps dated ones
+        days = facts.days_ago(latest.end or latest.start or facts.as_of)
+        label = (
+            "childbirth within 6 weeks (highest-risk period)"
+            if days <= self.postpartum_high_risk_days
+            else "childbirth within 12 weeks (risk still raised)"
+        )
+        return RiskItem(
+            f"postpartum {days // 7} wk",
+            label,
+            tuple(procedure_evidence(p, facts) for p in deliveries),
+        )
+
+    def recent_condition(
+        self, facts: Facts, valueset: str, short: str, label: str
+    ) -> RiskItem | None:
+        found = conditions_within(facts, valueset, self.recent_mi_stroke_days)
+        if not found:
+            return None
+        return RiskItem(f"recent {short}", f"{label} within 90 days", conditions_evidence(found))
+
+    def ongoing_condition(
+        self, facts: Facts, valueset: str, short: str, label: str
+    ) -> RiskItem | None:
+        found = coded_conditions(facts, valueset)
+        return RiskItem(short, label, conditions_evidence(found)) if found else None
+
+    def obesity(self, facts: Facts) -> RiskItem | None:
+        bmi = latest_lab(facts, "bmi", within_days=self.bmi_window_days)
+        if bmi is not None and bmi.value is not None and certainly_at_least(bmi, self.obesity_bmi):
+            return RiskItem(
+                f"BMI {fmt(bmi.value, 1)}",
+                "obesity (BMI 30 or more)",
+                (lab_evidence(bmi, "BMI", "kg/m2", 1),),
+            )
+        coded = coded_conditions(facts, "obesity")
+        return RiskItem("obesity", "obesity", conditions_evidence(coded)) if coded else None
+
+    def estrogen(self, facts: Facts) -> RiskItem | None:
+        meds = active_medications(facts, "estrogens")
+        if not meds:
+            return None
+        return RiskItem(
+            drug_names(meds),
+            "estrogen or SERM therapy",
+            tuple(medication_evidence(m) for m in meds),
+            medications=tuple(meds),
+        )
+
+    def cancer_without_recent_treatment(self, facts: Facts) -> RiskItem | None:
+        """An active cancer code older than 6 months with no chemotherapy in the record: a VTE
+        risk factor, but the record cannot show the Wells criterion (treatment or palliation)."""
+        if self.active_cancer(facts) is not None:
+            return None
+        found = coded_conditions(facts, "cancer")
+        if not found:
+            return None
+        return RiskItem(
+            "cancer on record",
+            "cancer on record (Wells point only if treated within 6 months or palliative)",
+            conditions_evidence(found),
+        )
 
 
-def _explanation(assessment: DvtAssessment) -> str:
-    wells = "; ".join(item.label for item in assessment.wells_items) or "none found"
-    others = "; ".join(item.label for item in assessment.other_factors) or "none found"
-    swelling = (
-        " One-sided leg swelling is coded, a hint (not a score item) that the leg is swollen."
-        if assessment.unilateral_swelling
-        else ""
-    )
-    pathway = (
-        "With a Wells score of 2 or more, the 2003 pathway goes straight to imaging."
-        if assessment.wells_score >= WELLS_LIKELY
-        else "A clinician Wells score of 2 or more means imaging; 1 or less, a D-dimer first."
-    )
-    return (
-        "Leg pain or swelling is on record, and the record shows deep-vein thrombosis risk. "
-        f"Wells items found in the record (+1 each): {wells} = {assessment.wells_score}. "
-        f"Other risk factors: {others}.{swelling} The exam items of the score are not in the "
-        f"record, so the true score may be higher. {pathway}"
-    )
+LOGIC = DvtRisk()
 
-
-RULE = Rule(
-    id=RULE_ID,
-    version=VERSION,
+RULE = RuleVersion(
+    id="dvt-risk",
+    version="1.0.0",
     title="DVT risk from the record (Wells items and VTE risk factors)",
     severities=("info", "warning"),
+    logic=LOGIC,
+    requires=REQUIREMENTS,
+    valuesets=VALUESETS,
+    terminology="2026.11",
     provenance=Provenance(
         guideline=(
             "Wells PS et al., Evaluation of D-dimer in the diagnosis of suspected deep-vein "
@@ -496,7 +504,4 @@ RULE = Rule(
             "Paresis and cast immobilisation have no verified codes (§20)."
         ),
     ),
-    requires=REQUIREMENTS,
-    evaluate=evaluate,
-    valuesets=VALUESETS,
 )

@@ -12,65 +12,43 @@ from dataclasses import dataclass, replace
 
 from cds.facts import Facts
 from cds.record import LabEntry
-from cds.rules._leg_context import complaint_evidence
-from cds.rules.base import DataRequirement, Evidence, Finding, OrderSuggestion, Provenance, Rule
-from cds.rules.common import (
+from cds.rules.base import (
+    DataRequirement,
+    Evidence,
+    Finding,
+    OrderSuggestion,
+    Provenance,
+    RuleLogic,
+    RuleVersion,
+)
+from cds.rules.lib.complaints.v1 import complaint_evidence, has_leg_complaint, leg_complaints
+from cds.rules.lib.conditions.v1 import conditions_within
+from cds.rules.lib.electrolytes.v1 import (
     CA_HIGH,
     CA_LOW,
     ELECTROLYTE_WINDOW_DAYS,
     K_LOW,
     MG_LOW,
+    Calcium,
     albumin_corrected_calcium,
+)
+from cds.rules.lib.evidence.v1 import condition_evidence, result_evidence
+from cds.rules.lib.results.v1 import (
     certainly_above,
     certainly_at_least,
     certainly_below,
-    condition_evidence,
-    fit_summary,
-    fmt,
-    result_evidence,
+    is_high,
+    is_low,
+    lab_results,
+    latest_lab,
     value_text,
 )
-
-RULE_ID = "electrolyte-abnormality"
-VERSION = "1.0.0"
-
-LAB_WINDOW_DAYS = ELECTROLYTE_WINDOW_DAYS  # 90 days, as §2: both cards read the same result
-CODED_DISORDER_WINDOW_DAYS = 30  # §3 info: coded in the last 30 days with no lab
-
-# Default limits (K < 3.5, Mg < 0.70 mmol/L, albumin-corrected Ca 8.5-10.5 mg/dL) are the §2
-# ones in `common`, shared with diuretic-electrolytes.
-K_CRITICAL_BELOW = 2.5  # mmol/L
-MG_CRITICAL_BELOW = 0.50  # mmol/L (≈ 1.2 mg/dL)
-NA_LOW = 135.0  # mmol/L: 125-134 is a warning whatever the lab's range
-NA_HIGH = 145.0  # mmol/L: above it is hypernatraemia, a warning whatever the lab's range
-NA_CRITICAL_BELOW = 125.0  # "profound" hyponatraemia (Spasovski 2014)
-NA_CRITICAL_AT_OR_ABOVE = 160.0  # common laboratory critical limit (confirm locally)
-CA_CRITICAL_BELOW = 7.6  # mg/dL (1.9 mmol/L), Society for Endocrinology acute hypocalcaemia
-CA_CRITICAL_AT_OR_ABOVE = 14.0  # mg/dL (3.5 mmol/L), severe hypercalcaemia
-
-BMP = OrderSuggestion("Basic metabolic panel", "51990-0", "Recheck electrolytes")
-MAGNESIUM = OrderSuggestion("Magnesium, serum", "19123-9", "Magnesium with muscle cramps")
-CMP = OrderSuggestion(
-    "Comprehensive metabolic panel", "24323-8", "Calcium with albumin for correction"
-)
-
-UNCORRECTED_CAUTION = (
-    "No albumin result within the window: calcium was judged as measured, not corrected for "
-    "albumin."
-)
+from cds.rules.lib.text.v1 import fit_summary, fmt
 
 CALCIUM_ANALYTES = ("calcium-total", "calcium-corrected", "calcium-ionized")
-# §3 info: a coded disorder (value set) counts as "with no lab" when none of these analytes
-# has a result in the lab window. Dehydration is judged on the basic metabolic panel.
-CODED_DISORDERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("hypokalemia", "hypokalaemia", ("potassium",)),
-    ("hypomagnesemia", "hypomagnesaemia", ("magnesium",)),
-    ("hyponatremia", "hyponatraemia", ("sodium",)),
-    ("hypernatremia", "hypernatraemia", ("sodium",)),
-    ("hypocalcemia", "hypocalcaemia", CALCIUM_ANALYTES),
-    ("hypercalcemia", "hypercalcaemia", CALCIUM_ANALYTES),
-    ("dehydration", "dehydration", ("sodium", "potassium")),
-)
+
+# (value set of the coded disorder, its name on the card, the analytes that measure it)
+CodedDisorder = tuple[str, str, tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -90,53 +68,6 @@ class _Limits:
     critical_at_or_above: float | None = None
 
 
-POTASSIUM = _Limits(
-    "potassium", "potassium", "mmol/L", 1, default_low=K_LOW, critical_below=K_CRITICAL_BELOW
-)
-MAGNESIUM_LIMITS = _Limits(
-    "magnesium", "magnesium", "mmol/L", 2, default_low=MG_LOW, critical_below=MG_CRITICAL_BELOW
-)
-SODIUM = _Limits(
-    "sodium",
-    "sodium",
-    "mmol/L",
-    1,
-    default_low=NA_LOW,
-    default_high=NA_HIGH,
-    always_low_below=NA_LOW,
-    always_high_above=NA_HIGH,
-    critical_below=NA_CRITICAL_BELOW,
-    critical_at_or_above=NA_CRITICAL_AT_OR_ABOVE,
-)
-# Ionized calcium has no catalog thresholds: judged on the lab's own flag or range only.
-IONIZED_CALCIUM = _Limits("calcium-ionized", "ionized calcium", "mmol/L", 2)
-REPORTED_CALCIUM = _Limits(
-    "calcium",
-    "calcium (albumin-corrected)",
-    "mg/dL",
-    1,
-    default_low=CA_LOW,
-    default_high=CA_HIGH,
-    critical_below=CA_CRITICAL_BELOW,
-    critical_at_or_above=CA_CRITICAL_AT_OR_ABOVE,
-)
-UNCORRECTED_CALCIUM = _Limits(
-    "calcium",
-    "calcium (total, uncorrected)",
-    "mg/dL",
-    1,
-    default_low=CA_LOW,
-    default_high=CA_HIGH,
-    # Low albumin lowers the total: an uncorrected low total is no evidence of a critically
-    # low corrected calcium, while a total >= 14 stays >= 14 unless albumin is above 4 g/dL.
-    critical_below=None,
-    critical_at_or_above=CA_CRITICAL_AT_OR_ABOVE,
-)
-# A total corrected here: no catalog cut-offs in the limits, the corrected value is compared
-# with the lab's total-calcium range (or the defaults) in `_calcium`.
-CALCULATED_CALCIUM = _Limits("calcium", "calcium (albumin-corrected)", "mg/dL", 1)
-
-
 @dataclass(frozen=True)
 class _Abnormal:
     analyte: str
@@ -148,222 +79,391 @@ class _Abnormal:
     caution: str = ""
 
 
-def evaluate(facts: Facts) -> Finding | None:
-    abnormal = _abnormal_results(facts)
-    if abnormal:
-        return _abnormal_finding(facts, abnormal)
-    return _coded_without_result(facts)
+@dataclass(frozen=True)
+class ElectrolyteAbnormality(RuleLogic):
+    """§3. The default limits (K < 3.5, Mg < 0.70 mmol/L, albumin-corrected Ca 8.5-10.5 mg/dL)
+    and the look-back are the `electrolytes` library's §2 ones, shared with
+    diuretic-electrolytes: both cards must judge the same result for the diuretic card to
+    suppress this one."""
 
-
-# -- abnormal results --------------------------------------------------------------------------
-
-
-def _abnormal_results(facts: Facts) -> list[_Abnormal]:
-    found: list[_Abnormal] = []
-    for limits in (POTASSIUM, MAGNESIUM_LIMITS, SODIUM):
-        lab = facts.latest_lab(limits.analyte, within_days=LAB_WINDOW_DAYS)
-        if lab is not None:
-            found += _judge(facts, lab, limits)
-    calcium = _calcium(facts)
-    if calcium is not None:
-        found.append(calcium)
-    ionized = facts.latest_lab("calcium-ionized", within_days=LAB_WINDOW_DAYS)
-    if ionized is not None:
-        found += _judge(facts, ionized, IONIZED_CALCIUM)
-    # Critical first, then in the order a clinician reads a panel (K, Mg, Na, Ca).
-    return sorted(found, key=lambda a: not a.critical)
-
-
-def _judge(facts: Facts, lab: LabEntry, limits: _Limits) -> list[_Abnormal]:
-    critical_low = limits.critical_below is not None and certainly_below(lab, limits.critical_below)
-    critical_high = limits.critical_at_or_above is not None and certainly_at_least(
-        lab, limits.critical_at_or_above
+    lab_window_days: int = ELECTROLYTE_WINDOW_DAYS  # 90 days, as §2: both cards read one result
+    coded_disorder_window_days: int = 30  # §3 info: coded in the last 30 days with no lab
+    k_low: float = K_LOW  # mmol/L
+    mg_low: float = MG_LOW  # mmol/L
+    ca_low: float = CA_LOW  # mg/dL, albumin-corrected
+    ca_high: float = CA_HIGH  # mg/dL, albumin-corrected
+    k_critical_below: float = 2.5  # mmol/L
+    mg_critical_below: float = 0.50  # mmol/L (≈ 1.2 mg/dL)
+    na_low: float = 135.0  # mmol/L: 125-134 is a warning whatever the lab's range
+    na_high: float = 145.0  # mmol/L: above it is hypernatraemia, a warning whatever the range
+    na_critical_below: float = 125.0  # "profound" hyponatraemia (Spasovski 2014)
+    na_critical_at_or_above: float = 160.0  # common laboratory critical limit (confirm locally)
+    # Society for Endocrinology acute hypocalcaemia guidance.
+    ca_critical_below: float = 7.6  # mg/dL (1.9 mmol/L)
+    ca_critical_at_or_above: float = 14.0  # mg/dL (3.5 mmol/L), severe hypercalcaemia
+    # §3 info: a coded disorder counts as "with no lab" when none of its analytes has a result
+    # in the lab window. Dehydration is judged on the basic metabolic panel.
+    coded_disorders: tuple[CodedDisorder, ...] = (
+        ("hypokalemia", "hypokalaemia", ("potassium",)),
+        ("hypomagnesemia", "hypomagnesaemia", ("magnesium",)),
+        ("hyponatremia", "hyponatraemia", ("sodium",)),
+        ("hypernatremia", "hypernatraemia", ("sodium",)),
+        ("hypocalcemia", "hypocalcaemia", CALCIUM_ANALYTES),
+        ("hypercalcemia", "hypercalcaemia", CALCIUM_ANALYTES),
+        ("dehydration", "dehydration", ("sodium", "potassium")),
     )
-    # Facts.is_low / is_high: the flag, then the lab's range, then the default; a censored
-    # result ("<3.0") counts when its bound settles it (§1.2).
-    low = (
-        critical_low
-        or facts.is_low(lab, limits.default_low)
-        or (limits.always_low_below is not None and certainly_below(lab, limits.always_low_below))
+    bmp: OrderSuggestion = OrderSuggestion(
+        "Basic metabolic panel", "51990-0", "Recheck electrolytes"
     )
-    high = (
-        critical_high
-        or facts.is_high(lab, limits.default_high)
-        or (limits.always_high_above is not None and certainly_above(lab, limits.always_high_above))
+    magnesium: OrderSuggestion = OrderSuggestion(
+        "Magnesium, serum", "19123-9", "Magnesium with muscle cramps"
     )
-    if not (low or high):
-        return []
-    direction = "low" if low else "high"
-    critical = critical_low or critical_high
-    return [_abnormal(lab, limits, direction, critical, limits.name.capitalize())]
-
-
-def _abnormal(
-    lab: LabEntry,
-    limits: _Limits,
-    direction: str,
-    critical: bool,
-    label: str,
-    *,
-    value: str | None = None,
-    evidence: Evidence | None = None,
-) -> _Abnormal:
-    shown = value if value is not None else value_text(lab, limits.digits)
-    level = f"critically {direction}" if critical else direction
-    return _Abnormal(
-        analyte=limits.analyte,
-        lab=lab,
-        direction=direction,
-        critical=critical,
-        phrase=f"Serum {limits.name} {shown} {limits.unit} ({level})",
-        evidence=evidence or result_evidence(lab, label, limits.unit, limits.digits),
+    cmp: OrderSuggestion = OrderSuggestion(
+        "Comprehensive metabolic panel", "24323-8", "Calcium with albumin for correction"
+    )
+    uncorrected_caution: str = (
+        "No albumin result within the window: calcium was judged as measured, not corrected "
+        "for albumin."
     )
 
+    def evaluate(self, facts: Facts) -> Finding | None:
+        abnormal = self.abnormal_results(facts)
+        if abnormal:
+            return self.abnormal_finding(facts, abnormal)
+        return self.coded_without_result(facts)
 
-def _calcium(facts: Facts) -> _Abnormal | None:
-    """Albumin-corrected calcium (§1.3): the result diuretic-electrolytes reads too
-    (`common.albumin_corrected_calcium`), so suppression can match it."""
-    calcium = albumin_corrected_calcium(facts, LAB_WINDOW_DAYS)
-    if calcium is None:
-        return None
-    if calcium.source == "reported":
-        judged = _judge(facts, calcium.lab, REPORTED_CALCIUM)
-        return judged[0] if judged else None
-    if calcium.source == "no-albumin":
-        # Judged as measured, on the lab's own flag or range, and the card says so.
-        uncorrected = _judge(facts, calcium.lab, UNCORRECTED_CALCIUM)
-        if not uncorrected:
-            return None
-        return replace(uncorrected[0], caution=UNCORRECTED_CAUTION)
-    # Corrected from total and albumin: the total's flag describes the uncorrected value, so
-    # the corrected number (a bound when an input is censored) is compared with the lab's
-    # total-calcium range (or the defaults).
-    low_limit, high_limit = calcium.low_limit, calcium.high_limit
-    low = calcium.certainly_below(low_limit)
-    if not (low or calcium.certainly_above(high_limit)):
-        return None
-    critical = calcium.certainly_below(CA_CRITICAL_BELOW) or calcium.certainly_at_least(
-        CA_CRITICAL_AT_OR_ABOVE
-    )
-    return _abnormal(
-        calcium.lab,
-        CALCULATED_CALCIUM,
-        "low" if low else "high",
-        critical,
-        "Calcium, albumin-corrected",
-        value=calcium.value_text(1),
-        evidence=calcium.evidence(f"reference {fmt(low_limit, 1)}-{fmt(high_limit, 1)}"),
-    )
+    # -- how each analyte is judged ----------------------------------------------------------
 
-
-def _abnormal_finding(facts: Facts, abnormal: list[_Abnormal]) -> Finding:
-    critical = any(a.critical for a in abnormal)
-    lead = abnormal[0]
-    others = len(abnormal) - 1
-    more = f" and {others} other abnormal result{'s' if others > 1 else ''}" if others else ""
-    if critical:
-        summary = f"{lead.phrase}{more}: can cause cramps, tetany or arrhythmia; review today."
-    elif lead.direction == "low" and not others:
-        summary = f"{lead.phrase} can cause muscle cramps; review cause and replacement."
-    elif lead.direction == "low":
-        summary = f"{lead.phrase}{more} can cause muscle cramps; review the cause."
-    else:
-        summary = f"{lead.phrase}{more} can cause muscle weakness or cramps; review the cause."
-    explanation = (
-        "Low potassium, magnesium, sodium or calcium (and high sodium or calcium) make muscles "
-        "and nerves excitable and are common, treatable causes of muscle cramps, often at "
-        f"night. The latest result of each within {LAB_WINDOW_DAYS} days is shown; the lab's "
-        "own flag or reference range is used where reported."
-    )
-    if critical:
-        explanation += (
-            " A critical value needs same-day review of the cause, replacement and an ECG "
-            "where potassium, magnesium or calcium is concerned."
+    def potassium_limits(self) -> _Limits:
+        return _Limits(
+            "potassium",
+            "potassium",
+            "mmol/L",
+            1,
+            default_low=self.k_low,
+            critical_below=self.k_critical_below,
         )
-    cautions = [a.caution for a in abnormal if a.caution]
-    if any(a.lab.comparator for a in abnormal):
-        cautions.append("A result was reported beyond the measuring range (with < or >).")
-    return Finding(
-        rule_id=RULE_ID,
-        rule_version=VERSION,
-        severity="critical" if critical else "warning",
-        summary=fit_summary(summary),
-        explanation=explanation,
-        evidence=(
-            *(a.evidence for a in abnormal),
-            *complaint_evidence(facts.leg_complaints),
-        ),
-        suggestions=_suggestions(facts, abnormal),
-        cautions=tuple(cautions),
-        labs=tuple((a.analyte, a.lab.reference) for a in abnormal),
-        # Drug-agnostic and so less specific than a drug-explained card (diuretic-electrolytes
-        # is 10), more specific than a risk pattern.
-        specificity=30,
-    )
+
+    def magnesium_limits(self) -> _Limits:
+        return _Limits(
+            "magnesium",
+            "magnesium",
+            "mmol/L",
+            2,
+            default_low=self.mg_low,
+            critical_below=self.mg_critical_below,
+        )
+
+    def sodium_limits(self) -> _Limits:
+        return _Limits(
+            "sodium",
+            "sodium",
+            "mmol/L",
+            1,
+            default_low=self.na_low,
+            default_high=self.na_high,
+            always_low_below=self.na_low,
+            always_high_above=self.na_high,
+            critical_below=self.na_critical_below,
+            critical_at_or_above=self.na_critical_at_or_above,
+        )
+
+    def ionized_calcium_limits(self) -> _Limits:
+        # Ionized calcium has no catalog thresholds: judged on the lab's own flag or range only.
+        return _Limits("calcium-ionized", "ionized calcium", "mmol/L", 2)
+
+    def reported_calcium_limits(self) -> _Limits:
+        return _Limits(
+            "calcium",
+            "calcium (albumin-corrected)",
+            "mg/dL",
+            1,
+            default_low=self.ca_low,
+            default_high=self.ca_high,
+            critical_below=self.ca_critical_below,
+            critical_at_or_above=self.ca_critical_at_or_above,
+        )
+
+    def uncorrected_calcium_limits(self) -> _Limits:
+        return _Limits(
+            "calcium",
+            "calcium (total, uncorrected)",
+            "mg/dL",
+            1,
+            default_low=self.ca_low,
+            default_high=self.ca_high,
+            # Low albumin lowers the total: an uncorrected low total is no evidence of a
+            # critically low corrected calcium, while a total >= 14 stays >= 14 unless albumin
+            # is above 4 g/dL.
+            critical_below=None,
+            critical_at_or_above=self.ca_critical_at_or_above,
+        )
+
+    def calculated_calcium_limits(self) -> _Limits:
+        # A total corrected here: no catalog cut-offs in the limits, the corrected value is
+        # compared with the lab's total-calcium range (or the defaults) in `calcium`.
+        return _Limits("calcium", "calcium (albumin-corrected)", "mg/dL", 1)
+
+    # -- abnormal results --------------------------------------------------------------------
+
+    def abnormal_results(self, facts: Facts) -> list[_Abnormal]:
+        found: list[_Abnormal] = []
+        for limits in (self.potassium_limits(), self.magnesium_limits(), self.sodium_limits()):
+            lab = latest_lab(facts, limits.analyte, within_days=self.lab_window_days)
+            if lab is not None:
+                found += self.judge(lab, limits)
+        calcium = self.calcium(facts)
+        if calcium is not None:
+            found.append(calcium)
+        ionized = latest_lab(facts, "calcium-ionized", within_days=self.lab_window_days)
+        if ionized is not None:
+            found += self.judge(ionized, self.ionized_calcium_limits())
+        # Critical first, then in the order a clinician reads a panel (K, Mg, Na, Ca).
+        return sorted(found, key=lambda a: not a.critical)
+
+    def judge(self, lab: LabEntry, limits: _Limits) -> list[_Abnormal]:
+        critical_low = limits.critical_below is not None and certainly_below(
+            lab, limits.critical_below
+        )
+        critical_high = limits.critical_at_or_above is not None and certainly_at_least(
+            lab, limits.critical_at_or_above
+        )
+        # results.is_low / is_high: the flag, then the lab's range, then the default; a
+        # censored result ("<3.0") counts when its bound settles it (§1.2).
+        low = (
+            critical_low
+            or is_low(lab, limits.default_low)
+            or (
+                limits.always_low_below is not None
+                and certainly_below(lab, limits.always_low_below)
+            )
+        )
+        high = (
+            critical_high
+            or is_high(lab, limits.default_high)
+            or (
+                limits.always_high_above is not None
+                and certainly_above(lab, limits.always_high_above)
+            )
+        )
+        if not (low or high):
+            return []
+        direction = "low" if low else "high"
+        critical = critical_low or critical_high
+        return [self.abnormal(lab, limits, direction, critical, limits.name.capitalize())]
+
+    def abnormal(
+        self,
+        lab: LabEntry,
+        limits: _Limits,
+        direction: str,
+        critical: bool,
+        label: str,
+        *,
+        value: str | None = None,
+        evidence: Evidence | None = None,
+    ) -> _Abnormal:
+        shown = value if value is not None else value_text(lab, limits.digits)
+        level = f"critically {direction}" if critical else direction
+        return _Abnormal(
+            analyte=limits.analyte,
+            lab=lab,
+            direction=direction,
+            critical=critical,
+            phrase=f"Serum {limits.name} {shown} {limits.unit} ({level})",
+            evidence=evidence or result_evidence(lab, label, limits.unit, limits.digits),
+        )
+
+    def calcium(self, facts: Facts) -> _Abnormal | None:
+        """Albumin-corrected calcium (§1.3): the result diuretic-electrolytes reads too
+        (`electrolytes.albumin_corrected_calcium`), so suppression can match it."""
+        calcium = albumin_corrected_calcium(facts, self.lab_window_days)
+        if calcium is None:
+            return None
+        if calcium.source == "reported":
+            judged = self.judge(calcium.lab, self.reported_calcium_limits())
+            return judged[0] if judged else None
+        if calcium.source == "no-albumin":
+            # Judged as measured, on the lab's own flag or range, and the card says so.
+            uncorrected = self.judge(calcium.lab, self.uncorrected_calcium_limits())
+            if not uncorrected:
+                return None
+            return replace(uncorrected[0], caution=self.uncorrected_caution)
+        # Corrected from total and albumin: the total's flag describes the uncorrected value,
+        # so the corrected number (a bound when an input is censored) is compared with the
+        # lab's total-calcium range (or the defaults).
+        low_limit, high_limit = self.corrected_calcium_range(calcium)
+        low = calcium.certainly_below(low_limit)
+        if not (low or calcium.certainly_above(high_limit)):
+            return None
+        critical = calcium.certainly_below(self.ca_critical_below) or calcium.certainly_at_least(
+            self.ca_critical_at_or_above
+        )
+        return self.abnormal(
+            calcium.lab,
+            self.calculated_calcium_limits(),
+            "low" if low else "high",
+            critical,
+            "Calcium, albumin-corrected",
+            value=calcium.value_text(1),
+            evidence=calcium.evidence(f"reference {fmt(low_limit, 1)}-{fmt(high_limit, 1)}"),
+        )
+
+    def corrected_calcium_range(self, calcium: Calcium) -> tuple[float, float]:
+        """The range a calcium corrected here is judged against: the lab's total-calcium range,
+        else `ca_low` / `ca_high`. (`Calcium.low_limit` / `high_limit` fall back on the
+        library's defaults instead: the same values today, but then the default limits of a
+        version would not be one parameter.)"""
+        low = calcium.lab.reference_low
+        high = calcium.lab.reference_high
+        return (
+            low if low is not None else self.ca_low,
+            high if high is not None else self.ca_high,
+        )
+
+    def abnormal_finding(self, facts: Facts, abnormal: list[_Abnormal]) -> Finding:
+        critical = any(a.critical for a in abnormal)
+        lead = abnormal[0]
+        others = len(abnormal) - 1
+        more = f" and {others} other abnormal result{'s' if others > 1 else ''}" if others else ""
+        if critical:
+            summary = f"{lead.phrase}{more}: can cause cramps, tetany or arrhythmia; review today."
+        elif lead.direction == "low" and not others:
+            summary = f"{lead.phrase} can cause muscle cramps; review cause and replacement."
+        elif lead.direction == "low":
+            summary = f"{lead.phrase}{more} can cause muscle cramps; review the cause."
+        else:
+            summary = f"{lead.phrase}{more} can cause muscle weakness or cramps; review the cause."
+        explanation = (
+            "Low potassium, magnesium, sodium or calcium (and high sodium or calcium) make "
+            "muscles and nerves excitable and are common, treatable causes of muscle cramps, "
+            f"often at night. The latest result of each within {self.lab_window_days} days is "
+            "shown; the lab's own flag or reference range is used where reported."
+        )
+        if critical:
+            explanation += (
+                " A critical value needs same-day review of the cause, replacement and an ECG "
+                "where potassium, magnesium or calcium is concerned."
+            )
+        cautions = [a.caution for a in abnormal if a.caution]
+        if any(a.lab.comparator for a in abnormal):
+            cautions.append("A result was reported beyond the measuring range (with < or >).")
+        return Finding(
+            severity="critical" if critical else "warning",
+            summary=fit_summary(summary),
+            explanation=explanation,
+            evidence=(
+                *(a.evidence for a in abnormal),
+                *complaint_evidence(leg_complaints(facts)),
+            ),
+            suggestions=self.abnormal_suggestions(facts, abnormal),
+            cautions=tuple(cautions),
+            labs=tuple((a.analyte, a.lab.reference) for a in abnormal),
+            # Drug-agnostic and so less specific than a drug-explained card
+            # (diuretic-electrolytes is 10), more specific than a risk pattern.
+            specificity=30,
+        )
+
+    def abnormal_suggestions(
+        self, facts: Facts, abnormal: list[_Abnormal]
+    ) -> tuple[OrderSuggestion, ...]:
+        suggestions = [self.bmp]
+        magnesium = latest_lab(facts, "magnesium", within_days=self.lab_window_days)
+        # Magnesium is not part of a metabolic panel: order it when unknown or itself abnormal
+        # (low magnesium keeps potassium and calcium low until it is replaced).
+        if magnesium is None or any(a.analyte == "magnesium" for a in abnormal):
+            suggestions.append(self.magnesium)
+        if any(a.analyte.startswith("calcium") for a in abnormal):
+            suggestions.append(self.cmp)
+        return tuple(suggestions)
+
+    # -- coded disorder, no result ---------------------------------------------------------
+
+    def coded_without_result(self, facts: Facts) -> Finding | None:
+        # §1.6: "this disorder could explain the cramps" is a candidate cause: complaint needed.
+        if not has_leg_complaint(facts):
+            return None
+        unmeasured = []
+        for valueset, name, analytes in self.coded_disorders:
+            coded = conditions_within(facts, valueset, self.coded_disorder_window_days)
+            if coded and not any(
+                lab_results(facts, a, within_days=self.lab_window_days) for a in analytes
+            ):
+                unmeasured.append((name, analytes, coded[0]))
+        if not unmeasured:
+            return None
+        names = " and ".join(dict.fromkeys(name for name, _, _ in unmeasured))
+        summary = (
+            f"Recently coded {names} with no result in {self.lab_window_days} days may explain "
+            "cramps; consider checking."
+        )
+        measured = {a for _, analytes, _ in unmeasured for a in analytes}
+        suggestions = [self.bmp]
+        if "magnesium" in measured:
+            suggestions.append(self.magnesium)
+        if measured & set(CALCIUM_ANALYTES):
+            suggestions.append(self.cmp)
+        return Finding(
+            severity="info",
+            summary=fit_summary(summary),
+            explanation=(
+                "An electrolyte or volume disorder was coded in the last "
+                f"{self.coded_disorder_window_days} days, but no matching result is on record "
+                f"in the last {self.lab_window_days} days. Such disorders cause muscle cramps; "
+                "a current value shows whether it persists."
+            ),
+            evidence=(
+                *(condition_evidence(c) for _, _, c in unmeasured),
+                *complaint_evidence(leg_complaints(facts)),
+            ),
+            suggestions=tuple(suggestions),
+            specificity=45,  # a coded diagnosis without a value: the least specific of this rule
+        )
 
 
-def _suggestions(facts: Facts, abnormal: list[_Abnormal]) -> tuple[OrderSuggestion, ...]:
-    suggestions = [BMP]
-    magnesium = facts.latest_lab("magnesium", within_days=LAB_WINDOW_DAYS)
-    # Magnesium is not part of a metabolic panel: order it when unknown or itself abnormal
-    # (low magnesium keeps potassium and calcium low until it is replaced).
-    if magnesium is None or any(a.analyte == "magnesium" for a in abnormal):
-        suggestions.append(MAGNESIUM)
-    if any(a.analyte.startswith("calcium") for a in abnormal):
-        suggestions.append(CMP)
-    return tuple(suggestions)
+LOGIC = ElectrolyteAbnormality()
 
-
-# -- coded disorder, no result -------------------------------------------------------------
-
-
-def _coded_without_result(facts: Facts) -> Finding | None:
-    # §1.6: "this disorder could explain the cramps" is a candidate cause: complaint needed.
-    if not facts.has_leg_complaint:
-        return None
-    unmeasured = []
-    for valueset, name, analytes in CODED_DISORDERS:
-        coded = facts.conditions_within(valueset, CODED_DISORDER_WINDOW_DAYS)
-        if coded and not any(facts.labs(a, within_days=LAB_WINDOW_DAYS) for a in analytes):
-            unmeasured.append((name, analytes, coded[0]))
-    if not unmeasured:
-        return None
-    names = " and ".join(dict.fromkeys(name for name, _, _ in unmeasured))
-    summary = (
-        f"Recently coded {names} with no result in {LAB_WINDOW_DAYS} days may explain "
-        "cramps; consider checking."
-    )
-    measured = {a for _, analytes, _ in unmeasured for a in analytes}
-    suggestions = [BMP]
-    if "magnesium" in measured:
-        suggestions.append(MAGNESIUM)
-    if measured & set(CALCIUM_ANALYTES):
-        suggestions.append(CMP)
-    return Finding(
-        rule_id=RULE_ID,
-        rule_version=VERSION,
-        severity="info",
-        summary=fit_summary(summary),
-        explanation=(
-            "An electrolyte or volume disorder was coded in the last "
-            f"{CODED_DISORDER_WINDOW_DAYS} days, but no matching result is on record in the "
-            f"last {LAB_WINDOW_DAYS} days. Such disorders cause muscle cramps; a current value "
-            "shows whether it persists."
-        ),
-        evidence=(
-            *(condition_evidence(c) for _, _, c in unmeasured),
-            *complaint_evidence(facts.leg_complaints),
-        ),
-        suggestions=tuple(suggestions),
-        specificity=45,  # a coded diagnosis without a value: the least specific of this rule
-    )
-
-
-RULE = Rule(
-    id=RULE_ID,
-    version=VERSION,
+RULE = RuleVersion(
+    id="electrolyte-abnormality",
+    version="1.0.0",
     title="Electrolyte or volume disturbance",
     severities=("info", "warning", "critical"),
+    logic=LOGIC,
+    requires=(
+        DataRequirement(
+            "Observation",
+            (
+                "potassium",
+                "magnesium",
+                "sodium",
+                "calcium-total",
+                "calcium-corrected",
+                "calcium-ionized",
+                "albumin",
+                "leg-complaint",  # a complaint may be recorded as a coded Observation
+            ),
+        ),
+        DataRequirement("Condition"),
+        DataRequirement("Encounter"),
+    ),
+    valuesets=(
+        "potassium",
+        "magnesium",
+        "sodium",
+        "calcium-total",
+        "calcium-corrected",
+        "calcium-ionized",
+        "albumin",
+        "hypokalemia",
+        "hypomagnesemia",
+        "hyponatremia",
+        "hypernatremia",
+        "hypocalcemia",
+        "hypercalcemia",
+        "dehydration",
+        "leg-complaint",
+    ),
+    terminology="2026.11",
     provenance=Provenance(
         guideline=(
             "Hyponatraemia: Spasovski et al., Eur J Endocrinol 2014 (ESE/ESICM/ERA-EDTA "
@@ -393,40 +493,5 @@ RULE = Rule(
             " matching result in 90 days) is a candidate cause and needs a leg complaint (§1.6); "
             "dehydration counts as unmeasured when neither sodium nor potassium was measured."
         ),
-    ),
-    requires=(
-        DataRequirement(
-            "Observation",
-            (
-                "potassium",
-                "magnesium",
-                "sodium",
-                "calcium-total",
-                "calcium-corrected",
-                "calcium-ionized",
-                "albumin",
-                "leg-complaint",  # a complaint may be recorded as a coded Observation
-            ),
-        ),
-        DataRequirement("Condition"),
-        DataRequirement("Encounter"),
-    ),
-    evaluate=evaluate,
-    valuesets=(
-        "potassium",
-        "magnesium",
-        "sodium",
-        "calcium-total",
-        "calcium-corrected",
-        "calcium-ionized",
-        "albumin",
-        "hypokalemia",
-        "hypomagnesemia",
-        "hyponatremia",
-        "hypernatremia",
-        "hypocalcemia",
-        "hypercalcemia",
-        "dehydration",
-        "leg-complaint",
     ),
 )

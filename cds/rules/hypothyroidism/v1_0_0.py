@@ -9,9 +9,23 @@ and a known (treated) diagnosis are candidate causes (info) and need a leg compl
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cds.facts import Facts
 from cds.record import ConditionEntry, MedicationEntry
-from cds.rules._cramp_labs import (
+from cds.rules.base import (
+    DataRequirement,
+    Evidence,
+    Finding,
+    OrderSuggestion,
+    Provenance,
+    RuleLogic,
+    RuleVersion,
+    Severity,
+)
+from cds.rules.lib.complaints.v1 import complaint_evidence, has_leg_complaint, leg_complaints
+from cds.rules.lib.conditions.v1 import coded_conditions
+from cds.rules.lib.cramp_labs.v1 import (
     FREE_T4_PAIRING_DAYS,
     THYROID_WINDOW_DAYS,
     TSH_TREATMENT_THRESHOLD,
@@ -21,184 +35,205 @@ from cds.rules._cramp_labs import (
     statin_muscle_context,
     tsh_evidence,
 )
-from cds.rules._leg_context import complaint_evidence
-from cds.rules.base import (
-    DataRequirement,
-    Evidence,
-    Finding,
-    OrderSuggestion,
-    Provenance,
-    Rule,
-    Severity,
-)
-from cds.rules.common import (
-    condition_evidence,
-    drug_names,
-    fit_summary,
-    fmt,
-    low_confidence_cautions,
-    medication_evidence,
-    value_text,
-)
-
-RULE_ID = "hypothyroidism"
-VERSION = "1.0.0"
-
-WINDOW_DAYS = THYROID_WINDOW_DAYS  # 12 months (§16: "none in 12 months")
-TREATMENT_THRESHOLD = TSH_TREATMENT_THRESHOLD  # mIU/L
-
-TSH = OrderSuggestion("TSH", "3016-3", "Thyroid function with statin muscle symptoms")
-FREE_T4 = OrderSuggestion("Free T4", "3024-7", "Free T4 to classify a high TSH")
+from cds.rules.lib.evidence.v1 import condition_evidence, medication_evidence
+from cds.rules.lib.medications.v1 import active_medications
+from cds.rules.lib.results.v1 import certainly_at_least, latest_lab, value_text
+from cds.rules.lib.text.v1 import drug_names, fit_summary, fmt, low_confidence_cautions
 
 
-def evaluate(facts: Facts) -> Finding | None:
-    thyroid = high_tsh(facts)
-    statins = facts.active_medications("statins")
-    levothyroxine = facts.active_medications("levothyroxine")
-    known = facts.conditions("hypothyroidism")
-    if thyroid is not None:
-        return _high_tsh_finding(facts, thyroid, statins, levothyroxine, known)
-    if (known or levothyroxine) and facts.has_leg_complaint:
-        return _known_diagnosis(facts, known, levothyroxine)
-    return None
+@dataclass(frozen=True)
+class Hypothyroidism(RuleLogic):
+    """§16. Which TSH is high and which free T4 classifies it is the `cramp_labs` library's
+    (`cramp_labs.high_tsh`: latest TSH within 12 months, lab flag or range else 4.5 mIU/L, a
+    free T4 within 30 days of it), shared with the statin and vitamin D cards."""
 
+    # The latest TSH a known diagnosis is shown with: 12 months (§16: "none in 12 months").
+    tsh_window_days: int = THYROID_WINDOW_DAYS
+    # Named in the explanation; it does not change severity.
+    tsh_treatment_threshold: float = TSH_TREATMENT_THRESHOLD  # mIU/L
+    conditions_shown: int = 2  # coded hypothyroidism entries listed as evidence
 
-def _high_tsh_finding(
-    facts: Facts,
-    thyroid: HighTsh,
-    statins: list[MedicationEntry],
-    levothyroxine: list[MedicationEntry],
-    known: list[ConditionEntry],
-) -> Finding | None:
-    statin_reason = bool(
-        statins
-        and (
-            facts.has_leg_complaint
-            or facts.conditions("sams-myopathy")
-            or any(m.drafted for m in statins)
-        )
+    tsh_order: OrderSuggestion = OrderSuggestion(
+        "TSH", "3016-3", "Thyroid function with statin muscle symptoms"
     )
-    severity: Severity
-    if thyroid.overt or statin_reason:
-        severity = "warning"
-    elif facts.has_leg_complaint:
-        severity = "info"
-    else:
+    free_t4_order: OrderSuggestion = OrderSuggestion(
+        "Free T4", "3024-7", "Free T4 to classify a high TSH"
+    )
+
+    def evaluate(self, facts: Facts) -> Finding | None:
+        thyroid = high_tsh(facts)
+        statins = active_medications(facts, "statins")
+        levothyroxine = active_medications(facts, "levothyroxine")
+        known = coded_conditions(facts, "hypothyroidism")
+        if thyroid is not None:
+            return self.high_tsh_finding(facts, thyroid, statins, levothyroxine, known)
+        if (known or levothyroxine) and has_leg_complaint(facts):
+            return self.known_diagnosis(facts, known, levothyroxine)
         return None
-    tsh = value_text(thyroid.tsh)
-    if thyroid.overt:
-        summary = (
-            f"TSH {tsh} mIU/L with low free T4: hypothyroidism can cause muscle cramps and "
-            "raised CK."
+
+    def high_tsh_finding(
+        self,
+        facts: Facts,
+        thyroid: HighTsh,
+        statins: list[MedicationEntry],
+        levothyroxine: list[MedicationEntry],
+        known: list[ConditionEntry],
+    ) -> Finding | None:
+        statin_reason = bool(
+            statins
+            and (
+                has_leg_complaint(facts)
+                or coded_conditions(facts, "sams-myopathy")
+                or any(m.drafted for m in statins)
+            )
         )
-    elif statin_reason:
-        summary = (
-            f"TSH {tsh} mIU/L (high) on {drug_names(statins)}: hypothyroidism raises statin "
-            "myopathy risk and can cause cramps."
+        severity: Severity
+        if thyroid.overt or statin_reason:
+            severity = "warning"
+        elif has_leg_complaint(facts):
+            severity = "info"
+        else:
+            return None
+        tsh = value_text(thyroid.tsh)
+        if thyroid.overt:
+            summary = (
+                f"TSH {tsh} mIU/L with low free T4: hypothyroidism can cause muscle cramps and "
+                "raised CK."
+            )
+        elif statin_reason:
+            summary = (
+                f"TSH {tsh} mIU/L (high) on {drug_names(statins)}: hypothyroidism raises statin "
+                "myopathy risk and can cause cramps."
+            )
+        elif thyroid.free_t4 is not None:
+            summary = (
+                f"TSH {tsh} mIU/L with normal free T4 (subclinical hypothyroidism) may "
+                "contribute to muscle cramps."
+            )
+        else:
+            summary = (
+                f"TSH {tsh} mIU/L (high, no free T4): hypothyroidism may contribute to muscle "
+                "cramps."
+            )
+        drugs = [*levothyroxine, *(statins if statin_reason else [])]
+        evidence: list[Evidence] = [tsh_evidence(thyroid.tsh)]
+        if thyroid.free_t4 is not None:
+            evidence.append(free_t4_evidence(thyroid.free_t4))
+        evidence += [condition_evidence(c) for c in known[: self.conditions_shown]]
+        evidence += [medication_evidence(m) for m in drugs]
+        evidence += complaint_evidence(leg_complaints(facts))
+        cautions = list(low_confidence_cautions(drugs))
+        if thyroid.free_t4 is None:
+            # The pairing window is the library's: `cramp_labs.high_tsh` pairs the free T4.
+            cautions.append(
+                f"No free T4 within {FREE_T4_PAIRING_DAYS} days of the TSH: overt and "
+                "subclinical hypothyroidism cannot be told apart."
+            )
+        return Finding(
+            severity=severity,
+            summary=fit_summary(summary),
+            explanation=self.explanation(thyroid, levothyroxine),
+            evidence=tuple(evidence),
+            suggestions=(self.free_t4_order,) if thyroid.free_t4 is None else (),
+            cautions=tuple(cautions),
+            involves_draft_order=any(m.drafted for m in drugs),
+            # A measured abnormality with a known mechanism (30); subclinical is less specific
+            # (40).
+            specificity=30 if severity == "warning" else 40,
         )
-    elif thyroid.free_t4 is not None:
-        summary = (
-            f"TSH {tsh} mIU/L with normal free T4 (subclinical hypothyroidism) may contribute "
-            "to muscle cramps."
+
+    def explanation(self, thyroid: HighTsh, levothyroxine: list[MedicationEntry]) -> str:
+        if thyroid.overt:
+            text = "A high TSH with a low free T4 is overt hypothyroidism."
+        elif thyroid.free_t4 is not None:
+            text = "A high TSH with a normal free T4 is subclinical hypothyroidism."
+        else:
+            text = "A high TSH suggests hypothyroidism; a free T4 tells overt from subclinical."
+        text += (
+            " Hypothyroid myopathy causes muscle cramps, aches and a raised CK, and "
+            "hypothyroidism is a predisposing factor for statin myopathy (ACC/AHA)."
         )
-    else:
-        summary = (
-            f"TSH {tsh} mIU/L (high, no free T4): hypothyroidism may contribute to muscle cramps."
+        # Judged here rather than by `HighTsh.at_treatment_threshold`, which reads the
+        # library's constant: the threshold the text names is the one decided on.
+        if certainly_at_least(thyroid.tsh, self.tsh_treatment_threshold):
+            text += (
+                f" TSH is at or above {fmt(self.tsh_treatment_threshold, 1)} mIU/L, the usual "
+                "threshold for treating subclinical disease."
+            )
+        if levothyroxine:
+            text += (
+                " Levothyroxine is prescribed: the TSH suggests under-replacement or poor "
+                "adherence or absorption."
+            )
+        return text
+
+    def known_diagnosis(
+        self, facts: Facts, known: list[ConditionEntry], levothyroxine: list[MedicationEntry]
+    ) -> Finding:
+        treated = f" (treated with {drug_names(levothyroxine)})" if levothyroxine else ""
+        latest_tsh = latest_lab(facts, "tsh", within_days=self.tsh_window_days)
+        statin = statin_muscle_context(facts)
+        # §16: TSH and free T4 when none in 12 months and statin muscle symptoms are present.
+        suggestions = (
+            (self.tsh_order, self.free_t4_order)
+            if latest_tsh is None and statin is not None
+            else ()
         )
-    explanation = _explanation(thyroid, levothyroxine)
-    drugs = [*levothyroxine, *(statins if statin_reason else [])]
-    evidence: list[Evidence] = [tsh_evidence(thyroid.tsh)]
-    if thyroid.free_t4 is not None:
-        evidence.append(free_t4_evidence(thyroid.free_t4))
-    evidence += [condition_evidence(c) for c in known[:2]]
-    evidence += [medication_evidence(m) for m in drugs]
-    evidence += complaint_evidence(facts.leg_complaints)
-    cautions = list(low_confidence_cautions(drugs))
-    if thyroid.free_t4 is None:
-        cautions.append(
-            f"No free T4 within {FREE_T4_PAIRING_DAYS} days of the TSH: overt and subclinical "
-            "hypothyroidism cannot be told apart."
+        if latest_tsh is None:
+            status = "no TSH result in 12 months"
+        else:
+            status = f"latest TSH {value_text(latest_tsh)} mIU/L is not above range"
+        evidence: list[Evidence] = [condition_evidence(c) for c in known[: self.conditions_shown]]
+        evidence += [medication_evidence(m) for m in levothyroxine]
+        if latest_tsh is not None:
+            evidence.append(tsh_evidence(latest_tsh))
+        if statin is not None:
+            evidence += [medication_evidence(m) for m in statin.statins]
+        evidence += complaint_evidence(leg_complaints(facts))
+        drugs = [*levothyroxine, *(statin.statins if statin is not None else [])]
+        return Finding(
+            severity="info",
+            summary=fit_summary(
+                f"Hypothyroidism on record{treated} may contribute to muscle cramps"
+                + ("; no TSH in 12 months." if latest_tsh is None else ".")
+            ),
+            explanation=(
+                "Hypothyroidism causes muscle cramps and aches when under-treated, and adds to "
+                f"statin myopathy risk. On record: {status}."
+            ),
+            evidence=tuple(evidence),
+            suggestions=suggestions,
+            cautions=low_confidence_cautions(drugs),
+            involves_draft_order=any(m.drafted for m in drugs),
+            specificity=50,  # a known diagnosis without a current abnormal value
         )
-    return Finding(
-        rule_id=RULE_ID,
-        rule_version=VERSION,
-        severity=severity,
-        summary=fit_summary(summary),
-        explanation=explanation,
-        evidence=tuple(evidence),
-        suggestions=(FREE_T4,) if thyroid.free_t4 is None else (),
-        cautions=tuple(cautions),
-        involves_draft_order=any(m.drafted for m in drugs),
-        # A measured abnormality with a known mechanism (30); subclinical is less specific (40).
-        specificity=30 if severity == "warning" else 40,
-    )
 
 
-def _explanation(thyroid: HighTsh, levothyroxine: list[MedicationEntry]) -> str:
-    if thyroid.overt:
-        text = "A high TSH with a low free T4 is overt hypothyroidism."
-    elif thyroid.free_t4 is not None:
-        text = "A high TSH with a normal free T4 is subclinical hypothyroidism."
-    else:
-        text = "A high TSH suggests hypothyroidism; a free T4 tells overt from subclinical."
-    text += (
-        " Hypothyroid myopathy causes muscle cramps, aches and a raised CK, and hypothyroidism "
-        "is a predisposing factor for statin myopathy (ACC/AHA)."
-    )
-    if thyroid.at_treatment_threshold:
-        text += f" TSH is at or above {fmt(TREATMENT_THRESHOLD, 1)} mIU/L, the usual threshold "
-        text += "for treating subclinical disease."
-    if levothyroxine:
-        text += " Levothyroxine is prescribed: the TSH suggests under-replacement or poor "
-        text += "adherence or absorption."
-    return text
+LOGIC = Hypothyroidism()
 
-
-def _known_diagnosis(
-    facts: Facts, known: list[ConditionEntry], levothyroxine: list[MedicationEntry]
-) -> Finding:
-    treated = f" (treated with {drug_names(levothyroxine)})" if levothyroxine else ""
-    latest_tsh = facts.latest_lab("tsh", within_days=WINDOW_DAYS)
-    statin = statin_muscle_context(facts)
-    # §16: TSH and free T4 when none in 12 months and statin muscle symptoms are present.
-    suggestions = (TSH, FREE_T4) if latest_tsh is None and statin is not None else ()
-    if latest_tsh is None:
-        status = "no TSH result in 12 months"
-    else:
-        status = f"latest TSH {value_text(latest_tsh)} mIU/L is not above range"
-    evidence: list[Evidence] = [condition_evidence(c) for c in known[:2]]
-    evidence += [medication_evidence(m) for m in levothyroxine]
-    if latest_tsh is not None:
-        evidence.append(tsh_evidence(latest_tsh))
-    if statin is not None:
-        evidence += [medication_evidence(m) for m in statin.statins]
-    evidence += complaint_evidence(facts.leg_complaints)
-    drugs = [*levothyroxine, *(statin.statins if statin is not None else [])]
-    return Finding(
-        rule_id=RULE_ID,
-        rule_version=VERSION,
-        severity="info",
-        summary=fit_summary(
-            f"Hypothyroidism on record{treated} may contribute to muscle cramps"
-            + ("; no TSH in 12 months." if latest_tsh is None else ".")
-        ),
-        explanation=(
-            "Hypothyroidism causes muscle cramps and aches when under-treated, and adds to "
-            f"statin myopathy risk. On record: {status}."
-        ),
-        evidence=tuple(evidence),
-        suggestions=suggestions,
-        cautions=low_confidence_cautions(drugs),
-        involves_draft_order=any(m.drafted for m in drugs),
-        specificity=50,  # a known diagnosis without a current abnormal value
-    )
-
-
-RULE = Rule(
-    id=RULE_ID,
-    version=VERSION,
+RULE = RuleVersion(
+    id="hypothyroidism",
+    version="1.0.0",
     title="Hypothyroidism and muscle cramps",
     severities=("info", "warning"),
+    logic=LOGIC,
+    requires=(
+        DataRequirement("MedicationRequest"),
+        DataRequirement("MedicationStatement"),
+        DataRequirement("Observation", ("tsh", "free-t4", "leg-complaint")),
+        DataRequirement("Condition"),
+        DataRequirement("Encounter"),
+    ),
+    valuesets=(
+        "tsh",
+        "free-t4",
+        "hypothyroidism",
+        "levothyroxine",
+        "statins",
+        "sams-myopathy",
+        "leg-complaint",
+    ),
+    terminology="2026.11",
     provenance=Provenance(
         guideline=(
             "Jonklaas et al., Guidelines for the treatment of hypothyroidism, American Thyroid "
@@ -223,22 +258,5 @@ RULE = Rule(
             "TSH and free T4 for a known diagnosis with no TSH in 12 months in §4 context (an "
             "active statin with a muscle or leg complaint)."
         ),
-    ),
-    requires=(
-        DataRequirement("MedicationRequest"),
-        DataRequirement("MedicationStatement"),
-        DataRequirement("Observation", ("tsh", "free-t4", "leg-complaint")),
-        DataRequirement("Condition"),
-        DataRequirement("Encounter"),
-    ),
-    evaluate=evaluate,
-    valuesets=(
-        "tsh",
-        "free-t4",
-        "hypothyroidism",
-        "levothyroxine",
-        "statins",
-        "sams-myopathy",
-        "leg-complaint",
     ),
 )

@@ -10,19 +10,25 @@ from dataclasses import dataclass
 
 from cds.facts import Facts
 from cds.record import ConditionEntry
-from cds.rules._leg_context import COMPLAINT_VALUESETS, complaint_evidence
-from cds.rules.base import DataRequirement, Evidence, Finding, Provenance, Rule
-from cds.rules.common import (
-    ELECTROLYTE_WINDOW_DAYS,
+from cds.rules.base import (
+    DataRequirement,
+    Evidence,
+    Finding,
+    Provenance,
+    RuleLogic,
+    RuleVersion,
+)
+from cds.rules.lib.complaints.v1 import COMPLAINT_VALUESETS, complaint_evidence, leg_complaints
+from cds.rules.lib.conditions.v1 import coded_conditions
+from cds.rules.lib.electrolytes.v1 import ELECTROLYTE_WINDOW_DAYS
+from cds.rules.lib.evidence.v1 import (
     condition_evidence,
     condition_name,
-    fit_summary,
     lab_evidence,
     unique_evidence,
 )
-
-RULE_ID = "other-leg-pain-conditions"
-VERSION = "1.0.0"
+from cds.rules.lib.results.v1 import latest_lab
+from cds.rules.lib.text.v1 import fit_summary
 
 
 @dataclass(frozen=True)
@@ -32,111 +38,147 @@ class Explanation:
     summary_note: str  # a few words for the summary when it is the leading condition
 
 
-# Most plausible for pain at night or at rest first; lumbar stenosis last (§17: a weaker
-# explanation for nocturnal or at-rest pain).
-EXPLANATIONS: tuple[Explanation, ...] = (
-    Explanation(
-        "sciatica-radiculopathy",
-        "Dermatomal pain, often positional.",
-        "worse with position, not lying still",
-    ),
-    Explanation("fibromyalgia", "Widespread pain, often nocturnal.", "widespread, often at night"),
-    Explanation(
-        "osteoarthritis", "Night pain in advanced osteoarthritis.", "night pain when advanced"
-    ),
-    Explanation(
-        "parkinsons",
-        "Off-period dystonia and cramps; associated with restless legs.",
-        "off-period dystonia or cramps",
-    ),
-    Explanation(
-        "addisons",
-        "Cramps with hyponatraemia or hyperkalaemia: check sodium and potassium.",
-        "check sodium and potassium",
-    ),
-    Explanation("tendinitis-bursitis", "Local tenderness.", "local tenderness"),
-    Explanation(
-        "bakers-cyst",
-        "A ruptured cyst mimics DVT (pseudothrombophlebitis); it does not lower DVT risk.",
-        "a ruptured cyst can mimic DVT",
-    ),
-    Explanation(
-        "lumbar-stenosis",
-        "Neurogenic claudication is typically relieved by sitting or flexion and is not worse "
-        "lying down: a weaker explanation for pain that is nocturnal or at rest.",
-        "a weaker fit for pain at rest or at night",
-    ),
-)
+@dataclass(frozen=True)
+class OtherLegPainConditions(RuleLogic):
+    """§17: every documented alternative explanation of the leg symptoms, on one info card."""
 
+    # Most plausible for pain at night or at rest first; lumbar stenosis last (§17: a weaker
+    # explanation for nocturnal or at-rest pain).
+    explanations: tuple[Explanation, ...] = (
+        Explanation(
+            "sciatica-radiculopathy",
+            "Dermatomal pain, often positional.",
+            "worse with position, not lying still",
+        ),
+        Explanation(
+            "fibromyalgia", "Widespread pain, often nocturnal.", "widespread, often at night"
+        ),
+        Explanation(
+            "osteoarthritis", "Night pain in advanced osteoarthritis.", "night pain when advanced"
+        ),
+        Explanation(
+            "parkinsons",
+            "Off-period dystonia and cramps; associated with restless legs.",
+            "off-period dystonia or cramps",
+        ),
+        Explanation(
+            "addisons",
+            "Cramps with hyponatraemia or hyperkalaemia: check sodium and potassium.",
+            "check sodium and potassium",
+        ),
+        Explanation("tendinitis-bursitis", "Local tenderness.", "local tenderness"),
+        Explanation(
+            "bakers-cyst",
+            "A ruptured cyst mimics DVT (pseudothrombophlebitis); it does not lower DVT risk.",
+            "a ruptured cyst can mimic DVT",
+        ),
+        Explanation(
+            "lumbar-stenosis",
+            "Neurogenic claudication is typically relieved by sitting or flexion and is not worse "
+            "lying down: a weaker explanation for pain that is nocturnal or at rest.",
+            "a weaker fit for pain at rest or at night",
+        ),
+    )
+    # §17: Addison's cramps come with hyponatraemia or hyperkalaemia; the latest sodium and
+    # potassium within the §2 window are shown beside it.
+    electrolyte_window_days: int = ELECTROLYTE_WINDOW_DAYS
+    bakers_cyst_caution: str = (
+        "A Baker's cyst does not explain away a swollen leg: assess for DVT as usual."
+    )
 
-def evaluate(facts: Facts) -> Finding | None:
-    found = [(kind, facts.conditions(kind.valueset)) for kind in EXPLANATIONS]
-    documented = [(kind, conditions) for kind, conditions in found if conditions]
-    if not documented:
-        return None
-    complaints = facts.leg_complaints
-    if not complaints:
-        return None  # a candidate cause (§1.6): never on a chart without a leg complaint
-    lead_kind, lead_conditions = documented[0]
-    lead = condition_name(lead_conditions[0])
-    if len(documented) == 1:
-        summary = f"Documented {lead} may explain leg pain; {lead_kind.summary_note}."
-    else:
+    def evaluate(self, facts: Facts) -> Finding | None:
+        found = [(kind, coded_conditions(facts, kind.valueset)) for kind in self.explanations]
+        documented = [(kind, conditions) for kind, conditions in found if conditions]
+        if not documented:
+            return None
+        complaints = leg_complaints(facts)
+        if not complaints:
+            return None  # a candidate cause (§1.6): never on a chart without a leg complaint
+        evidence: list[Evidence] = []
+        for kind, conditions in documented:
+            evidence += self.kind_evidence(facts, kind, conditions)
+        listing = " ".join(
+            f"{self.condition_names(conditions)}: {kind.note}" for kind, conditions in documented
+        )
+        return Finding(
+            severity="info",
+            summary=fit_summary(self.summary(documented)),
+            explanation=(
+                "Leg symptoms are on record, and the record documents conditions that can cause "
+                f"them. {listing} These are alternatives to weigh alongside the other cards; "
+                "they do not make another cause less likely to be present."
+            ),
+            evidence=unique_evidence((*evidence, *complaint_evidence(complaints))),
+            cautions=self.cautions(documented),
+            # The least specific card: a list of documented associations, shown after the
+            # others.
+            specificity=60,
+        )
+
+    def summary(self, documented: list[tuple[Explanation, list[ConditionEntry]]]) -> str:
+        lead_kind, lead_conditions = documented[0]
+        lead = condition_name(lead_conditions[0])
+        if len(documented) == 1:
+            return f"Documented {lead} may explain leg pain; {lead_kind.summary_note}."
         others = len(documented) - 1
-        summary = (
+        return (
             f"Documented {lead} and {others} other condition{'s' if others > 1 else ''} may "
             "explain leg pain; see the notes for each."
         )
-    evidence: list[Evidence] = []
-    for kind, conditions in documented:
-        evidence += [condition_evidence(c) for c in conditions]
+
+    def kind_evidence(
+        self, facts: Facts, kind: Explanation, conditions: list[ConditionEntry]
+    ) -> list[Evidence]:
+        """The conditions documented of one kind, and what §17 says to check beside them."""
+        evidence = [condition_evidence(c) for c in conditions]
         if kind.valueset == "addisons":
-            evidence += _electrolytes(facts)
-    listing = " ".join(f"{_names(conditions)}: {kind.note}" for kind, conditions in documented)
-    cautions: list[str] = []
-    if any(kind.valueset == "bakers-cyst" for kind, _ in documented):
-        cautions.append(
-            "A Baker's cyst does not explain away a swollen leg: assess for DVT as usual."
-        )
-    return Finding(
-        rule_id=RULE_ID,
-        rule_version=VERSION,
-        severity="info",
-        summary=fit_summary(summary),
-        explanation=(
-            "Leg symptoms are on record, and the record documents conditions that can cause "
-            f"them. {listing} These are alternatives to weigh alongside the other cards; they "
-            "do not make another cause less likely to be present."
-        ),
-        evidence=unique_evidence((*evidence, *complaint_evidence(complaints))),
-        cautions=tuple(cautions),
-        # The least specific card: a list of documented associations, shown after the others.
-        specificity=60,
-    )
+            evidence += self.electrolytes(facts)
+        return evidence
+
+    def cautions(
+        self, documented: list[tuple[Explanation, list[ConditionEntry]]]
+    ) -> tuple[str, ...]:
+        if any(kind.valueset == "bakers-cyst" for kind, _ in documented):
+            return (self.bakers_cyst_caution,)
+        return ()
+
+    def condition_names(self, conditions: list[ConditionEntry]) -> str:
+        """Each condition once, in the record's words: the same problem is often coded twice."""
+        return ", ".join(dict.fromkeys(condition_name(c) for c in conditions))
+
+    def electrolytes(self, facts: Facts) -> list[Evidence]:
+        """§17: Addison's cramps come with hyponatraemia or hyperkalaemia; show the latest
+        values within the §2 window."""
+        shown = []
+        sodium = latest_lab(facts, "sodium", within_days=self.electrolyte_window_days)
+        if sodium is not None:
+            shown.append(lab_evidence(sodium, "Sodium", "mmol/L", 1))
+        potassium = latest_lab(facts, "potassium", within_days=self.electrolyte_window_days)
+        if potassium is not None:
+            shown.append(lab_evidence(potassium, "Potassium", "mmol/L"))
+        return shown
 
 
-def _names(conditions: list[ConditionEntry]) -> str:
-    return ", ".join(dict.fromkeys(condition_name(c) for c in conditions))
+LOGIC = OtherLegPainConditions()
 
-
-def _electrolytes(facts: Facts) -> list[Evidence]:
-    """§17: Addison's cramps come with hyponatraemia or hyperkalaemia; show the latest values
-    within the §2 window."""
-    shown = []
-    sodium = facts.latest_lab("sodium", within_days=ELECTROLYTE_WINDOW_DAYS)
-    if sodium is not None:
-        shown.append(lab_evidence(sodium, "Sodium", "mmol/L", 1))
-    potassium = facts.latest_lab("potassium", within_days=ELECTROLYTE_WINDOW_DAYS)
-    if potassium is not None:
-        shown.append(lab_evidence(potassium, "Potassium", "mmol/L"))
-    return shown
-
-
-RULE = Rule(
-    id=RULE_ID,
-    version=VERSION,
+RULE = RuleVersion(
+    id="other-leg-pain-conditions",
+    version="1.0.0",
     title="Other documented causes of leg pain",
     severities=("info",),
+    logic=LOGIC,
+    requires=(
+        DataRequirement("Condition"),
+        DataRequirement("Encounter"),
+        DataRequirement("Observation", ("sodium", "potassium")),
+    ),
+    valuesets=(
+        *(kind.valueset for kind in LOGIC.explanations),
+        "sodium",
+        "potassium",
+        *COMPLAINT_VALUESETS,
+    ),
+    terminology="2026.11",
     provenance=Provenance(
         guideline=(
             "Clinical content §17 (documented alternative explanations of leg pain); lumbar "
@@ -159,17 +201,5 @@ RULE = Rule(
             "NASS lumbar stenosis guideline is cited for the stenosis note, the one clinical "
             "claim the card weighs."
         ),
-    ),
-    requires=(
-        DataRequirement("Condition"),
-        DataRequirement("Encounter"),
-        DataRequirement("Observation", ("sodium", "potassium")),
-    ),
-    evaluate=evaluate,
-    valuesets=(
-        *(kind.valueset for kind in EXPLANATIONS),
-        "sodium",
-        "potassium",
-        *COMPLAINT_VALUESETS,
     ),
 )

@@ -7,32 +7,50 @@ ordered it is shown at order-select / order-sign.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cds.facts import Facts
-from cds.rules._leg_context import complaint_evidence
-from cds.rules.base import DataRequirement, Finding, Provenance, Rule
-from cds.rules.common import fit_summary, low_confidence_cautions, medication_evidence
-
-RULE_ID = "quinine-for-cramps"
-VERSION = "1.0.0"
-
-SUMMARY = "Quinine is not recommended for leg cramps (FDA warning: serious haematologic reactions)."
-DRAFTED_SUMMARY = (
-    "Quinine being ordered is not recommended for leg cramps (FDA warning: serious haematologic "
-    "reactions)."
-)
+from cds.rules.base import DataRequirement, Finding, Provenance, RuleLogic, RuleVersion
+from cds.rules.lib.complaints.v1 import complaint_evidence, leg_complaints
+from cds.rules.lib.evidence.v1 import medication_evidence
+from cds.rules.lib.medications.v1 import active_medications
+from cds.rules.lib.text.v1 import fit_summary, low_confidence_cautions
 
 
-def evaluate(facts: Facts) -> Finding | None:
-    quinine = facts.active_medications("quinine")
-    if not quinine:
-        return None
-    drafted = any(m.drafted for m in quinine)
-    return Finding(
-        rule_id=RULE_ID,
-        rule_version=VERSION,
-        severity="warning",
-        summary=fit_summary(DRAFTED_SUMMARY if drafted else SUMMARY),
-        explanation=(
+@dataclass(frozen=True)
+class QuinineForCramps(RuleLogic):
+    """§18: any active quinine (active, a draft order, or ended within the medication grace
+    period) is a warning, whatever the chart holds."""
+
+    summary: str = (
+        "Quinine is not recommended for leg cramps (FDA warning: serious haematologic reactions)."
+    )
+    # At order-select / order-sign: the quinine is being ordered now.
+    drafted_summary: str = (
+        "Quinine being ordered is not recommended for leg cramps (FDA warning: serious "
+        "haematologic reactions)."
+    )
+
+    def evaluate(self, facts: Facts) -> Finding | None:
+        quinine = active_medications(facts, "quinine")
+        if not quinine:
+            return None
+        drafted = any(m.drafted for m in quinine)
+        return Finding(
+            severity="warning",
+            summary=fit_summary(self.drafted_summary if drafted else self.summary),
+            explanation=self.explanation(),
+            evidence=(
+                *(medication_evidence(m) for m in quinine),
+                *complaint_evidence(leg_complaints(facts)),
+            ),
+            cautions=low_confidence_cautions(quinine),
+            involves_draft_order=drafted,
+            specificity=10,  # one named drug with a specific regulatory warning
+        )
+
+    def explanation(self) -> str:
+        return (
             "The FDA warns against quinine for leg cramps: it has caused serious and "
             "life-threatening haematologic reactions (thrombocytopenia, haemolytic uraemic "
             "syndrome / thrombotic thrombocytopenic purpura), and it prolongs the QT interval; "
@@ -40,22 +58,24 @@ def evaluate(facts: Facts) -> Finding | None:
             "but advises against routine use: consider it only for disabling cramps after "
             "other treatment, with the patient informed and monitored. Review the indication "
             "and the alternatives (stretching, treating the cause)."
-        ),
-        evidence=(
-            *(medication_evidence(m) for m in quinine),
-            *complaint_evidence(facts.leg_complaints),
-        ),
-        cautions=low_confidence_cautions(quinine),
-        involves_draft_order=drafted,
-        specificity=10,  # one named drug with a specific regulatory warning
-    )
+        )
 
 
-RULE = Rule(
-    id=RULE_ID,
-    version=VERSION,
+LOGIC = QuinineForCramps()
+
+RULE = RuleVersion(
+    id="quinine-for-cramps",
+    version="1.0.0",
     title="Quinine for leg cramps",
     severities=("warning",),
+    logic=LOGIC,
+    requires=(
+        DataRequirement("MedicationRequest"),
+        DataRequirement("MedicationStatement"),
+        DataRequirement("Condition"),
+    ),
+    valuesets=("quinine", "leg-complaint"),
+    terminology="2026.11",
     provenance=Provenance(
         guideline=(
             "FDA Drug Safety Communication 2010 and Qualaquin (quinine sulfate) boxed warning; "
@@ -74,11 +94,4 @@ RULE = Rule(
             "names none."
         ),
     ),
-    requires=(
-        DataRequirement("MedicationRequest"),
-        DataRequirement("MedicationStatement"),
-        DataRequirement("Condition"),
-    ),
-    evaluate=evaluate,
-    valuesets=("quinine", "leg-complaint"),
 )

@@ -7,73 +7,36 @@ from dataclasses import dataclass, replace
 
 from cds.facts import Facts
 from cds.record import ConditionEntry, LabEntry, MedicationEntry
-from cds.rules._kidney import KIDNEY_VALUESETS, KidneyStatus, kidney_status
-from cds.rules._leg_context import RESTLESS_LEGS, complaint_evidence
 from cds.rules.base import (
     DataRequirement,
     Evidence,
     Finding,
     OrderSuggestion,
     Provenance,
-    Rule,
+    RuleLogic,
+    RuleVersion,
     Severity,
 )
-from cds.rules.common import (
+from cds.rules.lib.complaints.v1 import RESTLESS_LEGS, complaint_evidence, complaints_in
+from cds.rules.lib.conditions.v1 import coded_conditions, family_history_of, has_condition
+from cds.rules.lib.evidence.v1 import (
+    condition_evidence,
+    lab_evidence,
+    medication_evidence,
+    unique_by_reference,
+)
+from cds.rules.lib.kidney.v1 import KIDNEY_VALUESETS, KidneyStatus, kidney_status
+from cds.rules.lib.medications.v1 import active_medications
+from cds.rules.lib.pregnancy.v1 import current_pregnancy
+from cds.rules.lib.results.v1 import (
     certainly_at_least,
     certainly_at_most,
     certainly_below,
-    condition_evidence,
-    drug_names,
-    fit_summary,
-    fmt,
-    join_parts,
-    lab_evidence,
-    low_confidence_cautions,
-    medication_evidence,
-    unique_by_reference,
+    is_low,
+    latest_lab,
     value_text,
 )
-
-RULE_ID = "rls-secondary-causes"
-VERSION = "1.0.0"
-
-IRON_WINDOW_DAYS = 365  # §8 / §19: most recent iron studies within 12 months
-ASSOCIATION_LAB_WINDOW_DAYS = 365  # BMI and haemoglobin used as associations
-ADULT_AGE_YEARS = 18
-# AASM 2024 thresholds (§8).
-FERRITIN_IRON_INDICATED = 75.0  # ng/mL, adults: <= 75 -> oral or IV iron
-FERRITIN_IV_ONLY_MAX = 100.0  # ng/mL, adults: 75-100 -> only IV iron
-TSAT_LOW = 20.0  # %, adults and ESRD: < 20
-FERRITIN_ESRD_BELOW = 200.0  # ng/mL, ESRD: < 200 and TSAT < 20 -> IV iron sucrose
-FERRITIN_CHILD_BELOW = 50.0  # ng/mL, children: < 50 -> iron
-BMI_OBESE = 30.0  # kg/m2, adults
-NAMES_IN_SUMMARY_CHARS = 60  # room for the association list in a < 140-character summary
-
-FERRITIN = OrderSuggestion("Ferritin", "2276-4", "Iron stores in restless legs (AASM 2024)")
-IRON = OrderSuggestion("Iron, serum", "2498-4", "Transferrin saturation needs serum iron")
-TIBC = OrderSuggestion("Iron binding capacity (TIBC)", "2500-7", "Transferrin saturation")
-TSAT = OrderSuggestion("Iron saturation (TSAT)", "2502-3", "Iron status in restless legs")
-CBC = OrderSuggestion("CBC", "58410-2", "Anaemia in restless legs")
-
-FERRITIN_CAUTION = (
-    "Ferritin is an acute-phase reactant: inflammation, infection, liver disease and kidney "
-    "disease raise it, so a normal or high value can hide iron deficiency. Ferritin assays "
-    "differ by manufacturer: read the value against the lab's own method."
-)
-DRAW_CAUTION = (
-    "AASM 2024: draw iron studies in the morning, with no iron tablets or iron-rich food for "
-    "24 hours before; the record does not say how these were drawn."
-)
-EXPLANATION = (
-    "Low brain iron is central to restless legs, and peripheral iron stores predict response "
-    "to iron. The AASM 2024 guideline asks for ferritin and transferrin saturation (TSAT) in "
-    "everyone with restless legs, and suggests iron when, in adults, ferritin is 75 ng/mL or "
-    "less or TSAT is below 20 % (oral or IV iron), IV iron only when ferritin is 75-100 ng/mL; "
-    "in end-stage kidney disease IV iron sucrose when ferritin is below 200 ng/mL and TSAT "
-    "below 20 %; in children iron when ferritin is below 50 ng/mL. Pregnancy, kidney disease, "
-    "neuropathy, obesity, smoking, hypothyroidism and a family history are associated with "
-    "restless legs and are listed when on record."
-)
+from cds.rules.lib.text.v1 import drug_names, fit_summary, fmt, join_parts, low_confidence_cautions
 
 
 @dataclass(frozen=True)
@@ -93,23 +56,292 @@ class _Association:
     evidence: tuple[Evidence, ...]
 
 
-def evaluate(facts: Facts) -> Finding | None:
-    rls = _restless_legs(facts)
-    if not rls:
-        return None
-    kidney = kidney_status(facts)
-    ferritin = facts.latest_lab("ferritin", within_days=IRON_WINDOW_DAYS)
-    tsat, tsat_evidence = _transferrin_saturation(facts)
-    associations = _associations(facts, kidney)
+@dataclass(frozen=True)
+class _Treatment:
+    """Restless-legs treatments the patient is on (or being ordered): listed, and cautioned
+    about when iron stores are low."""
 
-    verdict = _iron_verdict(facts, kidney, ferritin, tsat)
-    if verdict is None and not associations:
-        return None
-    if verdict is None:
-        labels = join_parts(
-            [a.label for a in associations], NAMES_IN_SUMMARY_CHARS, reserve_more=False
+    iron: list[MedicationEntry]
+    dopamine_agonists: list[MedicationEntry]
+    gabapentinoids: list[MedicationEntry]
+
+    @property
+    def all(self) -> list[MedicationEntry]:
+        return [*self.iron, *self.dopamine_agonists, *self.gabapentinoids]
+
+
+@dataclass(frozen=True)
+class RlsSecondaryCauses(RuleLogic):
+    """§8. The iron thresholds are AASM 2024's, by population: adults, end-stage kidney disease
+    and children."""
+
+    iron_window_days: int = 365  # §8 / §19: most recent iron studies within 12 months
+    association_lab_window_days: int = 365  # BMI and haemoglobin used as associations
+    adult_age_years: int = 18
+    # AASM 2024 thresholds (§8).
+    ferritin_iron_indicated: float = 75.0  # ng/mL, adults: <= 75 -> oral or IV iron
+    ferritin_iv_only_max: float = 100.0  # ng/mL, adults: 75-100 -> only IV iron
+    tsat_low: float = 20.0  # %, adults and ESRD: < 20
+    ferritin_esrd_below: float = 200.0  # ng/mL, ESRD: < 200 and TSAT < 20 -> IV iron sucrose
+    ferritin_child_below: float = 50.0  # ng/mL, children: < 50 -> iron
+    bmi_obese: float = 30.0  # kg/m2, adults
+    # Version 1.0.0 took a pregnancy to have ended only beyond 44 weeks of gestational age (the
+    # other rules: 42, the pregnancy library's one definition); the released version keeps its
+    # behaviour.
+    pregnancy_ended_after_weeks: float = 44.0
+    names_in_summary_chars: int = 60  # room for the association list in a < 140-character summary
+    ferritin_order: OrderSuggestion = OrderSuggestion(
+        "Ferritin", "2276-4", "Iron stores in restless legs (AASM 2024)"
+    )
+    iron_order: OrderSuggestion = OrderSuggestion(
+        "Iron, serum", "2498-4", "Transferrin saturation needs serum iron"
+    )
+    tibc_order: OrderSuggestion = OrderSuggestion(
+        "Iron binding capacity (TIBC)", "2500-7", "Transferrin saturation"
+    )
+    tsat_order: OrderSuggestion = OrderSuggestion(
+        "Iron saturation (TSAT)", "2502-3", "Iron status in restless legs"
+    )
+    cbc_order: OrderSuggestion = OrderSuggestion("CBC", "58410-2", "Anaemia in restless legs")
+    ferritin_caution: str = (
+        "Ferritin is an acute-phase reactant: inflammation, infection, liver disease and kidney "
+        "disease raise it, so a normal or high value can hide iron deficiency. Ferritin assays "
+        "differ by manufacturer: read the value against the lab's own method."
+    )
+    draw_caution: str = (
+        "AASM 2024: draw iron studies in the morning, with no iron tablets or iron-rich food "
+        "for 24 hours before; the record does not say how these were drawn."
+    )
+    explanation: str = (
+        "Low brain iron is central to restless legs, and peripheral iron stores predict "
+        "response to iron. The AASM 2024 guideline asks for ferritin and transferrin saturation "
+        "(TSAT) in everyone with restless legs, and suggests iron when, in adults, ferritin is "
+        "75 ng/mL or less or TSAT is below 20 % (oral or IV iron), IV iron only when ferritin "
+        "is 75-100 ng/mL; in end-stage kidney disease IV iron sucrose when ferritin is below "
+        "200 ng/mL and TSAT below 20 %; in children iron when ferritin is below 50 ng/mL. "
+        "Pregnancy, kidney disease, neuropathy, obesity, smoking, hypothyroidism and a family "
+        "history are associated with restless legs and are listed when on record."
+    )
+
+    def evaluate(self, facts: Facts) -> Finding | None:
+        rls = self.restless_legs(facts)
+        if not rls:
+            return None
+        kidney = kidney_status(facts)
+        ferritin = latest_lab(facts, "ferritin", within_days=self.iron_window_days)
+        tsat, tsat_evidence = self.transferrin_saturation(facts)
+        associations = self.associations(facts, kidney)
+
+        verdict = self.iron_verdict(facts, kidney, ferritin, tsat)
+        if verdict is None and not associations:
+            return None
+        if verdict is None:
+            verdict = self.associations_verdict(associations)
+
+        evidence: list[Evidence] = list(complaint_evidence(rls, "Restless legs"))
+        if ferritin is not None:
+            evidence.append(lab_evidence(ferritin, "Ferritin", "ng/mL", 1))
+        evidence += tsat_evidence
+        for association in associations:
+            evidence += association.evidence
+        treatment = self.treatment_context(facts)
+        evidence += [medication_evidence(m) for m in treatment.all]
+
+        cautions = [self.ferritin_caution]
+        if verdict.low_iron or verdict.suggestions:
+            cautions.append(self.draw_caution)
+        cautions += self.treatment_cautions(treatment, low_iron=verdict.low_iron)
+        cautions += low_confidence_cautions(treatment.all)
+        return Finding(
+            severity=verdict.severity,
+            summary=fit_summary(verdict.summary),
+            explanation=self.explanation,
+            evidence=tuple(evidence),
+            suggestions=verdict.suggestions,
+            cautions=tuple(cautions),
+            # A drafted iron, dopamine agonist or gabapentinoid is listed (with its caution), so
+            # the card belongs in order-select / order-sign too.
+            involves_draft_order=any(m.drafted for m in treatment.all),
+            specificity=verdict.specificity,
         )
-        verdict = _Verdict(
+
+    def restless_legs(self, facts: Facts) -> list[ConditionEntry]:
+        """RLS coded (active Condition) or as a §1.6 complaint (recent Condition, Observation or
+        Encounter reason): each listed once."""
+        return unique_by_reference(
+            [*coded_conditions(facts, RESTLESS_LEGS), *complaints_in(facts, RESTLESS_LEGS)]
+        )
+
+    # -- iron ---------------------------------------------------------------------------------
+
+    def transferrin_saturation(self, facts: Facts) -> tuple[LabEntry | None, tuple[Evidence, ...]]:
+        """The latest TSAT within 12 months; if none was reported, calculated from a serum iron
+        and TIBC drawn the same day (TSAT = iron / TIBC x 100)."""
+        window = self.iron_window_days
+        measured = latest_lab(facts, "transferrin-saturation", within_days=window)
+        if measured is not None:
+            return measured, (lab_evidence(measured, "Transferrin saturation", "%", 1),)
+        iron = latest_lab(facts, "iron", within_days=window)
+        tibc = latest_lab(facts, "tibc", within_days=window)
+        if (
+            iron is None
+            or tibc is None
+            or iron.value is None
+            or not tibc.value
+            or iron.comparator
+            or tibc.comparator
+            or iron.effective is None
+            or tibc.effective is None
+            or iron.effective.date() != tibc.effective.date()
+        ):
+            return None, ()
+        value = iron.value / tibc.value * 100
+        calculated = replace(
+            iron,
+            analyte="transferrin-saturation",
+            display="Transferrin saturation (calculated)",
+            value=value,
+            unit="%",
+            raw_value=None,
+            raw_unit=None,
+            reference_low=None,
+            reference_high=None,
+            interpretation=(),
+        )
+        evidence = Evidence(
+            label="Transferrin saturation (calculated)",
+            value=(
+                f"{fmt(value, 0)} % (iron {fmt(iron.value, 0)} / TIBC {fmt(tibc.value, 0)} ug/dL)"
+            ),
+            when=iron.effective,
+            reference=iron.reference,
+        )
+        return calculated, (evidence,)
+
+    def iron_verdict(
+        self,
+        facts: Facts,
+        kidney: KidneyStatus,
+        ferritin: LabEntry | None,
+        tsat: LabEntry | None,
+    ) -> _Verdict | None:
+        if ferritin is None and tsat is None:
+            return _Verdict(
+                "info",
+                "Restless legs documented; no ferritin/iron studies in 12 months. Consider "
+                "checking.",
+                (
+                    self.ferritin_order,
+                    self.iron_order,
+                    self.tibc_order,
+                    self.tsat_order,
+                    self.cbc_order,
+                ),
+                45,
+                low_iron=False,
+            )
+        age = facts.age_years
+        if age is not None and age < self.adult_age_years:
+            return self.child_verdict(ferritin)
+        if kidney.esrd:
+            return self.esrd_verdict(ferritin, tsat)
+        return self.adult_verdict(ferritin, tsat)
+
+    def child_verdict(self, ferritin: LabEntry | None) -> _Verdict | None:
+        # §8 gives children a ferritin threshold only.
+        if ferritin is None:
+            return self.missing_ferritin_result()
+        if not certainly_below(ferritin, self.ferritin_child_below):
+            return None
+        return _Verdict(
+            "warning",
+            f"Restless legs in a child with ferritin {value_text(ferritin, 0)} ng/mL (<50): iron "
+            "supplementation is recommended (AASM 2024).",
+            (),
+            15,
+            low_iron=True,
+        )
+
+    def esrd_verdict(self, ferritin: LabEntry | None, tsat: LabEntry | None) -> _Verdict | None:
+        ferritin_low = ferritin is not None and certainly_below(ferritin, self.ferritin_esrd_below)
+        tsat_low = tsat is not None and certainly_below(tsat, self.tsat_low)
+        if ferritin is not None and tsat is not None and ferritin_low and tsat_low:
+            return _Verdict(
+                "warning",
+                f"Restless legs in ESRD with ferritin {value_text(ferritin, 0)} ng/mL and TSAT "
+                f"{value_text(tsat, 0)}%: IV iron sucrose is suggested (AASM 2024).",
+                (),
+                15,
+                low_iron=True,
+            )
+        # The ESRD criterion needs both results; one abnormal and one missing is a gap to close.
+        if ferritin is not None and ferritin_low and tsat is None:
+            return self.missing_tsat_result(ferritin)
+        if tsat_low and ferritin is None:
+            return self.missing_ferritin_result()
+        return None
+
+    def adult_verdict(self, ferritin: LabEntry | None, tsat: LabEntry | None) -> _Verdict | None:
+        ferritin_low = ferritin is not None and certainly_at_most(
+            ferritin, self.ferritin_iron_indicated
+        )
+        tsat_low = tsat is not None and certainly_below(tsat, self.tsat_low)
+        if ferritin_low or tsat_low:
+            parts = []
+            if ferritin is not None and ferritin_low:
+                parts.append(f"ferritin {value_text(ferritin, 0)} ng/mL (≤75)")
+            if tsat is not None and tsat_low:
+                parts.append(f"TSAT {value_text(tsat, 0)}% (<20%)")
+            return _Verdict(
+                "warning",
+                f"Restless legs with {' and '.join(parts)}: iron supplementation is recommended "
+                "(AASM 2024).",
+                (),
+                15,
+                low_iron=True,
+            )
+        if ferritin is not None and certainly_at_most(ferritin, self.ferritin_iv_only_max):
+            return _Verdict(
+                "info",
+                f"Restless legs with ferritin {value_text(ferritin, 0)} ng/mL (75-100): only IV "
+                "iron is suggested at this level (AASM 2024).",
+                () if tsat is not None else (self.tsat_order,),
+                35,
+                low_iron=False,
+            )
+        if ferritin is None:
+            return self.missing_ferritin_result()
+        if tsat is None:
+            return self.missing_tsat_result(ferritin)
+        return None
+
+    def missing_ferritin_result(self) -> _Verdict:
+        return _Verdict(
+            "info",
+            "Restless legs documented; no ferritin in 12 months. Consider checking iron stores.",
+            (self.ferritin_order,),
+            45,
+            low_iron=False,
+        )
+
+    def missing_tsat_result(self, ferritin: LabEntry) -> _Verdict:
+        return _Verdict(
+            "info",
+            f"Restless legs with ferritin {value_text(ferritin, 0)} ng/mL but no transferrin "
+            "saturation in 12 months. Consider checking.",
+            (self.tsat_order, self.iron_order, self.tibc_order),
+            45,
+            low_iron=False,
+        )
+
+    # -- associations -------------------------------------------------------------------------
+
+    def associations_verdict(self, associations: list[_Association]) -> _Verdict:
+        """The card when the iron studies say nothing: the associated conditions alone."""
+        labels = join_parts(
+            [a.label for a in associations], self.names_in_summary_chars, reserve_more=False
+        )
+        return _Verdict(
             "info",
             f"Restless legs documented with associated conditions on record: {labels}.",
             (),
@@ -117,205 +349,35 @@ def evaluate(facts: Facts) -> Finding | None:
             low_iron=False,
         )
 
-    evidence: list[Evidence] = list(complaint_evidence(rls, "Restless legs"))
-    if ferritin is not None:
-        evidence.append(lab_evidence(ferritin, "Ferritin", "ng/mL", 1))
-    evidence += tsat_evidence
-    for association in associations:
-        evidence += association.evidence
-    treatment = _treatment_context(facts)
-    evidence += [medication_evidence(m) for m in treatment.all]
+    def associations(self, facts: Facts, kidney: KidneyStatus) -> list[_Association]:
+        found: list[_Association] = []
+        self.add_pregnancy(found, facts)
+        if kidney.has_ckd:
+            label = "ESRD" if kidney.esrd else "CKD"
+            found.append(_Association(label, kidney.evidence(facts)))
+        self.add_conditions(found, facts, "neuropathy", "peripheral-neuropathy-any")
+        self.add_obesity(found, facts)
+        # The coded answer of the smoking-status Observation is not read (see the rationale);
+        # coded smoker findings are.
+        self.add_conditions(found, facts, "smoker", "smoker")
+        self.add_conditions(found, facts, "hypothyroidism", "hypothyroidism")
+        self.add_anaemia(found, facts)
+        family = family_history_of(facts, "restless-legs")
+        if family:
+            found.append(
+                _Association(
+                    "family history",
+                    tuple(
+                        Evidence("Family history of restless legs", reference=ref) for ref in family
+                    ),
+                )
+            )
+        return found
 
-    cautions = [FERRITIN_CAUTION]
-    if verdict.low_iron or verdict.suggestions:
-        cautions.append(DRAW_CAUTION)
-    cautions += treatment.cautions(low_iron=verdict.low_iron)
-    cautions += low_confidence_cautions(treatment.all)
-    return Finding(
-        rule_id=RULE_ID,
-        rule_version=VERSION,
-        severity=verdict.severity,
-        summary=fit_summary(verdict.summary),
-        explanation=EXPLANATION,
-        evidence=tuple(evidence),
-        suggestions=verdict.suggestions,
-        cautions=tuple(cautions),
-        # A drafted iron, dopamine agonist or gabapentinoid is listed (with its caution), so
-        # the card belongs in order-select / order-sign too.
-        involves_draft_order=any(m.drafted for m in treatment.all),
-        specificity=verdict.specificity,
-    )
-
-
-def _restless_legs(facts: Facts) -> list[ConditionEntry]:
-    """RLS coded (active Condition) or as a §1.6 complaint (recent Condition, Observation or
-    Encounter reason): each listed once."""
-    return unique_by_reference(
-        [*facts.conditions(RESTLESS_LEGS), *facts.complaints_in(RESTLESS_LEGS)]
-    )
-
-
-# -- iron -------------------------------------------------------------------------------------
-
-
-def _transferrin_saturation(facts: Facts) -> tuple[LabEntry | None, tuple[Evidence, ...]]:
-    """The latest TSAT within 12 months; if none was reported, calculated from a serum iron and
-    TIBC drawn the same day (TSAT = iron / TIBC x 100)."""
-    measured = facts.latest_lab("transferrin-saturation", within_days=IRON_WINDOW_DAYS)
-    if measured is not None:
-        return measured, (lab_evidence(measured, "Transferrin saturation", "%", 1),)
-    iron = facts.latest_lab("iron", within_days=IRON_WINDOW_DAYS)
-    tibc = facts.latest_lab("tibc", within_days=IRON_WINDOW_DAYS)
-    if (
-        iron is None
-        or tibc is None
-        or iron.value is None
-        or not tibc.value
-        or iron.comparator
-        or tibc.comparator
-        or iron.effective is None
-        or tibc.effective is None
-        or iron.effective.date() != tibc.effective.date()
-    ):
-        return None, ()
-    value = iron.value / tibc.value * 100
-    calculated = replace(
-        iron,
-        analyte="transferrin-saturation",
-        display="Transferrin saturation (calculated)",
-        value=value,
-        unit="%",
-        raw_value=None,
-        raw_unit=None,
-        reference_low=None,
-        reference_high=None,
-        interpretation=(),
-    )
-    evidence = Evidence(
-        label="Transferrin saturation (calculated)",
-        value=(f"{fmt(value, 0)} % (iron {fmt(iron.value, 0)} / TIBC {fmt(tibc.value, 0)} ug/dL)"),
-        when=iron.effective,
-        reference=iron.reference,
-    )
-    return calculated, (evidence,)
-
-
-def _iron_verdict(
-    facts: Facts, kidney: KidneyStatus, ferritin: LabEntry | None, tsat: LabEntry | None
-) -> _Verdict | None:
-    if ferritin is None and tsat is None:
-        return _Verdict(
-            "info",
-            "Restless legs documented; no ferritin/iron studies in 12 months. Consider checking.",
-            (FERRITIN, IRON, TIBC, TSAT, CBC),
-            45,
-            low_iron=False,
-        )
-    age = facts.age_years
-    if age is not None and age < ADULT_AGE_YEARS:
-        return _child(ferritin)
-    if kidney.esrd:
-        return _esrd(ferritin, tsat)
-    return _adult(ferritin, tsat)
-
-
-def _child(ferritin: LabEntry | None) -> _Verdict | None:
-    # §8 gives children a ferritin threshold only.
-    if ferritin is None:
-        return _missing_ferritin_result()
-    if not certainly_below(ferritin, FERRITIN_CHILD_BELOW):
-        return None
-    return _Verdict(
-        "warning",
-        f"Restless legs in a child with ferritin {value_text(ferritin, 0)} ng/mL (<50): iron "
-        "supplementation is recommended (AASM 2024).",
-        (),
-        15,
-        low_iron=True,
-    )
-
-
-def _esrd(ferritin: LabEntry | None, tsat: LabEntry | None) -> _Verdict | None:
-    ferritin_low = ferritin is not None and certainly_below(ferritin, FERRITIN_ESRD_BELOW)
-    tsat_low = tsat is not None and certainly_below(tsat, TSAT_LOW)
-    if ferritin is not None and tsat is not None and ferritin_low and tsat_low:
-        return _Verdict(
-            "warning",
-            f"Restless legs in ESRD with ferritin {value_text(ferritin, 0)} ng/mL and TSAT "
-            f"{value_text(tsat, 0)}%: IV iron sucrose is suggested (AASM 2024).",
-            (),
-            15,
-            low_iron=True,
-        )
-    # The ESRD criterion needs both results; one abnormal and one missing is a gap to close.
-    if ferritin is not None and ferritin_low and tsat is None:
-        return _missing_tsat_result(ferritin)
-    if tsat_low and ferritin is None:
-        return _missing_ferritin_result()
-    return None
-
-
-def _adult(ferritin: LabEntry | None, tsat: LabEntry | None) -> _Verdict | None:
-    ferritin_low = ferritin is not None and certainly_at_most(ferritin, FERRITIN_IRON_INDICATED)
-    tsat_low = tsat is not None and certainly_below(tsat, TSAT_LOW)
-    if ferritin_low or tsat_low:
-        parts = []
-        if ferritin is not None and ferritin_low:
-            parts.append(f"ferritin {value_text(ferritin, 0)} ng/mL (≤75)")
-        if tsat is not None and tsat_low:
-            parts.append(f"TSAT {value_text(tsat, 0)}% (<20%)")
-        return _Verdict(
-            "warning",
-            f"Restless legs with {' and '.join(parts)}: iron supplementation is recommended "
-            "(AASM 2024).",
-            (),
-            15,
-            low_iron=True,
-        )
-    if ferritin is not None and certainly_at_most(ferritin, FERRITIN_IV_ONLY_MAX):
-        return _Verdict(
-            "info",
-            f"Restless legs with ferritin {value_text(ferritin, 0)} ng/mL (75-100): only IV iron "
-            "is suggested at this level (AASM 2024).",
-            () if tsat is not None else (TSAT,),
-            35,
-            low_iron=False,
-        )
-    if ferritin is None:
-        return _missing_ferritin_result()
-    if tsat is None:
-        return _missing_tsat_result(ferritin)
-    return None
-
-
-def _missing_ferritin_result() -> _Verdict:
-    return _Verdict(
-        "info",
-        "Restless legs documented; no ferritin in 12 months. Consider checking iron stores.",
-        (FERRITIN,),
-        45,
-        low_iron=False,
-    )
-
-
-def _missing_tsat_result(ferritin: LabEntry) -> _Verdict:
-    return _Verdict(
-        "info",
-        f"Restless legs with ferritin {value_text(ferritin, 0)} ng/mL but no transferrin "
-        "saturation in 12 months. Consider checking.",
-        (TSAT, IRON, TIBC),
-        45,
-        low_iron=False,
-    )
-
-
-# -- associations -----------------------------------------------------------------------------
-
-
-def _associations(facts: Facts, kidney: KidneyStatus) -> list[_Association]:
-    found: list[_Association] = []
-    pregnancy = facts.pregnancy
-    if pregnancy is not None:
+    def add_pregnancy(self, found: list[_Association], facts: Facts) -> None:
+        pregnancy = current_pregnancy(facts, ended_after_weeks=self.pregnancy_ended_after_weeks)
+        if pregnancy is None:
+            return
         weeks = (
             f"about {pregnancy.gestational_weeks:.0f} weeks"
             if pregnancy.gestational_weeks is not None
@@ -327,108 +389,128 @@ def _associations(facts: Facts, kidney: KidneyStatus) -> list[_Association]:
                 (Evidence("Pregnancy", weeks, when=pregnancy.when, reference=pregnancy.evidence),),
             )
         )
-    if kidney.has_ckd:
-        label = "ESRD" if kidney.esrd else "CKD"
-        found.append(_Association(label, kidney.evidence(facts)))
-    _add_conditions(found, facts, "neuropathy", "peripheral-neuropathy-any")
-    _add_obesity(found, facts)
-    # A current-smoker answer to the smoking-status Observation is not read: Facts has no
-    # question for coded answers yet (see the rationale). Coded smoker findings are.
-    _add_conditions(found, facts, "smoker", "smoker")
-    _add_conditions(found, facts, "hypothyroidism", "hypothyroidism")
-    _add_anaemia(found, facts)
-    family = facts.family_history_of("restless-legs")
-    if family:
-        found.append(
-            _Association(
-                "family history",
-                tuple(Evidence("Family history of restless legs", reference=ref) for ref in family),
-            )
+
+    def add_conditions(
+        self, found: list[_Association], facts: Facts, label: str, *valuesets: str
+    ) -> None:
+        conditions = [c for name in valuesets for c in coded_conditions(facts, name)]
+        if conditions:
+            found.append(_Association(label, tuple(condition_evidence(c) for c in conditions[:2])))
+
+    def add_obesity(self, found: list[_Association], facts: Facts) -> None:
+        coded = coded_conditions(facts, "obesity")
+        bmi = latest_lab(facts, "bmi", within_days=self.association_lab_window_days)
+        adult = facts.age_years is None or facts.age_years >= self.adult_age_years
+        # BMI >= 30 defines obesity in adults only (children use age- and sex-specific centiles).
+        obese_by_bmi = bmi is not None and adult and certainly_at_least(bmi, self.bmi_obese)
+        if not coded and not obese_by_bmi:
+            return
+        evidence = [condition_evidence(c) for c in coded[:1]]
+        label = "obesity"
+        if bmi is not None and obese_by_bmi:
+            evidence.append(lab_evidence(bmi, "Body mass index", "kg/m2", 1))
+            label = f"obesity (BMI {value_text(bmi, 0)})"
+        found.append(_Association(label, tuple(evidence)))
+
+    def add_anaemia(self, found: list[_Association], facts: Facts) -> None:
+        unique = unique_by_reference(
+            [*coded_conditions(facts, "iron-deficiency"), *coded_conditions(facts, "anemia")]
         )
-    return found
+        hemoglobin = latest_lab(facts, "hemoglobin", within_days=self.association_lab_window_days)
+        # No default threshold: haemoglobin limits depend on sex, age and pregnancy, so only the
+        # lab's own flag or range says "low".
+        low_hb = hemoglobin is not None and is_low(hemoglobin)
+        if not unique and not low_hb:
+            return
+        evidence = [condition_evidence(c) for c in unique[:2]]
+        if hemoglobin is not None and low_hb:
+            evidence.append(lab_evidence(hemoglobin, "Haemoglobin (low)", "g/dL", 1))
+        label = "iron deficiency" if has_condition(facts, "iron-deficiency") else "anaemia"
+        found.append(_Association(label, tuple(evidence)))
 
+    # -- treatment context --------------------------------------------------------------------
 
-def _add_conditions(found: list[_Association], facts: Facts, label: str, *valuesets: str) -> None:
-    conditions = [c for name in valuesets for c in facts.conditions(name)]
-    if conditions:
-        found.append(_Association(label, tuple(condition_evidence(c) for c in conditions[:2])))
+    def treatment_context(self, facts: Facts) -> _Treatment:
+        return _Treatment(
+            iron=active_medications(facts, "iron-supplements"),
+            dopamine_agonists=active_medications(facts, "dopamine-agonists"),
+            gabapentinoids=active_medications(facts, "gabapentinoids"),
+        )
 
-
-def _add_obesity(found: list[_Association], facts: Facts) -> None:
-    coded = facts.conditions("obesity")
-    bmi = facts.latest_lab("bmi", within_days=ASSOCIATION_LAB_WINDOW_DAYS)
-    adult = facts.age_years is None or facts.age_years >= ADULT_AGE_YEARS
-    # BMI >= 30 defines obesity in adults only (children use age- and sex-specific centiles).
-    obese_by_bmi = bmi is not None and adult and certainly_at_least(bmi, BMI_OBESE)
-    if not coded and not obese_by_bmi:
-        return
-    evidence = [condition_evidence(c) for c in coded[:1]]
-    label = "obesity"
-    if bmi is not None and obese_by_bmi:
-        evidence.append(lab_evidence(bmi, "Body mass index", "kg/m2", 1))
-        label = f"obesity (BMI {value_text(bmi, 0)})"
-    found.append(_Association(label, tuple(evidence)))
-
-
-def _add_anaemia(found: list[_Association], facts: Facts) -> None:
-    unique = unique_by_reference(
-        [*facts.conditions("iron-deficiency"), *facts.conditions("anemia")]
-    )
-    hemoglobin = facts.latest_lab("hemoglobin", within_days=ASSOCIATION_LAB_WINDOW_DAYS)
-    # No default threshold: haemoglobin limits depend on sex, age and pregnancy, so only the
-    # lab's own flag or range says "low".
-    low_hb = hemoglobin is not None and facts.is_low(hemoglobin)
-    if not unique and not low_hb:
-        return
-    evidence = [condition_evidence(c) for c in unique[:2]]
-    if hemoglobin is not None and low_hb:
-        evidence.append(lab_evidence(hemoglobin, "Haemoglobin (low)", "g/dL", 1))
-    label = "iron deficiency" if facts.has_condition("iron-deficiency") else "anaemia"
-    found.append(_Association(label, tuple(evidence)))
-
-
-# -- treatment context ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Treatment:
-    iron: list[MedicationEntry]
-    dopamine_agonists: list[MedicationEntry]
-    gabapentinoids: list[MedicationEntry]
-
-    @property
-    def all(self) -> list[MedicationEntry]:
-        return [*self.iron, *self.dopamine_agonists, *self.gabapentinoids]
-
-    def cautions(self, *, low_iron: bool) -> list[str]:
+    def treatment_cautions(self, treatment: _Treatment, *, low_iron: bool) -> list[str]:
         notes = []
-        if low_iron and self.iron:
+        if low_iron and treatment.iron:
             notes.append(
-                f"Already on {drug_names(self.iron)}: iron stores are still low; review "
+                f"Already on {drug_names(treatment.iron)}: iron stores are still low; review "
                 "adherence and absorption (IV iron is an option)."
             )
-        if low_iron and self.dopamine_agonists:
+        if low_iron and treatment.dopamine_agonists:
             notes.append(
-                f"On {drug_names(self.dopamine_agonists)}: low iron is a risk factor for "
+                f"On {drug_names(treatment.dopamine_agonists)}: low iron is a risk factor for "
                 "augmentation, and AASM 2024 suggests against the standard use of dopamine "
                 "agonists."
             )
         return notes
 
 
-def _treatment_context(facts: Facts) -> _Treatment:
-    return _Treatment(
-        iron=facts.active_medications("iron-supplements"),
-        dopamine_agonists=facts.active_medications("dopamine-agonists"),
-        gabapentinoids=facts.active_medications("gabapentinoids"),
-    )
+LOGIC = RlsSecondaryCauses()
 
-
-RULE = Rule(
-    id=RULE_ID,
-    version=VERSION,
+RULE = RuleVersion(
+    id="rls-secondary-causes",
+    version="1.0.0",
     title="Restless legs: iron deficiency and other secondary causes",
     severities=("info", "warning"),
+    logic=LOGIC,
+    requires=(
+        DataRequirement("Patient"),
+        DataRequirement("Condition"),
+        DataRequirement(
+            "Observation",
+            (
+                "ferritin",
+                "iron",
+                "tibc",
+                "transferrin-saturation",
+                "hemoglobin",
+                "bmi",
+                "egfr",
+                "pregnancy-status",
+                "gestational-age",
+                "leg-complaint",
+            ),
+        ),
+        DataRequirement("MedicationRequest"),
+        DataRequirement("MedicationStatement"),
+        DataRequirement("Procedure", ("dialysis",)),
+        DataRequirement("Encounter"),
+        DataRequirement("FamilyMemberHistory"),
+    ),
+    valuesets=(
+        "restless-legs",
+        "leg-complaint",
+        "ferritin",
+        "iron",
+        "tibc",
+        "transferrin-saturation",
+        "hemoglobin",
+        "bmi",
+        "pregnancy",
+        "pregnancy-status",
+        "gestational-age",
+        # pregnancy.current_pregnancy reads delivery procedures: a delivery ends the pregnancy.
+        "delivery",
+        "peripheral-neuropathy-any",
+        "obesity",
+        "smoker",
+        "hypothyroidism",
+        "anemia",
+        "iron-deficiency",
+        "iron-supplements",
+        "dopamine-agonists",
+        "gabapentinoids",
+        *KIDNEY_VALUESETS,
+    ),
+    terminology="2026.11",
     provenance=Provenance(
         guideline=(
             "AASM clinical practice guideline for the treatment of RLS and PLMD: Winkelman JW "
@@ -460,53 +542,5 @@ RULE = Rule(
             "(code, or a haemoglobin flagged low by the lab; no default limit), family history "
             "(FamilyMemberHistory in restless-legs)."
         ),
-    ),
-    requires=(
-        DataRequirement("Patient"),
-        DataRequirement("Condition"),
-        DataRequirement(
-            "Observation",
-            (
-                "ferritin",
-                "iron",
-                "tibc",
-                "transferrin-saturation",
-                "hemoglobin",
-                "bmi",
-                "egfr",
-                "pregnancy-status",
-                "gestational-age",
-                "leg-complaint",
-            ),
-        ),
-        DataRequirement("MedicationRequest"),
-        DataRequirement("MedicationStatement"),
-        DataRequirement("Procedure", ("dialysis",)),
-        DataRequirement("Encounter"),
-        DataRequirement("FamilyMemberHistory"),
-    ),
-    evaluate=evaluate,
-    valuesets=(
-        "restless-legs",
-        "leg-complaint",
-        "ferritin",
-        "iron",
-        "tibc",
-        "transferrin-saturation",
-        "hemoglobin",
-        "bmi",
-        "pregnancy",
-        "pregnancy-status",
-        "gestational-age",
-        "peripheral-neuropathy-any",
-        "obesity",
-        "smoker",
-        "hypothyroidism",
-        "anemia",
-        "iron-deficiency",
-        "iron-supplements",
-        "dopamine-agonists",
-        "gabapentinoids",
-        *KIDNEY_VALUESETS,
     ),
 )

@@ -13,58 +13,34 @@ from dataclasses import dataclass
 
 from cds.facts import Facts
 from cds.record import AllergyEntry, ConditionEntry, LabEntry, MedicationEntry
-from cds.rules._cramp_labs import high_tsh, low_vitamin_d, tsh_evidence, vitamin_d_evidence
-from cds.rules._leg_context import complaint_evidence, pain_or_cramp_complaints
 from cds.rules.base import (
     DataRequirement,
     Evidence,
     Finding,
     OrderSuggestion,
     Provenance,
-    Rule,
+    RuleLogic,
+    RuleVersion,
     Severity,
 )
-from cds.rules.common import (
-    capitalise,
+from cds.rules.lib.complaints.v1 import (
+    complaint_evidence,
+    leg_complaints,
+    pain_or_cramp_complaints,
+)
+from cds.rules.lib.conditions.v1 import coded_conditions
+from cds.rules.lib.cramp_labs.v1 import high_tsh, low_vitamin_d, tsh_evidence, vitamin_d_evidence
+from cds.rules.lib.evidence.v1 import condition_evidence, medication_evidence, result_evidence
+from cds.rules.lib.medications.v1 import active_allergies_to, active_medications
+from cds.rules.lib.results.v1 import (
     certainly_above,
     certainly_below,
-    condition_evidence,
-    drug_names,
-    fit_summary,
-    fmt,
-    low_confidence_cautions,
-    medication_evidence,
-    result_evidence,
+    is_high,
+    lab_results,
+    latest_lab,
     value_text,
 )
-
-RULE_ID = "statin-muscle-symptoms"
-VERSION = "1.0.0"
-
-CK_WINDOW_DAYS = 30  # §19: CK for statin
-CK_MONITORING_WINDOW_DAYS = 90  # §4 info: no CK in 90 days
-CK_SEVERE_MULTIPLE = 10.0  # CK > 10 × ULN: possible rhabdomyolysis
-# §4: "ULN is referenceRange.high (no fixed default; site-configured if absent)". No site
-# value is configured, so without a range only the lab's H/HH flag can say "above ULN".
-CK_ULN_SITE_DEFAULT: float | None = None
-MODIFIER_WINDOW_DAYS = 365  # predisposing labs (TSH, 25-OH D, eGFR) listed on the card
-EGFR_LOW = 60.0  # mL/min/1.73 m2
-
-CK = OrderSuggestion("Creatine kinase", "2157-6", "Statin muscle symptoms")
-TSH = OrderSuggestion("TSH", "3016-3", "Hypothyroidism predisposes to statin myopathy")
-VITAMIN_D = OrderSuggestion(
-    "25-OH vitamin D", "62292-8", "Vitamin D deficiency predisposes to statin muscle symptoms"
-)
-BMP = OrderSuggestion("Basic metabolic panel", "51990-0", "Renal function on a statin")
-
-SYMPTOM_PATTERN_CAUTION = (
-    "The symptom pattern (symmetric, proximal, timing after a statin start or dose change) "
-    "cannot be judged from the record."
-)
-MYOGLOBIN_CAUTION = (
-    "Check the urine for myoglobin (no verified LOINC code is available: order it by its local "
-    "name) and renal function."
-)
+from cds.rules.lib.text.v1 import capitalise, drug_names, fit_summary, fmt, low_confidence_cautions
 
 
 @dataclass(frozen=True)
@@ -82,243 +58,309 @@ class _Interactions:
     other: list[MedicationEntry]  # the rest of §4's interacting list
 
 
-def evaluate(facts: Facts) -> Finding | None:
-    statins = facts.active_medications("statins")
-    if not statins:
-        return None
-    ck_lab = facts.latest_lab("creatine-kinase", within_days=CK_WINDOW_DAYS)
-    ck = _raised_ck(facts, ck_lab) if ck_lab is not None else None
-    rhabdo = facts.conditions("rhabdomyolysis")
-    sams = facts.conditions("sams-myopathy")
-    intolerances = _intolerances(facts)
-    # Statins taken again despite a recorded intolerance of the same ingredient.
-    reexposed = [s for s in statins if any(a.ingredients & s.ingredients for a in intolerances)]
-    interactions = _interactions(facts, statins)
-    cramps = pain_or_cramp_complaints(facts)
+@dataclass(frozen=True)
+class StatinMuscleSymptoms(RuleLogic):
+    """§4. The predisposing TSH and 25-OH vitamin D are judged as the thyroid and vitamin D
+    cards judge them (`cramp_labs.high_tsh`, `cramp_labs.low_vitamin_d`, each with its own
+    12-month look-back), so the three cards never disagree about the same result."""
 
-    severity: Severity
-    if (ck is not None and ck.severe) or rhabdo:
-        severity = "critical"
-    elif ck is not None or sams or reexposed or interactions.high_risk:
-        severity = "warning"
-    elif cramps and not facts.labs("creatine-kinase", within_days=CK_MONITORING_WINDOW_DAYS):
-        severity = "info"  # candidate cause: the complaint is the context (§1.6)
-    else:
-        return None
+    ck_window_days: int = 30  # §19: CK for statin
+    ck_monitoring_window_days: int = 90  # §4 info: no CK in 90 days
+    ck_severe_multiple: float = 10.0  # CK > 10 × ULN: possible rhabdomyolysis
+    # §4: "ULN is referenceRange.high (no fixed default; site-configured if absent)". No site
+    # value is configured, so without a range only the lab's H/HH flag can say "above ULN".
+    ck_uln_site_default: float | None = None  # U/L
+    # An eGFR this recent is listed as a modifier; a TSH, 25-OH vitamin D or eGFR this recent
+    # is not suggested again.
+    modifier_window_days: int = 365
+    egfr_low: float = 60.0  # mL/min/1.73 m2, a modifier below it
 
-    names = drug_names(statins)
-    summary = _summary(severity, names, ck, rhabdo, sams, reexposed, interactions)
-    muscle_evidence = bool(ck or rhabdo or sams or reexposed or cramps)
-    involved_drugs = [*statins, *interactions.high_risk, *interactions.other]
-    evidence: list[Evidence] = [medication_evidence(m) for m in involved_drugs]
-    if ck_lab is not None:
-        evidence.append(result_evidence(ck_lab, "Creatine kinase", "U/L", 1))
-    evidence += [condition_evidence(c) for c in (*rhabdo, *sams)]
-    evidence += [_intolerance_evidence(a) for a in intolerances]
-    modifiers, modifier_evidence = _predisposing_factors(facts, interactions)
-    evidence += modifier_evidence
-    evidence += complaint_evidence(facts.leg_complaints)
-
-    cautions = [*low_confidence_cautions(involved_drugs), SYMPTOM_PATTERN_CAUTION]
-    if severity == "critical":
-        cautions.insert(0, MYOGLOBIN_CAUTION)
-    if ck is not None and ck.uln is None:
-        cautions.append(
-            "The CK result has no reference range: how far above the upper limit it is "
-            "cannot be judged."
-        )
-    return Finding(
-        rule_id=RULE_ID,
-        rule_version=VERSION,
-        severity=severity,
-        summary=fit_summary(summary),
-        explanation=_explanation(severity, modifiers),
-        evidence=tuple(evidence),
-        suggestions=_suggestions(facts, severity, ck_lab, muscle_evidence),
-        cautions=tuple(cautions),
-        labs=(("creatine-kinase", ck_lab.reference),) if ck is not None and ck_lab else (),
-        involves_draft_order=any(m.drafted for m in involved_drugs),
-        # A named drug with a measured or coded muscle injury is as specific as this service
-        # gets (10); an interaction or a code is a step less (15); a complaint alone 40.
-        specificity={"critical": 10, "warning": 15, "info": 40}[severity],
+    ck_order: OrderSuggestion = OrderSuggestion(
+        "Creatine kinase", "2157-6", "Statin muscle symptoms"
+    )
+    tsh_order: OrderSuggestion = OrderSuggestion(
+        "TSH", "3016-3", "Hypothyroidism predisposes to statin myopathy"
+    )
+    vitamin_d_order: OrderSuggestion = OrderSuggestion(
+        "25-OH vitamin D", "62292-8", "Vitamin D deficiency predisposes to statin muscle symptoms"
+    )
+    bmp_order: OrderSuggestion = OrderSuggestion(
+        "Basic metabolic panel", "51990-0", "Renal function on a statin"
     )
 
+    symptom_pattern_caution: str = (
+        "The symptom pattern (symmetric, proximal, timing after a statin start or dose change) "
+        "cannot be judged from the record."
+    )
+    myoglobin_caution: str = (
+        "Check the urine for myoglobin (no verified LOINC code is available: order it by its "
+        "local name) and renal function."
+    )
 
-def _raised_ck(facts: Facts, lab: LabEntry) -> _Ck | None:
-    uln = lab.reference_high if lab.reference_high is not None else CK_ULN_SITE_DEFAULT
-    # The flag, then the range (Facts.is_high also settles a censored ">2000").
-    if not facts.is_high(lab, CK_ULN_SITE_DEFAULT):
-        return None
-    severe = uln is not None and certainly_above(lab, CK_SEVERE_MULTIPLE * uln)
-    return _Ck(lab, uln, severe)
+    def evaluate(self, facts: Facts) -> Finding | None:
+        statins = active_medications(facts, "statins")
+        if not statins:
+            return None
+        ck_lab = latest_lab(facts, "creatine-kinase", within_days=self.ck_window_days)
+        ck = self.raised_ck(ck_lab) if ck_lab is not None else None
+        rhabdo = coded_conditions(facts, "rhabdomyolysis")
+        sams = coded_conditions(facts, "sams-myopathy")
+        intolerances = self.intolerances(facts)
+        # Statins taken again despite a recorded intolerance of the same ingredient.
+        reexposed = [s for s in statins if any(a.ingredients & s.ingredients for a in intolerances)]
+        interactions = self.interactions(facts, statins)
+        cramps = pain_or_cramp_complaints(facts)
 
+        severity: Severity
+        if (ck is not None and ck.severe) or rhabdo:
+            severity = "critical"
+        elif ck is not None or sams or reexposed or interactions.high_risk:
+            severity = "warning"
+        elif cramps and not lab_results(
+            facts, "creatine-kinase", within_days=self.ck_monitoring_window_days
+        ):
+            severity = "info"  # candidate cause: the complaint is the context (§1.6)
+        else:
+            return None
 
-def _intolerances(facts: Facts) -> list[AllergyEntry]:
-    """Statin allergy/intolerance records, with their ingredients (Facts.allergies_to gives the
-    references only): needed to tell the active statin from one stopped because of it."""
-    references = set(facts.allergies_to("statins"))
-    return [a for a in facts.record.allergies if a.reference in references]
+        names = drug_names(statins)
+        summary = self.summary(severity, names, ck, rhabdo, sams, reexposed, interactions)
+        muscle_evidence = bool(ck or rhabdo or sams or reexposed or cramps)
+        involved_drugs = [*statins, *interactions.high_risk, *interactions.other]
+        evidence: list[Evidence] = [medication_evidence(m) for m in involved_drugs]
+        if ck_lab is not None:
+            evidence.append(result_evidence(ck_lab, "Creatine kinase", "U/L", 1))
+        evidence += [condition_evidence(c) for c in (*rhabdo, *sams)]
+        evidence += [self.intolerance_evidence(a) for a in intolerances]
+        modifiers, modifier_evidence = self.predisposing_factors(facts, interactions)
+        evidence += modifier_evidence
+        evidence += complaint_evidence(leg_complaints(facts))
 
-
-def _interactions(facts: Facts, statins: list[MedicationEntry]) -> _Interactions:
-    statin_refs = {s.reference for s in statins}
-    # Simvastatin and lovastatin: exposure rises many-fold with strong CYP3A4 inhibition (FDA
-    # 2011 labels). A subset of `statins`, in the same (record) order.
-    sensitive = facts.active_medications("cyp3a4-sensitive-statins")
-    high_risk: list[MedicationEntry] = []
-    high_risk_statins: list[MedicationEntry] = []
-    strong_inhibitors = facts.active_medications("strong-cyp3a4-inhibitors")
-    if sensitive and strong_inhibitors:
-        high_risk += strong_inhibitors
-        high_risk_statins += sensitive
-    fibrate_or_ciclosporin = facts.active_medications("statin-fibrate-cyclosporine")
-    if fibrate_or_ciclosporin:
-        high_risk += fibrate_or_ciclosporin
-        high_risk_statins += [s for s in statins if s not in high_risk_statins]
-    high_risk = [m for m in high_risk if m.reference not in statin_refs]
-    high_risk_refs = {m.reference for m in high_risk}
-    other = [
-        m
-        for m in facts.active_medications("statin-interacting-drugs")
-        # A combination product (amlodipine/atorvastatin) is the statin itself, not a co-drug.
-        if m.reference not in statin_refs and m.reference not in high_risk_refs
-    ]
-    return _Interactions(high_risk, high_risk_statins, other)
-
-
-def _predisposing_factors(
-    facts: Facts, interactions: _Interactions
-) -> tuple[list[str], list[Evidence]]:
-    """§4 modifiers listed on the card: they raise the risk, they do not change severity (a
-    high-risk combination is listed too, when another finding leads the summary)."""
-    named: list[str] = []
-    evidence: list[Evidence] = []
-    if interactions.high_risk:
-        named.append(
-            f"a high-risk combination ({drug_names(interactions.high_risk_statins)} with "
-            f"{drug_names(interactions.high_risk)})"
-        )
-    if interactions.other:
-        named.append(f"an interacting drug ({drug_names(interactions.other)})")
-    thyroid = high_tsh(facts)
-    if thyroid is not None:
-        named.append(f"TSH above range ({value_text(thyroid.tsh)} mIU/L)")
-        evidence.append(tsh_evidence(thyroid.tsh))
-    vitamin_d = low_vitamin_d(facts)
-    if vitamin_d is not None:
-        named.append(f"25-OH vitamin D below 20 ng/mL ({value_text(vitamin_d.lab, 1)} ng/mL)")
-        evidence.append(vitamin_d_evidence(vitamin_d.lab))
-    egfr = facts.latest_lab("egfr", within_days=MODIFIER_WINDOW_DAYS)
-    if egfr is not None and certainly_below(egfr, EGFR_LOW):
-        named.append(f"eGFR below 60 ({value_text(egfr, 1)})")
-        evidence.append(result_evidence(egfr, "eGFR", "mL/min/1.73 m2", 1))
-    return named, evidence
-
-
-def _summary(
-    severity: Severity,
-    names: str,
-    ck: _Ck | None,
-    rhabdo: list[ConditionEntry],
-    sams: list[ConditionEntry],
-    reexposed: list[MedicationEntry],
-    interactions: _Interactions,
-) -> str:
-    if severity == "critical":
-        if ck is not None and ck.severe:
-            return (
-                f"CK {value_text(ck.lab, 1)} U/L (>10× ULN) on {names}: possible statin "
-                "myopathy or rhabdomyolysis; review urgently."
+        cautions = [*low_confidence_cautions(involved_drugs), self.symptom_pattern_caution]
+        if severity == "critical":
+            cautions.insert(0, self.myoglobin_caution)
+        if ck is not None and ck.uln is None:
+            cautions.append(
+                "The CK result has no reference range: how far above the upper limit it is "
+                "cannot be judged."
             )
-        return (
-            f"Rhabdomyolysis or myoglobinuria on record while on {names}: possible statin "
-            "myopathy; review urgently."
+        return Finding(
+            severity=severity,
+            summary=fit_summary(summary),
+            explanation=self.explanation(severity, modifiers),
+            evidence=tuple(evidence),
+            suggestions=self.suggestions(facts, severity, ck_lab, muscle_evidence),
+            cautions=tuple(cautions),
+            labs=(("creatine-kinase", ck_lab.reference),) if ck is not None and ck_lab else (),
+            involves_draft_order=any(m.drafted for m in involved_drugs),
+            # A named drug with a measured or coded muscle injury is as specific as this
+            # service gets (10); an interaction or a code is a step less (15); a complaint
+            # alone 40.
+            specificity={"critical": 10, "warning": 15, "info": 40}[severity],
         )
-    if severity == "warning":
-        if ck is not None:
-            above = f"above ULN {fmt(ck.uln, 1)}" if ck.uln is not None else "above range"
-            return (
-                f"CK {value_text(ck.lab, 1)} U/L ({above}) on {names}: possible statin "
-                "myopathy; review statin and dose."
-            )
+
+    def raised_ck(self, lab: LabEntry) -> _Ck | None:
+        uln = lab.reference_high if lab.reference_high is not None else self.ck_uln_site_default
+        # The flag, then the range (`results.is_high` also settles a censored ">2000").
+        if not is_high(lab, self.ck_uln_site_default):
+            return None
+        severe = uln is not None and certainly_above(lab, self.ck_severe_multiple * uln)
+        return _Ck(lab, uln, severe)
+
+    def intolerances(self, facts: Facts) -> list[AllergyEntry]:
+        """Statin allergy/intolerance records that still stand, with their ingredients: needed
+        to tell the active statin from one stopped because of it."""
+        return active_allergies_to(facts, "statins")
+
+    def interactions(self, facts: Facts, statins: list[MedicationEntry]) -> _Interactions:
+        statin_refs = {s.reference for s in statins}
+        # Simvastatin and lovastatin: exposure rises many-fold with strong CYP3A4 inhibition
+        # (FDA 2011 labels). A subset of `statins`, in the same (record) order.
+        sensitive = active_medications(facts, "cyp3a4-sensitive-statins")
+        high_risk: list[MedicationEntry] = []
+        high_risk_statins: list[MedicationEntry] = []
+        strong_inhibitors = active_medications(facts, "strong-cyp3a4-inhibitors")
+        if sensitive and strong_inhibitors:
+            high_risk += strong_inhibitors
+            high_risk_statins += sensitive
+        fibrate_or_ciclosporin = active_medications(facts, "statin-fibrate-cyclosporine")
+        if fibrate_or_ciclosporin:
+            high_risk += fibrate_or_ciclosporin
+            high_risk_statins += [s for s in statins if s not in high_risk_statins]
+        high_risk = [m for m in high_risk if m.reference not in statin_refs]
+        high_risk_refs = {m.reference for m in high_risk}
+        other = [
+            m
+            for m in active_medications(facts, "statin-interacting-drugs")
+            # A combination product (amlodipine/atorvastatin) is the statin itself, not a
+            # co-drug.
+            if m.reference not in statin_refs and m.reference not in high_risk_refs
+        ]
+        return _Interactions(high_risk, high_risk_statins, other)
+
+    def predisposing_factors(
+        self, facts: Facts, interactions: _Interactions
+    ) -> tuple[list[str], list[Evidence]]:
+        """§4 modifiers listed on the card: they raise the risk, they do not change severity
+        (a high-risk combination is listed too, when another finding leads the summary)."""
+        named: list[str] = []
+        evidence: list[Evidence] = []
         if interactions.high_risk:
-            statin = drug_names(interactions.high_risk_statins)
-            return (
-                f"{capitalise(statin)} with {drug_names(interactions.high_risk)} raises "
-                "myopathy risk; muscle pain may be statin-related."
+            named.append(
+                f"a high-risk combination ({drug_names(interactions.high_risk_statins)} with "
+                f"{drug_names(interactions.high_risk)})"
             )
-        if sams:
+        if interactions.other:
+            named.append(f"an interacting drug ({drug_names(interactions.other)})")
+        thyroid = high_tsh(facts)
+        if thyroid is not None:
+            named.append(f"TSH above range ({value_text(thyroid.tsh)} mIU/L)")
+            evidence.append(tsh_evidence(thyroid.tsh))
+        vitamin_d = low_vitamin_d(facts)
+        if vitamin_d is not None:
+            named.append(f"25-OH vitamin D below 20 ng/mL ({value_text(vitamin_d.lab, 1)} ng/mL)")
+            evidence.append(vitamin_d_evidence(vitamin_d.lab))
+        egfr = latest_lab(facts, "egfr", within_days=self.modifier_window_days)
+        if egfr is not None and certainly_below(egfr, self.egfr_low):
+            named.append(f"eGFR below {fmt(self.egfr_low)} ({value_text(egfr, 1)})")
+            evidence.append(result_evidence(egfr, "eGFR", "mL/min/1.73 m2", 1))
+        return named, evidence
+
+    def summary(
+        self,
+        severity: Severity,
+        names: str,
+        ck: _Ck | None,
+        rhabdo: list[ConditionEntry],
+        sams: list[ConditionEntry],
+        reexposed: list[MedicationEntry],
+        interactions: _Interactions,
+    ) -> str:
+        if severity == "critical":
+            if ck is not None and ck.severe:
+                multiple = fmt(self.ck_severe_multiple)
+                return (
+                    f"CK {value_text(ck.lab, 1)} U/L (>{multiple}× ULN) on {names}: possible "
+                    "statin myopathy or rhabdomyolysis; review urgently."
+                )
             return (
-                f"Statin muscle symptoms or myopathy on record while on {names}; review statin "
-                "choice and dose."
+                f"Rhabdomyolysis or myoglobinuria on record while on {names}: possible statin "
+                "myopathy; review urgently."
             )
-        statin = drug_names(reexposed)
+        if severity == "warning":
+            if ck is not None:
+                above = f"above ULN {fmt(ck.uln, 1)}" if ck.uln is not None else "above range"
+                return (
+                    f"CK {value_text(ck.lab, 1)} U/L ({above}) on {names}: possible statin "
+                    "myopathy; review statin and dose."
+                )
+            if interactions.high_risk:
+                statin = drug_names(interactions.high_risk_statins)
+                return (
+                    f"{capitalise(statin)} with {drug_names(interactions.high_risk)} raises "
+                    "myopathy risk; muscle pain may be statin-related."
+                )
+            if sams:
+                return (
+                    f"Statin muscle symptoms or myopathy on record while on {names}; review "
+                    "statin choice and dose."
+                )
+            statin = drug_names(reexposed)
+            return (
+                f"{capitalise(statin)} intolerance is recorded, yet {statin} is active again; "
+                "muscle symptoms may be statin-related."
+            )
         return (
-            f"{capitalise(statin)} intolerance is recorded, yet {statin} is active again; "
-            "muscle symptoms may be statin-related."
+            f"Leg cramps on {names} with no CK in {self.ck_monitoring_window_days} days: statin "
+            "muscle symptoms possible; consider a CK."
         )
-    return (
-        f"Leg cramps on {names} with no CK in {CK_MONITORING_WINDOW_DAYS} days: statin muscle "
-        "symptoms possible; consider a CK."
-    )
+
+    def intolerance_evidence(self, allergy: AllergyEntry) -> Evidence:
+        return Evidence(
+            label=f"Allergy or intolerance: {allergy.display}",
+            value=allergy.clinical_status or "recorded",
+            reference=allergy.reference,
+        )
+
+    def explanation(self, severity: Severity, modifiers: list[str]) -> str:
+        text = {
+            "critical": (
+                "A CK above ten times the upper limit, or coded rhabdomyolysis or "
+                "myoglobinuria, on a statin is statin myopathy until shown otherwise: stop or "
+                "hold the statin, check renal function and look for an interacting drug."
+            ),
+            "warning": (
+                "Statins cause muscle pain, cramps and weakness (statin-associated muscle "
+                "symptoms); a raised CK, a coded statin myopathy, a recorded intolerance or a "
+                "drug that raises statin levels make a statin cause more probable."
+            ),
+            "info": (
+                "Statins cause muscle pain and cramps, usually with a normal CK; with leg "
+                "cramps on record and no recent CK, the statin is a possible contributor."
+            ),
+        }[severity]
+        if modifiers:
+            text += " Predisposing factors on record: " + "; ".join(modifiers) + "."
+        return text
+
+    def suggestions(
+        self, facts: Facts, severity: Severity, ck_lab: LabEntry | None, muscle_evidence: bool
+    ) -> tuple[OrderSuggestion, ...]:
+        suggestions: list[OrderSuggestion] = []
+        # A critical CK is repeated to follow its course; otherwise CK only when none is recent.
+        if ck_lab is None or severity == "critical":
+            suggestions.append(self.ck_order)
+        # Predisposing conditions are looked for when there are muscle symptoms or signs
+        # (ACC/AHA 2013), not for an interaction alone.
+        window = self.modifier_window_days
+        if muscle_evidence:
+            if not lab_results(facts, "tsh", within_days=window):
+                suggestions.append(self.tsh_order)
+            if not lab_results(facts, "vitamin-d-25oh", within_days=window):
+                suggestions.append(self.vitamin_d_order)
+        if severity == "critical" or (
+            muscle_evidence and not lab_results(facts, "egfr", within_days=window)
+        ):
+            suggestions.append(self.bmp_order)
+        return tuple(suggestions)
 
 
-def _intolerance_evidence(allergy: AllergyEntry) -> Evidence:
-    return Evidence(
-        label=f"Allergy or intolerance: {allergy.display}",
-        value=allergy.clinical_status or "recorded",
-        reference=allergy.reference,
-    )
+LOGIC = StatinMuscleSymptoms()
 
-
-def _explanation(severity: Severity, modifiers: list[str]) -> str:
-    text = {
-        "critical": (
-            "A CK above ten times the upper limit, or coded rhabdomyolysis or myoglobinuria, "
-            "on a statin is statin myopathy until shown otherwise: stop or hold the statin, "
-            "check renal function and look for an interacting drug."
-        ),
-        "warning": (
-            "Statins cause muscle pain, cramps and weakness (statin-associated muscle "
-            "symptoms); a raised CK, a coded statin myopathy, a recorded intolerance or a drug "
-            "that raises statin levels make a statin cause more probable."
-        ),
-        "info": (
-            "Statins cause muscle pain and cramps, usually with a normal CK; with leg cramps on "
-            "record and no recent CK, the statin is a possible contributor."
-        ),
-    }[severity]
-    if modifiers:
-        text += " Predisposing factors on record: " + "; ".join(modifiers) + "."
-    return text
-
-
-def _suggestions(
-    facts: Facts, severity: Severity, ck_lab: LabEntry | None, muscle_evidence: bool
-) -> tuple[OrderSuggestion, ...]:
-    suggestions: list[OrderSuggestion] = []
-    # A critical CK is repeated to follow its course; otherwise CK only when none is recent.
-    if ck_lab is None or severity == "critical":
-        suggestions.append(CK)
-    # Predisposing conditions are looked for when there are muscle symptoms or signs
-    # (ACC/AHA 2013), not for an interaction alone.
-    if muscle_evidence:
-        if not facts.labs("tsh", within_days=MODIFIER_WINDOW_DAYS):
-            suggestions.append(TSH)
-        if not facts.labs("vitamin-d-25oh", within_days=MODIFIER_WINDOW_DAYS):
-            suggestions.append(VITAMIN_D)
-    if severity == "critical" or (
-        muscle_evidence and not facts.labs("egfr", within_days=MODIFIER_WINDOW_DAYS)
-    ):
-        suggestions.append(BMP)
-    return tuple(suggestions)
-
-
-RULE = Rule(
-    id=RULE_ID,
-    version=VERSION,
+RULE = RuleVersion(
+    id="statin-muscle-symptoms",
+    version="1.0.0",
     title="Statin-associated muscle symptoms",
     severities=("info", "warning", "critical"),
+    logic=LOGIC,
+    requires=(
+        DataRequirement("MedicationRequest"),
+        DataRequirement("MedicationStatement"),
+        DataRequirement(
+            "Observation",
+            ("creatine-kinase", "tsh", "free-t4", "vitamin-d-25oh", "egfr", "leg-complaint"),
+        ),
+        DataRequirement("Condition"),
+        DataRequirement("AllergyIntolerance"),
+        DataRequirement("Encounter"),
+    ),
+    valuesets=(
+        "statins",
+        "cyp3a4-sensitive-statins",
+        "strong-cyp3a4-inhibitors",
+        "statin-fibrate-cyclosporine",
+        "statin-interacting-drugs",
+        "creatine-kinase",
+        "tsh",
+        "free-t4",
+        "vitamin-d-25oh",
+        "egfr",
+        "sams-myopathy",
+        "rhabdomyolysis",
+        "leg-cramp-complaint",
+        "leg-complaint",
+    ),
+    terminology="2026.11",
     provenance=Provenance(
         guideline=(
             "EAS Consensus Panel on statin-associated muscle symptoms (Stroes et al., Eur Heart "
@@ -347,33 +389,5 @@ RULE = Rule(
             "no routine vitamin D testing); BMP for critical cards or with no eGFR in 12 "
             "months; CK when none within 30 days, and again for critical cards."
         ),
-    ),
-    requires=(
-        DataRequirement("MedicationRequest"),
-        DataRequirement("MedicationStatement"),
-        DataRequirement(
-            "Observation",
-            ("creatine-kinase", "tsh", "free-t4", "vitamin-d-25oh", "egfr", "leg-complaint"),
-        ),
-        DataRequirement("Condition"),
-        DataRequirement("AllergyIntolerance"),
-        DataRequirement("Encounter"),
-    ),
-    evaluate=evaluate,
-    valuesets=(
-        "statins",
-        "cyp3a4-sensitive-statins",
-        "strong-cyp3a4-inhibitors",
-        "statin-fibrate-cyclosporine",
-        "statin-interacting-drugs",
-        "creatine-kinase",
-        "tsh",
-        "free-t4",
-        "vitamin-d-25oh",
-        "egfr",
-        "sams-myopathy",
-        "rhabdomyolysis",
-        "leg-cramp-complaint",
-        "leg-complaint",
     ),
 )

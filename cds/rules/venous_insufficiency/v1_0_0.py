@@ -5,91 +5,117 @@ differential of leg swelling (clinical-content.md §17, codes.tsv rule id venous
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cds.facts import Facts
-from cds.rules._leg_context import COMPLAINT_VALUESETS, complaint_evidence, swelling_complaints
-from cds.rules.base import DataRequirement, Finding, Provenance, Rule
-from cds.rules.common import (
+from cds.record import ConditionEntry
+from cds.rules.base import DataRequirement, Finding, Provenance, RuleLogic, RuleVersion
+from cds.rules.lib.complaints.v1 import (
+    COMPLAINT_VALUESETS,
+    complaint_evidence,
+    leg_complaints,
+    swelling_complaints,
+)
+from cds.rules.lib.conditions.v1 import coded_conditions
+from cds.rules.lib.evidence.v1 import (
     condition_code,
     condition_name,
     conditions_evidence,
-    fit_summary,
     unique_evidence,
 )
-
-RULE_ID = "venous-insufficiency"
-VERSION = "1.0.0"
-
-NEW_SWELLING_CAUTION = (
-    "Known venous disease does not lower DVT risk: a new, painful or one-sided swelling still "
-    "needs DVT assessment."
-)
-PTS_CAUTION = (
-    "Post-thrombotic syndrome means a previous DVT: it counts as a previously documented DVT "
-    "in the DVT risk assessment."
-)
+from cds.rules.lib.text.v1 import fit_summary
 
 
-def evaluate(facts: Facts) -> Finding | None:
-    venous = facts.conditions("venous-insufficiency")
-    # Lymphoedema is a differential of swelling, not of pain or cramps: only with swelling.
-    swelling = swelling_complaints(facts)
-    lymphoedema = facts.conditions("lymphedema") if swelling else []
-    if not (venous or lymphoedema):
-        return None
-    complaints = facts.leg_complaints
-    if not complaints:
-        return None  # a candidate cause (§1.6)
-    # Post-thrombotic syndrome is the only code in both sets (I87.009): VALUESETS.md lists it
-    # in venous-insufficiency and in vte-history, and there is no set of its own.
-    vte = {c.reference for c in facts.conditions("vte-history", include_history=True)}
-    post_thrombotic = [c for c in venous if c.reference in vte]
-    if post_thrombotic:
-        summary = (
-            f"Post-thrombotic syndrome documented ({condition_code(post_thrombotic[0])}): "
-            "implies prior DVT; may explain leg aching and night cramps."
+@dataclass(frozen=True)
+class VenousInsufficiency(RuleLogic):
+    """§17: info only, a documented alternative explanation of the leg symptoms on record."""
+
+    new_swelling_caution: str = (
+        "Known venous disease does not lower DVT risk: a new, painful or one-sided swelling "
+        "still needs DVT assessment."
+    )
+    post_thrombotic_caution: str = (
+        "Post-thrombotic syndrome means a previous DVT: it counts as a previously documented "
+        "DVT in the DVT risk assessment."
+    )
+
+    def evaluate(self, facts: Facts) -> Finding | None:
+        venous = coded_conditions(facts, "venous-insufficiency")
+        # Lymphoedema is a differential of swelling, not of pain or cramps: only with swelling.
+        swelling = swelling_complaints(facts)
+        lymphoedema = coded_conditions(facts, "lymphedema") if swelling else []
+        if not (venous or lymphoedema):
+            return None
+        complaints = leg_complaints(facts)
+        if not complaints:
+            return None  # a candidate cause (§1.6)
+        post_thrombotic = self.post_thrombotic(facts, venous)
+        cautions = [self.new_swelling_caution]
+        if post_thrombotic:
+            cautions.append(self.post_thrombotic_caution)
+        return Finding(
+            severity="info",
+            summary=fit_summary(self.summary(venous, lymphoedema, post_thrombotic)),
+            explanation=(
+                "Chronic venous disease (venous insufficiency, varicose veins, post-thrombotic "
+                "syndrome) causes aching and heaviness after standing, eased by elevating the "
+                "legs, and night cramps are reported with it. Lymphoedema causes chronic "
+                "swelling. These are documented alternative explanations of the leg symptoms on "
+                "record."
+            ),
+            evidence=unique_evidence(
+                (
+                    *conditions_evidence([*venous, *lymphoedema]),
+                    *complaint_evidence(complaints),
+                )
+            ),
+            cautions=tuple(cautions),
+            # A documented condition that plausibly explains the symptom: more specific than
+            # the general list of other-leg-pain-conditions, less than abnormal results or risk
+            # patterns.
+            specificity=45,
         )
-    elif venous:
-        summary = (
-            f"Documented {condition_name(venous[0])} may explain aching legs and night cramps; "
-            "worse after standing."
-        )
-    else:
-        summary = (
+
+    def post_thrombotic(self, facts: Facts, venous: list[ConditionEntry]) -> list[ConditionEntry]:
+        """The venous conditions that are post-thrombotic syndrome. It is the only code in both
+        sets (I87.009): VALUESETS.md lists it in venous-insufficiency and in vte-history, and
+        there is no set of its own."""
+        vte = {c.reference for c in coded_conditions(facts, "vte-history", include_history=True)}
+        return [c for c in venous if c.reference in vte]
+
+    def summary(
+        self,
+        venous: list[ConditionEntry],
+        lymphoedema: list[ConditionEntry],
+        post_thrombotic: list[ConditionEntry],
+    ) -> str:
+        if post_thrombotic:
+            return (
+                f"Post-thrombotic syndrome documented ({condition_code(post_thrombotic[0])}): "
+                "implies prior DVT; may explain leg aching and night cramps."
+            )
+        if venous:
+            return (
+                f"Documented {condition_name(venous[0])} may explain aching legs and night "
+                "cramps; worse after standing."
+            )
+        return (
             f"Lymphoedema documented ({condition_code(lymphoedema[0])}) may explain the leg "
             "swelling on record."
         )
-    cautions = [NEW_SWELLING_CAUTION]
-    if post_thrombotic:
-        cautions.append(PTS_CAUTION)
-    return Finding(
-        rule_id=RULE_ID,
-        rule_version=VERSION,
-        severity="info",
-        summary=fit_summary(summary),
-        explanation=(
-            "Chronic venous disease (venous insufficiency, varicose veins, post-thrombotic "
-            "syndrome) causes aching and heaviness after standing, eased by elevating the legs, "
-            "and night cramps are reported with it. Lymphoedema causes chronic swelling. These "
-            "are documented alternative explanations of the leg symptoms on record."
-        ),
-        evidence=unique_evidence(
-            (
-                *conditions_evidence([*venous, *lymphoedema]),
-                *complaint_evidence(complaints),
-            )
-        ),
-        cautions=tuple(cautions),
-        # A documented condition that plausibly explains the symptom: more specific than the
-        # general list of other-leg-pain-conditions, less than abnormal results or risk patterns.
-        specificity=45,
-    )
 
 
-RULE = Rule(
-    id=RULE_ID,
-    version=VERSION,
+LOGIC = VenousInsufficiency()
+
+RULE = RuleVersion(
+    id="venous-insufficiency",
+    version="1.0.0",
     title="Chronic venous insufficiency, varicose veins and post-thrombotic syndrome",
     severities=("info",),
+    logic=LOGIC,
+    requires=(DataRequirement("Condition"), DataRequirement("Encounter")),
+    valuesets=("venous-insufficiency", "lymphedema", "vte-history", *COMPLAINT_VALUESETS),
+    terminology="2026.11",
     provenance=Provenance(
         guideline=(
             "Clinical content §17 (documented alternative explanations); Society for Vascular "
@@ -110,7 +136,4 @@ RULE = Rule(
             "lowers the DVT card."
         ),
     ),
-    requires=(DataRequirement("Condition"), DataRequirement("Encounter")),
-    evaluate=evaluate,
-    valuesets=("venous-insufficiency", "lymphedema", "vte-history", *COMPLAINT_VALUESETS),
 )

@@ -7,9 +7,23 @@ coded deficiency without a result are candidate causes and need a leg complaint 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cds.facts import Facts
 from cds.record import MedicationEntry
-from cds.rules._cramp_labs import (
+from cds.rules.base import (
+    DataRequirement,
+    Evidence,
+    Finding,
+    OrderSuggestion,
+    Provenance,
+    RuleLogic,
+    RuleVersion,
+    Severity,
+)
+from cds.rules.lib.complaints.v1 import complaint_evidence, has_leg_complaint, leg_complaints
+from cds.rules.lib.conditions.v1 import coded_conditions
+from cds.rules.lib.cramp_labs.v1 import (
     VITAMIN_D_DEFICIENT,
     VITAMIN_D_INSUFFICIENT,
     VITAMIN_D_WINDOW_DAYS,
@@ -19,148 +33,156 @@ from cds.rules._cramp_labs import (
     statin_muscle_context,
     vitamin_d_evidence,
 )
-from cds.rules._leg_context import complaint_evidence
-from cds.rules.base import (
-    DataRequirement,
-    Evidence,
-    Finding,
-    OrderSuggestion,
-    Provenance,
-    Rule,
-    Severity,
-)
-from cds.rules.common import (
-    condition_evidence,
-    drug_names,
-    fit_summary,
-    fmt,
-    low_confidence_cautions,
-    medication_evidence,
-    value_text,
-)
-
-RULE_ID = "vitamin-d-deficiency"
-VERSION = "1.0.0"
-
-WINDOW_DAYS = VITAMIN_D_WINDOW_DAYS  # 12 months: vitamin D status changes over months
-DEFICIENT_BELOW = VITAMIN_D_DEFICIENT  # ng/mL (30 nmol/L)
-INSUFFICIENT_BELOW = VITAMIN_D_INSUFFICIENT  # ng/mL (50 nmol/L)
-
-VITAMIN_D = OrderSuggestion(
-    "25-OH vitamin D", "62292-8", "Statin muscle symptoms with low or unknown vitamin D"
-)
+from cds.rules.lib.evidence.v1 import condition_evidence, medication_evidence
+from cds.rules.lib.medications.v1 import active_medications
+from cds.rules.lib.results.v1 import lab_results, value_text
+from cds.rules.lib.text.v1 import drug_names, fit_summary, fmt, low_confidence_cautions
 
 
-def evaluate(facts: Facts) -> Finding | None:
-    low = low_vitamin_d(facts)
-    supplements = facts.active_medications("vitamin-d-supplements")
-    if low is not None:
-        return _low_result(facts, low, supplements)
-    return _coded_without_result(facts, supplements)
+@dataclass(frozen=True)
+class VitaminDDeficiency(RuleLogic):
+    """§15. Which result is low, and whether deficient (< 12 ng/mL) or insufficient (< 20), is
+    the `cramp_labs` library's judgement (`low_vitamin_d`, 12-month look-back), shared with
+    statin-muscle-symptoms so that both cards agree on what a low vitamin D is."""
 
-
-def _low_result(
-    facts: Facts, low: LowVitaminD, supplements: list[MedicationEntry]
-) -> Finding | None:
-    severity: Severity = "warning" if low.status == "deficient" else "info"
-    if supplements:
-        # Already being replaced: the deficiency is known, so it is no longer a finding.
-        severity = "info"
-    if severity == "info" and not facts.has_leg_complaint:
-        return None  # §1.6: a candidate cause needs a leg complaint
-    statin = statin_muscle_context(facts)
-    on_statin = bool(facts.active_medications("statins"))
-    value = value_text(low.lab, 1)
-    effect = "muscle aches and statin intolerance" if on_statin else "muscle aches and cramps"
-    summary = f"25-OH vitamin D {value} ng/mL ({low.status}) may contribute to {effect}."
-    threshold = DEFICIENT_BELOW if low.status == "deficient" else INSUFFICIENT_BELOW
-    explanation = (
-        f"25-OH vitamin D below {fmt(threshold, 1)} ng/mL is {low.status} (IOM 2011: < 12 "
-        "ng/mL is the deficiency risk threshold; 20 ng/mL covers most people's bone health). "
-        "Deficiency causes muscle aches and weakness and predisposes to statin-associated "
-        "muscle symptoms."
+    # A coded deficiency with any 25-OH D result this recent gives no card: measured, and the
+    # result was not low. The library's look-back, so the two paths read the same results.
+    result_window_days: int = VITAMIN_D_WINDOW_DAYS
+    # How many coded deficiency entries the coded-without-result card lists.
+    coded_conditions_shown: int = 2
+    vitamin_d: OrderSuggestion = OrderSuggestion(
+        "25-OH vitamin D", "62292-8", "Statin muscle symptoms with low or unknown vitamin D"
     )
-    cautions = list(low_confidence_cautions(supplements))
-    if supplements:
-        cautions.append(
-            f"Vitamin D is already prescribed ({drug_names(supplements)}): the deficiency "
-            "appears known; the result may predate replacement."
+
+    def evaluate(self, facts: Facts) -> Finding | None:
+        low = low_vitamin_d(facts)
+        supplements = active_medications(facts, "vitamin-d-supplements")
+        if low is not None:
+            return self.low_result(facts, low, supplements)
+        return self.coded_without_result(facts, supplements)
+
+    def low_result(
+        self, facts: Facts, low: LowVitaminD, supplements: list[MedicationEntry]
+    ) -> Finding | None:
+        severity: Severity = "warning" if low.status == "deficient" else "info"
+        if supplements:
+            # Already being replaced: the deficiency is known, so it is no longer a finding.
+            severity = "info"
+        if severity == "info" and not has_leg_complaint(facts):
+            return None  # §1.6: a candidate cause needs a leg complaint
+        statin = statin_muscle_context(facts)
+        on_statin = bool(active_medications(facts, "statins"))
+        value = value_text(low.lab, 1)
+        effect = "muscle aches and statin intolerance" if on_statin else "muscle aches and cramps"
+        summary = f"25-OH vitamin D {value} ng/mL ({low.status}) may contribute to {effect}."
+        cautions = list(low_confidence_cautions(supplements))
+        if supplements:
+            cautions.append(
+                f"Vitamin D is already prescribed ({drug_names(supplements)}): the deficiency "
+                "appears known; the result may predate replacement."
+            )
+        return Finding(
+            severity=severity,
+            summary=fit_summary(summary),
+            explanation=self.low_result_explanation(low),
+            evidence=(
+                vitamin_d_evidence(low.lab),
+                *(medication_evidence(m) for m in supplements),
+                *self.context_evidence(facts, statin),
+            ),
+            # §15: suggest 25-OH D only within §4 context; with a result on file, only as the
+            # recheck after replacement.
+            suggestions=(self.vitamin_d,) if statin is not None and supplements else (),
+            cautions=tuple(cautions),
+            involves_draft_order=self.involves_draft_order(supplements, statin),
+            # A measured value, but a contributor rather than a sole cause.
+            specificity=35 if severity == "warning" else 45,
         )
-    return Finding(
-        rule_id=RULE_ID,
-        rule_version=VERSION,
-        severity=severity,
-        summary=fit_summary(summary),
-        explanation=explanation,
-        evidence=(
-            vitamin_d_evidence(low.lab),
-            *(medication_evidence(m) for m in supplements),
-            *_context_evidence(facts, statin),
-        ),
-        # §15: suggest 25-OH D only within §4 context; with a result on file, only as the
-        # recheck after replacement.
-        suggestions=(VITAMIN_D,) if statin is not None and supplements else (),
-        cautions=tuple(cautions),
-        involves_draft_order=_drafted(supplements, statin),
-        # A measured value, but a contributor rather than a sole cause.
-        specificity=35 if severity == "warning" else 45,
-    )
+
+    def low_result_explanation(self, low: LowVitaminD) -> str:
+        # The limit the result fell below, as `cramp_labs.low_vitamin_d` judged it.
+        threshold = VITAMIN_D_DEFICIENT if low.status == "deficient" else VITAMIN_D_INSUFFICIENT
+        return (
+            f"25-OH vitamin D below {fmt(threshold, 1)} ng/mL is {low.status} (IOM 2011: < 12 "
+            "ng/mL is the deficiency risk threshold; 20 ng/mL covers most people's bone "
+            "health). Deficiency causes muscle aches and weakness and predisposes to "
+            "statin-associated muscle symptoms."
+        )
+
+    def coded_without_result(
+        self, facts: Facts, supplements: list[MedicationEntry]
+    ) -> Finding | None:
+        coded = coded_conditions(facts, "vitamin-d-deficiency")
+        if not coded or not has_leg_complaint(facts):
+            return None
+        if lab_results(facts, "vitamin-d-25oh", within_days=self.result_window_days):
+            return None  # measured and not low: the coded deficiency looks treated
+        statin = statin_muscle_context(facts)
+        treated = f", treated with {drug_names(supplements)}" if supplements else ""
+        return Finding(
+            severity="info",
+            summary=fit_summary(
+                f"Vitamin D deficiency on record{treated}, no 25-OH D result in 12 months: may "
+                "contribute to muscle aches."
+            ),
+            explanation=(
+                "Vitamin D deficiency is coded but no 25-OH vitamin D result is on record in the "
+                "last 12 months. Deficiency causes muscle aches and predisposes to statin muscle "
+                "symptoms. Routine testing is not advised without an indication (Endocrine "
+                "Society 2024); statin muscle symptoms are one."
+            ),
+            evidence=(
+                *(condition_evidence(c) for c in coded[: self.coded_conditions_shown]),
+                *(medication_evidence(m) for m in supplements),
+                *self.context_evidence(facts, statin),
+            ),
+            suggestions=(self.vitamin_d,) if statin is not None else (),
+            cautions=low_confidence_cautions(supplements),
+            involves_draft_order=self.involves_draft_order(supplements, statin),
+            specificity=50,  # a coded diagnosis without a value
+        )
+
+    def context_evidence(self, facts: Facts, statin: StatinMuscleContext | None) -> list[Evidence]:
+        """The statin and its muscle symptoms in §4 context, else the leg complaints."""
+        if statin is not None:
+            return [
+                *(medication_evidence(m) for m in statin.statins),
+                *complaint_evidence(statin.symptoms),
+            ]
+        return list(complaint_evidence(leg_complaints(facts)))
+
+    def involves_draft_order(
+        self, supplements: list[MedicationEntry], statin: StatinMuscleContext | None
+    ) -> bool:
+        """A vitamin D supplement or a statin in §4 context is being ordered now."""
+        statins = statin.statins if statin is not None else []
+        return any(m.drafted for m in (*supplements, *statins))
 
 
-def _coded_without_result(facts: Facts, supplements: list[MedicationEntry]) -> Finding | None:
-    coded = facts.conditions("vitamin-d-deficiency")
-    if not coded or not facts.has_leg_complaint:
-        return None
-    if facts.labs("vitamin-d-25oh", within_days=WINDOW_DAYS):
-        return None  # measured and not low: the coded deficiency looks treated
-    statin = statin_muscle_context(facts)
-    treated = f", treated with {drug_names(supplements)}" if supplements else ""
-    return Finding(
-        rule_id=RULE_ID,
-        rule_version=VERSION,
-        severity="info",
-        summary=fit_summary(
-            f"Vitamin D deficiency on record{treated}, no 25-OH D result in 12 months: may "
-            "contribute to muscle aches."
-        ),
-        explanation=(
-            "Vitamin D deficiency is coded but no 25-OH vitamin D result is on record in the "
-            "last 12 months. Deficiency causes muscle aches and predisposes to statin muscle "
-            "symptoms. Routine testing is not advised without an indication (Endocrine "
-            "Society 2024); statin muscle symptoms are one."
-        ),
-        evidence=(
-            *(condition_evidence(c) for c in coded[:2]),
-            *(medication_evidence(m) for m in supplements),
-            *_context_evidence(facts, statin),
-        ),
-        suggestions=(VITAMIN_D,) if statin is not None else (),
-        cautions=low_confidence_cautions(supplements),
-        involves_draft_order=_drafted(supplements, statin),
-        specificity=50,  # a coded diagnosis without a value
-    )
+LOGIC = VitaminDDeficiency()
 
-
-def _context_evidence(facts: Facts, statin: StatinMuscleContext | None) -> list[Evidence]:
-    """The statin and its muscle symptoms in §4 context, else the leg complaints."""
-    if statin is not None:
-        return [
-            *(medication_evidence(m) for m in statin.statins),
-            *complaint_evidence(statin.symptoms),
-        ]
-    return list(complaint_evidence(facts.leg_complaints))
-
-
-def _drafted(supplements: list[MedicationEntry], statin: StatinMuscleContext | None) -> bool:
-    statins = statin.statins if statin is not None else []
-    return any(m.drafted for m in (*supplements, *statins))
-
-
-RULE = Rule(
-    id=RULE_ID,
-    version=VERSION,
+RULE = RuleVersion(
+    id="vitamin-d-deficiency",
+    version="1.0.0",
     title="Vitamin D deficiency",
     severities=("info", "warning"),
+    logic=LOGIC,
+    requires=(
+        DataRequirement("MedicationRequest"),
+        DataRequirement("MedicationStatement"),
+        DataRequirement("Observation", ("vitamin-d-25oh", "leg-complaint")),
+        DataRequirement("Condition"),
+        DataRequirement("Encounter"),
+    ),
+    valuesets=(
+        "vitamin-d-25oh",
+        "vitamin-d-deficiency",
+        "vitamin-d-supplements",
+        "statins",
+        "sams-myopathy",
+        "leg-complaint",
+    ),
+    terminology="2026.11",
     provenance=Provenance(
         guideline=(
             "IOM 2011 Dietary Reference Intakes for calcium and vitamin D; Holick et al., "
@@ -181,21 +203,5 @@ RULE = Rule(
             "62292-8 is suggested only in §4 context (an active statin with a muscle or leg "
             "complaint): to recheck after replacement, or when no result is on record."
         ),
-    ),
-    requires=(
-        DataRequirement("MedicationRequest"),
-        DataRequirement("MedicationStatement"),
-        DataRequirement("Observation", ("vitamin-d-25oh", "leg-complaint")),
-        DataRequirement("Condition"),
-        DataRequirement("Encounter"),
-    ),
-    evaluate=evaluate,
-    valuesets=(
-        "vitamin-d-25oh",
-        "vitamin-d-deficiency",
-        "vitamin-d-supplements",
-        "statins",
-        "sams-myopathy",
-        "leg-complaint",
     ),
 )

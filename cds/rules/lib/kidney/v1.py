@@ -10,7 +10,7 @@ dialysis" and the GFR category mean, so the two cards never disagree.
   the run (recovery, or an acute kidney injury rather than CKD).
 - GFR category from the latest eGFR (KDIGO 2024): G3a 45-59, G3b 30-44, G4 15-29, G5 < 15.
 - On dialysis: a dialysis-dependence code, or a dialysis procedure in the last 90 days.
-- Low calcium (albumin-corrected, `common.albumin_corrected_calcium`) or magnesium within the
+- Low calcium (albumin-corrected, `electrolytes.albumin_corrected_calcium`) or magnesium within the
   §2 window (90 days), for the "newly found CKD with low Ca or Mg" warning.
 """
 
@@ -22,18 +22,19 @@ from cds.facts import Facts
 from cds.fhirtime import days_between
 from cds.record import ConditionEntry, LabEntry, ProcedureEntry
 from cds.rules.base import Evidence
-from cds.rules.common import (
-    CA_LOW,
-    albumin_corrected_calcium,
+from cds.rules.lib.conditions.v1 import coded_conditions, has_condition
+from cds.rules.lib.electrolytes.v1 import CA_LOW, albumin_corrected_calcium, low_magnesium
+from cds.rules.lib.evidence.v1 import condition_evidence, lab_evidence, procedure_evidence
+from cds.rules.lib.procedures.v1 import procedures_within
+from cds.rules.lib.results.v1 import (
     certainly_at_least,
     certainly_below,
-    condition_evidence,
-    fmt,
-    lab_evidence,
-    low_magnesium,
-    procedure_evidence,
+    is_low,
+    lab_results,
+    latest_lab,
     value_text,
 )
+from cds.rules.lib.text.v1 import fmt
 from cds.terminology.units import CANONICAL_UNIT
 
 EGFR_CKD_LIMIT = 60.0  # mL/min/1.73 m2: below it is CKD G3a or worse
@@ -176,15 +177,15 @@ def days_apart(earlier: LabEntry, later: LabEntry) -> int:
 
 
 def kidney_status(facts: Facts) -> KidneyStatus:
-    ckd = tuple(facts.conditions("ckd"))
-    esrd = tuple(facts.conditions("esrd"))
-    coded_stage = next((stage for name, stage in CODED_STAGES if facts.has_condition(name)), None)
-    latest = facts.latest_lab("egfr", within_days=EGFR_CURRENT_DAYS)
+    ckd = tuple(coded_conditions(facts, "ckd"))
+    esrd = tuple(coded_conditions(facts, "esrd"))
+    coded_stage = next((stage for name, stage in CODED_STAGES if has_condition(facts, name)), None)
+    latest = latest_lab(facts, "egfr", within_days=EGFR_CURRENT_DAYS)
     return KidneyStatus(
         ckd_conditions=ckd,
         esrd_conditions=esrd,
-        dialysis_conditions=tuple(facts.conditions("dialysis")),
-        dialysis_procedures=tuple(facts.procedures_within("dialysis", DIALYSIS_PROCEDURE_DAYS)),
+        dialysis_conditions=tuple(coded_conditions(facts, "dialysis")),
+        dialysis_procedures=tuple(procedures_within(facts, "dialysis", DIALYSIS_PROCEDURE_DAYS)),
         latest_egfr=latest,
         sustained_low_egfr=_sustained_low_egfr(facts, latest),
         coded_stage=coded_stage,
@@ -194,7 +195,7 @@ def kidney_status(facts: Facts) -> KidneyStatus:
 def _sustained_low_egfr(facts: Facts, latest: LabEntry | None) -> tuple[LabEntry, LabEntry] | None:
     if latest is None or latest.effective is None or not certainly_below(latest, EGFR_CKD_LIMIT):
         return None
-    for result in facts.labs("egfr"):  # newest first, none in the future
+    for result in lab_results(facts, "egfr"):  # newest first, none in the future
         if result.value is None or result.effective is None:
             continue
         if result.effective > latest.effective:
@@ -241,7 +242,7 @@ def _low_calcium(facts: Facts) -> LowMineral | None:
     if calcium.source != "calculated":
         # Reported as corrected, or a total judged as measured (labelled uncorrected): the
         # lab's flag, then its range, then the §2 default.
-        if not facts.is_low(calcium.lab, CA_LOW):
+        if not is_low(calcium.lab, CA_LOW):
             return None
         phrase = f"low calcium {value_text(calcium.lab, 1)} mg/dL"
         return LowMineral("calcium", calcium.lab, phrase, calcium.evidence())

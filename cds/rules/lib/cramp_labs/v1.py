@@ -3,7 +3,7 @@ free T4), a low 25-OH vitamin D, and the §4 statin muscle context.
 
 Shared by hypothyroidism, vitamin-d-deficiency and statin-muscle-symptoms, so that the rules
 agree on what "TSH above range" or "vitamin D below 20 ng/mL" means. Threshold tests that read
-censored results ("<5") are `cds.rules.common.certainly_*`.
+censored results ("<5") are `results.certainly_*`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,18 @@ from typing import Literal
 from cds.facts import Facts
 from cds.record import ConditionEntry, LabEntry, MedicationEntry
 from cds.rules.base import Evidence
-from cds.rules.common import certainly_at_least, certainly_below, result_evidence
+from cds.rules.lib.complaints.v1 import leg_complaints
+from cds.rules.lib.conditions.v1 import coded_conditions
+from cds.rules.lib.evidence.v1 import result_evidence
+from cds.rules.lib.medications.v1 import active_medications
+from cds.rules.lib.results.v1 import (
+    certainly_at_least,
+    certainly_below,
+    is_high,
+    is_low,
+    lab_results,
+    latest_lab,
+)
 
 # §15/§16 give no window; thyroid function and vitamin D change over months, and §16 itself
 # speaks of "none in 12 months", so one year is the look-back for both.
@@ -53,22 +64,22 @@ class HighTsh:
 
 def high_tsh(facts: Facts) -> HighTsh | None:
     """The latest TSH within a year when above range (§16), classified by its free T4."""
-    tsh = facts.latest_lab("tsh", within_days=THYROID_WINDOW_DAYS)
+    tsh = latest_lab(facts, "tsh", within_days=THYROID_WINDOW_DAYS)
     if tsh is None:
         return None
     # Flag, then range, then the default; a censored result (">10") counts when its bound
-    # settles it (Facts.is_high).
-    if not facts.is_high(tsh, TSH_ULN_DEFAULT):
+    # settles it (`results.is_high`).
+    if not is_high(tsh, TSH_ULN_DEFAULT):
         return None
     free_t4 = _paired_free_t4(facts, tsh)
     # No default lower limit for free T4: the catalog gives none and assays differ, so only the
     # lab's own flag or range can call it low.
-    free_t4_low = free_t4 is not None and facts.is_low(free_t4)
+    free_t4_low = free_t4 is not None and is_low(free_t4)
     return HighTsh(tsh, free_t4, free_t4_low)
 
 
 def _paired_free_t4(facts: Facts, tsh: LabEntry) -> LabEntry | None:
-    for free_t4 in facts.labs("free-t4", within_days=THYROID_WINDOW_DAYS):
+    for free_t4 in lab_results(facts, "free-t4", within_days=THYROID_WINDOW_DAYS):
         if free_t4.value is None and not free_t4.interpretation:
             continue
         if tsh.effective is None or free_t4.effective is None:
@@ -100,7 +111,7 @@ class LowVitaminD:
 def low_vitamin_d(facts: Facts) -> LowVitaminD | None:
     """The latest 25-OH vitamin D within a year when below 20 ng/mL (§15); nmol/L results
     arrive already converted to ng/mL (÷ 2.496)."""
-    lab = facts.latest_lab("vitamin-d-25oh", within_days=VITAMIN_D_WINDOW_DAYS)
+    lab = latest_lab(facts, "vitamin-d-25oh", within_days=VITAMIN_D_WINDOW_DAYS)
     if lab is None:
         return None
     if certainly_below(lab, VITAMIN_D_DEFICIENT):
@@ -126,10 +137,10 @@ class StatinMuscleContext:
 
 
 def statin_muscle_context(facts: Facts) -> StatinMuscleContext | None:
-    statins = facts.active_medications("statins")
+    statins = active_medications(facts, "statins")
     if not statins:
         return None
-    symptoms = facts.conditions("sams-myopathy") + facts.leg_complaints
+    symptoms = coded_conditions(facts, "sams-myopathy") + leg_complaints(facts)
     if not symptoms:
         return None
     return StatinMuscleContext(statins, symptoms)

@@ -1,0 +1,1 @@
+"""The `complaints` rule library, by version (see `cds.rules.lib`)."""

@@ -1,0 +1,1 @@
+"""The `conditions` rule library, by version (see `cds.rules.lib`)."""

@@ -1,0 +1,1 @@
+"""The `cramp_labs` rule library, by version (see `cds.rules.lib`)."""

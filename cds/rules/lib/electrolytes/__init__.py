@@ -1,0 +1,1 @@
+"""The `electrolytes` rule library, by version (see `cds.rules.lib`)."""

@@ -1,0 +1,1 @@
+"""The `evidence` rule library, by version (see `cds.rules.lib`)."""

@@ -1,0 +1,1 @@
+"""The `kidney` rule library, by version (see `cds.rules.lib`)."""

@@ -1,0 +1,1 @@
+"""The `medications` rule library, by version (see `cds.rules.lib`)."""

@@ -1,0 +1,1 @@
+"""The `pregnancy` rule library, by version (see `cds.rules.lib`)."""

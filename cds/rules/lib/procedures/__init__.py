@@ -1,0 +1,1 @@
+"""The `procedures` rule library, by version (see `cds.rules.lib`)."""

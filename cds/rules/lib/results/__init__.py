@@ -1,0 +1,1 @@
+"""The `results` rule library, by version (see `cds.rules.lib`)."""

@@ -1,0 +1,1 @@
+"""The `text` rule library, by version (see `cds.rules.lib`)."""
