@@ -285,7 +285,8 @@ def scaffold(rule: RuleVersion, *, new_version: str, date: str) -> str:
     previous = base_module.rsplit(".", 1)[1]
     logic_class = type(rule.logic).__name__
     parameters = [
-        f"#   {f.name} = {getattr(rule.logic, f.name)!r}" for f in dataclasses.fields(rule.logic)
+        _at_most(f"#   {f.name} = {getattr(rule.logic, f.name)!r}", 99)
+        for f in dataclasses.fields(rule.logic)
     ]
     lines = [
         f'"""{rule.id} {new_version}: what changes from {rule.version}, in one line."""',
@@ -314,6 +315,10 @@ def scaffold(rule: RuleVersion, *, new_version: str, date: str) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _at_most(line: str, width: int) -> str:
+    return line if len(line) <= width else line[: width - 4] + " ..."
 
 
 # -- pins --------------------------------------------------------------------------------------
