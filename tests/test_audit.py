@@ -30,8 +30,8 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
 from cds.api.app import create_app
+from cds.audit.connection import make_engine, normalise_url
 from cds.audit.database import SqlAuditStore, current_revision, head_revision, open_store, upgrade
-from cds.audit.engine import make_engine, normalise_url
 from cds.audit.models import TABLES, feedback_table, invocation_table, issued_card_table
 from cds.audit.store import FeedbackResult, InvocationRecord, IssuedCard
 from cds.cdshooks import FeedbackItem

@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
 from cds.api.app import create_app
+from cds.audit.connection import make_engine
 from cds.audit.database import SqlAuditStore, open_store, upgrade
-from cds.audit.engine import make_engine
 from cds.audit.models import feedback_table, invocation_table, issued_card_table
 from cds.audit.store import FeedbackResult, InvocationRecord, IssuedCard, MemoryAuditStore
 from cds.audit.writer import AuditWriter

@@ -31,9 +31,9 @@ from cds.api.state import AppState
 from cds.audit.store import MemoryAuditStore
 from cds.pipeline import Engine
 from cds.security import Authenticator
+from cds.security.jti_cache import MemoryJtiCache, RedisJtiCache, jti_key
 from cds.security.keys import KeyStore
 from cds.security.limits import count_prefetch_resources
-from cds.security.replay import MemoryReplayCache, RedisReplayCache, replay_key
 from cds.security.urls import url_within
 from cds.settings import Settings
 from tests.support.jwt_keys import (
@@ -129,7 +129,7 @@ class Harness:
     def authenticator(self, settings: Settings | None = None, **options: Any) -> Authenticator:
         settings = settings or self.settings()
         assert settings.public_url
-        options.setdefault("replay", MemoryReplayCache())
+        options.setdefault("jti_cache", MemoryJtiCache())
         return Authenticator(
             settings.trusted_issuers,
             public_url=settings.public_url,
@@ -436,7 +436,7 @@ def test_a_replayed_token_is_refused_in_memory(
 
 
 def test_the_same_jti_from_another_issuer_is_not_a_replay() -> None:
-    cache = MemoryReplayCache()
+    cache = MemoryJtiCache()
     assert asyncio.run(cache.first_use("https://a.example.org", "j-1", 60))
     assert asyncio.run(cache.first_use("https://b.example.org", "j-1", 60))
     assert not asyncio.run(cache.first_use("https://a.example.org", "j-1", 60))
@@ -451,9 +451,9 @@ def test_an_invalid_token_does_not_consume_its_jti(harness: Harness) -> None:
     assert client.get(DISCOVERY, headers=harness.auth(jti=jti)).status_code == 200
 
 
-def test_memory_replay_cache_is_bounded_and_forgets_expired_tokens() -> None:
+def test_the_memory_cache_is_bounded_and_forgets_expired_tokens() -> None:
     clock = FakeClock()
-    cache = MemoryReplayCache(max_entries=3, clock=clock)
+    cache = MemoryJtiCache(max_entries=3, clock=clock)
     for i in range(5):
         assert asyncio.run(cache.first_use(ISSUER, f"j-{i}", 60 + i))
     assert len(cache) == 3
@@ -483,10 +483,10 @@ def redis_prefix() -> Iterator[str]:
 def test_a_token_replayed_to_another_worker_is_refused(harness: Harness, redis_prefix: str) -> None:
     # Two apps stand for two workers (or replicas): they share only Redis.
     first = harness.client(
-        authenticator=harness.authenticator(replay=RedisReplayCache(REDIS_URL, prefix=redis_prefix))
+        authenticator=harness.authenticator(jti_cache=RedisJtiCache(REDIS_URL, prefix=redis_prefix))
     )
     second = harness.client(
-        authenticator=harness.authenticator(replay=RedisReplayCache(REDIS_URL, prefix=redis_prefix))
+        authenticator=harness.authenticator(jti_cache=RedisJtiCache(REDIS_URL, prefix=redis_prefix))
     )
     claims = claims_for(DISCOVERY, lifetime=120)
     headers = bearer(harness.keys.sign(claims))
@@ -495,7 +495,7 @@ def test_a_token_replayed_to_another_worker_is_refused(harness: Harness, redis_p
     assert first.get(DISCOVERY, headers=headers).status_code == 401
     # Kept until exp + leeway, and no longer.
     connection = redis.Redis.from_url(REDIS_URL)
-    ttl = connection.ttl(replay_key(redis_prefix, ISSUER, claims["jti"]))
+    ttl = connection.ttl(jti_key(redis_prefix, ISSUER, claims["jti"]))
     connection.close()
     assert 120 + LEEWAY - 5 <= ttl <= 120 + LEEWAY + 1
 
@@ -503,14 +503,14 @@ def test_a_token_replayed_to_another_worker_is_refused(harness: Harness, redis_p
 @pytest.mark.redis
 def test_redis_is_used_when_configured(harness: Harness) -> None:
     authenticator = Authenticator.from_settings(harness.settings(redis_url=REDIS_URL))
-    assert isinstance(authenticator._replay, RedisReplayCache)
+    assert isinstance(authenticator._jti_cache, RedisJtiCache)
     asyncio.run(authenticator.aclose())
 
 
-def test_an_unreachable_replay_cache_fails_closed_with_503(harness: Harness) -> None:
+def test_an_unreachable_jti_cache_fails_closed_with_503(harness: Harness) -> None:
     # Port 1 on loopback: nothing listens there, so the connection is refused at once.
-    replay = RedisReplayCache("redis://127.0.0.1:1/0", timeout_seconds=0.5)
-    client = harness.client(authenticator=harness.authenticator(replay=replay))
+    unreachable = RedisJtiCache("redis://127.0.0.1:1/0", timeout_seconds=0.5)
+    client = harness.client(authenticator=harness.authenticator(jti_cache=unreachable))
     response = client.get(DISCOVERY, headers=harness.auth())
     assert response.status_code == 503
     assert "token" not in response.text.lower()

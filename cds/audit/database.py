@@ -31,7 +31,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine
 
-from cds.audit.engine import make_engine, safe_url
+from cds.audit.connection import make_engine, safe_url
 from cds.audit.models import feedback_table, invocation_table
 from cds.audit.models import issued_card_table as card_table
 from cds.audit.store import FeedbackResult, InvocationRecord, feedback_key

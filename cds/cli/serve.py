@@ -72,8 +72,8 @@ def check() -> None:
 @click.command()
 def migrate() -> None:
     """Create or upgrade the audit database (CDS_DATABASE_URL) to the latest schema."""
+    from cds.audit.connection import safe_url
     from cds.audit.database import upgrade
-    from cds.audit.engine import safe_url
 
     settings = load_settings()
     if settings.log_format == "json":  # Alembic's own INFO lines, as JSON too
