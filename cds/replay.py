@@ -43,11 +43,10 @@ from pydantic import (
     model_validator,
 )
 
-from cds.api.errors import error_body
 from cds.api.state import AppState
 from cds.audit.store import MemoryAuditStore
 from cds.cdshooks import Card, Indicator
-from cds.errors import CdsError, PrefetchUnavailable
+from cds.errors import CdsError, ReplayInputError, ReplayTargetUnavailable
 from cds.pipeline import Engine
 from cds.replay_request import build_hook_request
 from cds.service_call import call_service
@@ -109,10 +108,6 @@ class Scenario(_Strict):
     expect: Expectation
 
 
-class InputError(Exception):
-    """An input that cannot be replayed (unreadable, invalid scenario, unknown service...)."""
-
-
 @dataclass(frozen=True)
 class ReplayInput:
     name: str
@@ -152,7 +147,7 @@ def discover(paths: Iterable[Path]) -> list[Candidate]:
         elif root.is_dir():
             found.extend(_walk(root, root))
         else:
-            raise InputError(f"{root}: no such file or folder")
+            raise ReplayInputError(f"{root}: no such file or folder")
     return found
 
 
@@ -171,14 +166,14 @@ def _walk(folder: Path, root: Path) -> Iterable[Candidate]:
 
 def load(candidate: Candidate) -> ReplayInput | None:
     """Read a candidate; None when a file found while searching is neither a hook request nor a
-    Bundle (a response, a feedback body...). Raises InputError for anything unusable."""
+    Bundle (a response, a feedback body...). Raises ReplayInputError for anything unusable."""
     if candidate.path.is_dir():
         return load_scenario(candidate.path, name=candidate.name)
     data = _read_json(candidate.path)
     kind = _kind_of(data)
     if kind is None:
         if candidate.explicit:
-            raise InputError(
+            raise ReplayInputError(
                 f"{candidate.path}: neither a CDS Hooks request (with 'hook') nor a FHIR Bundle"
             )
         return None
@@ -195,18 +190,18 @@ def load_scenario(folder: Path, *, name: str | None = None) -> ReplayInput:
     has_bundle = (folder / BUNDLE_FILE).is_file()
     has_request = (folder / REQUEST_FILE).is_file()
     if has_bundle == has_request:
-        raise InputError(f"{folder}: needs exactly one of {BUNDLE_FILE} or {REQUEST_FILE}")
+        raise ReplayInputError(f"{folder}: needs exactly one of {BUNDLE_FILE} or {REQUEST_FILE}")
     name = name or folder.name
     if has_request:
         if scenario.draftOrders is not None:
-            raise InputError(f"{folder}: draftOrders applies to {BUNDLE_FILE} only")
+            raise ReplayInputError(f"{folder}: draftOrders applies to {BUNDLE_FILE} only")
         request = _read_json(folder / REQUEST_FILE)
         if not isinstance(request, dict):
-            raise InputError(f"{folder / REQUEST_FILE}: not a JSON object")
+            raise ReplayInputError(f"{folder / REQUEST_FILE}: not a JSON object")
         return ReplayInput(name, folder, "scenario", scenario=scenario, request=request)
     bundle = _read_json(folder / BUNDLE_FILE)
     if _kind_of(bundle) != "bundle":
-        raise InputError(f"{folder / BUNDLE_FILE}: not a FHIR Bundle")
+        raise ReplayInputError(f"{folder / BUNDLE_FILE}: not a FHIR Bundle")
     assert isinstance(bundle, dict)
     return ReplayInput(name, folder, "scenario", scenario=scenario, bundle=bundle)
 
@@ -219,16 +214,16 @@ def read_scenario(path: Path) -> Scenario:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'scenario'}: {e['msg']}" for e in exc.errors()
         )
-        raise InputError(f"{path}: {problems}") from exc
+        raise ReplayInputError(f"{path}: {problems}") from exc
 
 
 def _read_json(path: Path) -> Any:
     try:
         return orjson.loads(path.read_bytes())
     except OSError as exc:
-        raise InputError(f"{path}: {exc.strerror or exc}") from exc
+        raise ReplayInputError(f"{path}: {exc.strerror or exc}") from exc
     except orjson.JSONDecodeError as exc:
-        raise InputError(f"{path}: not valid JSON ({exc})") from exc
+        raise ReplayInputError(f"{path}: not valid JSON ({exc})") from exc
 
 
 def _kind_of(data: Any) -> Literal["request", "bundle"] | None:
@@ -265,10 +260,6 @@ class Answer:
     status: int
     body: Any
     seconds: float
-
-
-class TargetUnavailable(Exception):
-    """The target could not be asked (connection refused, timeout...)."""
 
 
 class Target(Protocol):
@@ -311,14 +302,9 @@ class InProcessTarget:
                 client_factory=self._state.fhir_client,
                 server_allowed=self._state.fhir_server_allowed,
             )
-        except PrefetchUnavailable as exc:
-            return Answer(412, exc.operation_outcome(), time.perf_counter() - started)
         except CdsError as exc:
-            return Answer(
-                exc.status_code,
-                error_body(exc.status_code, exc.message),
-                time.perf_counter() - started,
-            )
+            # The status and body the HTTP route would send (cds.errors).
+            return Answer(exc.status_code, exc.body(), time.perf_counter() - started)
         return Answer(200, result.wire, time.perf_counter() - started)
 
     async def aclose(self) -> None:
@@ -355,7 +341,7 @@ class HttpTarget:
                 descriptors = response.json()["services"]
                 self._services = {d["id"]: _from_descriptor(d) for d in descriptors}
             except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-                raise TargetUnavailable(f"discovery at {url} failed: {exc}") from exc
+                raise ReplayTargetUnavailable(f"discovery at {url} failed: {exc}") from exc
         return self._services
 
     async def call(self, service_id: str, body: dict[str, Any], as_of: datetime) -> Answer:
@@ -367,7 +353,7 @@ class HttpTarget:
                 url, content=orjson.dumps(body), headers={"Content-Type": "application/json"}
             )
         except httpx.HTTPError as exc:
-            raise TargetUnavailable(f"POST {url} failed: {exc!r}") from exc
+            raise ReplayTargetUnavailable(f"POST {url} failed: {exc!r}") from exc
         seconds = time.perf_counter() - started
         try:
             payload: Any = response.json()
@@ -643,7 +629,7 @@ class Replayer:
         """Load and replay; None when the file is not replayable and was only found by search."""
         try:
             item = load(candidate)
-        except InputError as exc:
+        except ReplayInputError as exc:
             return _error(candidate.name, candidate.path, None, str(exc))
         return None if item is None else self.replay(item)
 
@@ -656,7 +642,7 @@ class Replayer:
         try:
             service_id = await self._service_for(item)
             body = await self._request_for(item, service_id)
-        except (InputError, TargetUnavailable) as exc:
+        except (ReplayInputError, ReplayTargetUnavailable) as exc:
             return _error(item.name, item.path, item.kind, str(exc), scenario)
         as_of = scenario.as_of if scenario else self.as_of
         if scenario and self.target.over_http:
@@ -668,7 +654,7 @@ class Replayer:
         patient = context.get("patientId") if isinstance(context, dict) else None
         try:
             answer = await self.target.call(service_id, body, as_of)
-        except TargetUnavailable as exc:
+        except ReplayTargetUnavailable as exc:
             return _error(item.name, item.path, item.kind, str(exc), scenario, service_id)
         except Exception as exc:
             # An in-process crash: the HTTP route would answer 500; the tester needs the trace.
@@ -717,7 +703,9 @@ class Replayer:
         matching = sorted(s.id for s in services.values() if s.hook == hook)
         if len(matching) != 1:
             found = ", ".join(matching) or "none"
-            raise InputError(f"no single service answers hook {hook!r} ({found}): pass --service")
+            raise ReplayInputError(
+                f"no single service answers hook {hook!r} ({found}): pass --service"
+            )
         return matching[0]
 
     async def _request_for(self, item: ReplayInput, service_id: str) -> dict[str, Any]:
@@ -727,7 +715,7 @@ class Replayer:
         services = await self.target.services()
         service = services.get(service_id)
         if service is None:
-            raise InputError(f"no service {service_id!r} to build a request for")
+            raise ReplayInputError(f"no service {service_id!r} to build a request for")
         bundle_path = item.path / BUNDLE_FILE if item.path.is_dir() else item.path
         drafts = list(item.scenario.draftOrders or ()) if item.scenario else None
         try:
@@ -738,7 +726,7 @@ class Replayer:
                 draft_orders=drafts or None,
             )
         except ValueError as exc:
-            raise InputError(f"{bundle_path}: cannot build a hook request: {exc}") from exc
+            raise ReplayInputError(f"{bundle_path}: cannot build a hook request: {exc}") from exc
 
 
 def _error(

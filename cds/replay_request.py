@@ -20,7 +20,8 @@ from uuid import UUID
 
 import orjson
 
-from cds.fhir.prefetch import UnresolvedToken, context_tokens, render
+from cds.errors import UnresolvedToken, UnsupportedTemplate
+from cds.fhir.prefetch import context_tokens, render
 from cds.services import ServiceDefinition
 
 __all__ = [
@@ -65,10 +66,6 @@ _DATE_ELEMENTS: tuple[str, ...] = (
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 # A reference value as orjson writes it (no spaces); escaped characters stay escaped.
 _REFERENCE = re.compile(rb'"reference":"((?:[^"\\]|\\.)*)"')
-
-
-class UnsupportedTemplate(ValueError):
-    """A prefetch template uses a search feature this local evaluator does not implement."""
 
 
 @dataclass(frozen=True)

@@ -43,15 +43,7 @@ def parse_request(body: Any) -> HookRequest:
     except ValidationError as exc:
         # `from None`: the ValidationError holds the input, access token included; it must not
         # ride along in a traceback that something might log.
-        raise BadRequest(describe_validation_error(exc)) from None
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors()[:10]:
-        location = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
-        parts.append(f"{location or 'body'}: {error.get('msg')}")
-    return "; ".join(parts)
+        raise BadRequest.invalid(exc.errors()) from None
 
 
 async def call_service(

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from cds.errors import ReplayInputError
 from cds.pipeline import Engine
 from cds.replay import (
     InProcessTarget,
-    InputError,
     Replayer,
     Scenario,
     is_scenario_folder,
@@ -82,7 +82,7 @@ def test_every_fixture_folder_follows_the_format(engine: Engine) -> None:
             continue
         try:
             item = load_scenario(folder)  # unknown keys, as_of offset, bundle XOR request
-        except InputError as exc:
+        except ReplayInputError as exc:
             problems.append(f"{folder.name}: {exc}")
             continue
         assert item.scenario is not None

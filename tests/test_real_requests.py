@@ -32,13 +32,13 @@ from fastapi.testclient import TestClient
 from cds.api.app import create_app
 from cds.audit.store import MemoryAuditStore
 from cds.cdshooks import CdsResponse, FeedbackRequest, HookRequest
+from cds.errors import UnsupportedTemplate
 from cds.fhir.client import FhirClient
 from cds.fhir.gather import split_prefetch
 from cds.fhir.prefetch import context_tokens, render
 from cds.fhirtime import parse_datetime
 from cds.pipeline import Engine
 from cds.replay_request import (
-    UnsupportedTemplate,
     build_hook_request,
     bundle_resources,
     evaluate_template,

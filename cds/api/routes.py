@@ -25,7 +25,7 @@ from cds.errors import BadRequest, CdsError, PayloadTooLarge, StorageUnavailable
 from cds.metrics import count_cards, count_feedback
 from cds.pipeline import RULESET_EXTENSION
 from cds.security.limits import deadline_exceeded, enforce_prefetch_limit
-from cds.service_call import CallResult, call_service, describe_validation_error, find_service
+from cds.service_call import CallResult, call_service, find_service
 
 log = logging.getLogger("cds.invocation")
 router = APIRouter()
@@ -132,7 +132,7 @@ async def feedback(service_id: str, request: Request, state: State) -> Response:
     try:
         parsed = FeedbackRequest.model_validate(body)
     except ValidationError as exc:
-        raise BadRequest(describe_validation_error(exc)) from exc
+        raise BadRequest.invalid(exc.errors()) from exc
     try:
         # In a thread: a slow database must not stall the event loop (and every card request).
         result = await run_in_threadpool(

@@ -100,7 +100,8 @@ def replay(
         TimeElapsedColumn,
     )
 
-    from cds.replay import InputError, Replayer, discover, summarize
+    from cds.errors import ReplayInputError
+    from cds.replay import Replayer, discover, summarize
 
     if url is not None and as_of is not None:
         raise click.UsageError("--as-of cannot be used with --url: the service uses its clock")
@@ -112,7 +113,7 @@ def replay(
     console = Console(highlight=False, soft_wrap=True)
     try:
         candidates = discover(paths)
-    except InputError as exc:
+    except ReplayInputError as exc:
         raise click.UsageError(str(exc)) from exc
     if not candidates:
         raise click.UsageError("nothing to replay: no scenario folder or JSON file found")
@@ -174,8 +175,8 @@ def _target(url: str | None) -> Target:
         return HttpTarget(url)
 
     from cds.cli.serve import load_settings
+    from cds.errors import ServiceConfigError
     from cds.pipeline import Engine
-    from cds.services import ServiceConfigError
 
     settings = load_settings()
     try:

@@ -111,8 +111,8 @@ class Catalog:
 
 def load_catalog() -> Catalog:
     from cds.cli.serve import load_settings
+    from cds.errors import ServiceConfigError
     from cds.pipeline import Engine
-    from cds.services import ServiceConfigError
 
     hooks_dir = load_settings().hooks_dir
     try:

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cds.cdshooks import HookRequest
-from cds.errors import MissingData, PrefetchUnavailable
+from cds.errors import FhirFetchError, MissingData, PrefetchUnavailable, UnresolvedToken
 from cds.fhir.bundles import resource_list
-from cds.fhir.client import FhirClient, FhirFetchError
-from cds.fhir.prefetch import UnresolvedToken, context_tokens, render
+from cds.fhir.client import FhirClient
+from cds.fhir.prefetch import context_tokens, render
 from cds.metrics import count_fhir_failure
 
 log = logging.getLogger(__name__)

@@ -28,14 +28,9 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jws import JWSRegistry
 
-from cds.errors import CdsError, Unauthorized
-from cds.security.jti_cache import (
-    JtiCache,
-    JtiCacheUnavailable,
-    MemoryJtiCache,
-    RedisJtiCache,
-)
-from cds.security.keys import ALGORITHM_KEYS, KeyStore, KeysUnavailable
+from cds.errors import AuthUnavailable, JtiCacheUnavailable, KeysUnavailable, Unauthorized
+from cds.security.jti_cache import JtiCache, MemoryJtiCache, RedisJtiCache
+from cds.security.keys import ALGORITHM_KEYS, KeyStore
 from cds.settings import Settings, TrustedIssuer
 
 log = logging.getLogger(__name__)
@@ -49,13 +44,6 @@ MAX_JTI_CHARS = 256
 # The signature part may be empty so that `alg: none` tokens are refused by name (alg_none).
 _BEARER = re.compile(r"Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)", re.IGNORECASE)
 _REQUIRED_CLAIMS = ("iss", "aud", "exp", "iat", "jti")
-
-
-class AuthUnavailable(CdsError):
-    """The token could not be checked (key set or jti cache unreachable): fail closed, but
-    say 503 rather than 401 so the EHR retries instead of reporting bad credentials."""
-
-    status_code = 503
 
 
 @dataclass(frozen=True)

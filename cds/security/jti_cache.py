@@ -18,11 +18,9 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from cds.errors import JtiCacheUnavailable
+
 log = logging.getLogger(__name__)
-
-
-class JtiCacheUnavailable(Exception):
-    """The cache could not answer: the token can be neither accepted nor refused safely."""
 
 
 class JtiCache(Protocol):
