@@ -43,13 +43,12 @@ from pydantic import (
     model_validator,
 )
 
-from cds.api.state import AppState
-from cds.audit.store import MemoryAuditStore
 from cds.cdshooks import Card, Indicator
 from cds.errors import CdsError, ReplayInputError, ReplayTargetUnavailable
+from cds.fhir.access import FhirAccess
 from cds.pipeline import Engine
 from cds.replay_request import build_hook_request
-from cds.service_call import call_service
+from cds.service_call import call_service, find_service
 from cds.services import ServiceDefinition
 from cds.settings import Settings
 
@@ -273,20 +272,19 @@ class Target(Protocol):
 
 
 class InProcessTarget:
-    """The service's own call path, in this process, at any `as_of`.
+    """The service's own call path (`cds.service_call`), in this process, at any `as_of`.
 
-    FHIR clients are built exactly as the running service builds them (`AppState`): a request
-    without prefetch and without fhirServer gets the spec's 412; one that names a server is
-    fetched from it, subject to the same allow-list settings.
+    FHIR servers are reached exactly as the running service reaches them (`FhirAccess` from the
+    same settings): a request without prefetch and without fhirServer gets the spec's 412; one
+    that names a server is fetched from it, subject to the same allow-list. A refused call gets
+    the status and body the HTTP route would send (`CdsError.body()`).
     """
 
     over_http = False
 
     def __init__(self, engine: Engine, settings: Settings | None = None) -> None:
         self._engine = engine
-        self._state = AppState(
-            settings=settings or Settings(), engine=engine, store=MemoryAuditStore()
-        )
+        self.fhir = FhirAccess.from_settings(settings or Settings())
 
     async def services(self) -> Mapping[str, ServiceDefinition]:
         return self._engine.services
@@ -294,16 +292,9 @@ class InProcessTarget:
     async def call(self, service_id: str, body: dict[str, Any], as_of: datetime) -> Answer:
         started = time.perf_counter()
         try:
-            result = await call_service(
-                self._engine,
-                service_id,
-                body,
-                as_of=as_of,
-                client_factory=self._state.fhir_client,
-                server_allowed=self._state.fhir_server_allowed,
-            )
+            service = find_service(self._engine, service_id)
+            result = await call_service(self._engine, service, body, as_of=as_of, fhir=self.fhir)
         except CdsError as exc:
-            # The status and body the HTTP route would send (cds.errors).
             return Answer(exc.status_code, exc.body(), time.perf_counter() - started)
         return Answer(200, result.wire, time.perf_counter() - started)
 

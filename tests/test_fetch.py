@@ -20,8 +20,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cds.api.app import create_app
-from cds.api.state import AppState
 from cds.audit.store import MemoryAuditStore
+from cds.fhir.access import FhirAccess
 from cds.fhir.prefetch import render
 from cds.pipeline import DATA_WARNINGS_EXTENSION, Engine
 from cds.replay_request import build_hook_request
@@ -604,12 +604,8 @@ def test_a_fhir_server_on_the_allow_list_is_contacted(
 
 def test_any_fhir_server_is_allowed_without_a_list_only_when_jwt_is_off(tmp_path: Any) -> None:
     def allowed(**settings: Any) -> bool:
-        state = AppState(
-            settings=Settings.model_construct(**settings),
-            engine=None,  # type: ignore[arg-type]
-            store=MemoryAuditStore(),
-        )
-        return state.fhir_server_allowed("http://127.0.0.1:8090/fhir")
+        access = FhirAccess.from_settings(Settings.model_construct(**settings))
+        return access.allows("http://127.0.0.1:8090/fhir")
 
     assert allowed(jwt_required=False, allowed_fhir_servers=[])  # local use
     assert not allowed(jwt_required=True, allowed_fhir_servers=[])

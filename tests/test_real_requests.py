@@ -33,6 +33,7 @@ from cds.api.app import create_app
 from cds.audit.store import MemoryAuditStore
 from cds.cdshooks import CdsResponse, FeedbackRequest, HookRequest
 from cds.errors import UnsupportedTemplate
+from cds.fhir.access import FhirAccess
 from cds.fhir.client import FhirClient
 from cds.fhir.gather import split_prefetch
 from cds.fhir.prefetch import context_tokens, render
@@ -92,7 +93,7 @@ def _valid_answer(response: Any) -> CdsResponse:
 
 def _missing_keys(engine: Engine, service_id: str, body: dict[str, Any]) -> list[str]:
     templates = engine.services[service_id].prefetch
-    return split_prefetch(templates, HookRequest.model_validate(body))[1]
+    return list(split_prefetch(templates, HookRequest.model_validate(body))[1].to_fetch)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -266,6 +267,8 @@ def test_every_synthea_patient_in_process_at_the_date_of_their_record(
     """The same path at each record's own date (the last encounter), so date windows see data:
     every answer is valid, for patient-view (all 90) and order-sign with a drafted furosemide."""
 
+    fhir = FhirAccess.from_settings(Settings())  # the bodies name no fhirServer: never used
+
     async def run() -> None:
         for index, (stem, bundle) in enumerate(synthea_bundles.items()):
             as_of = _record_date(bundle) + timedelta(days=1)
@@ -273,20 +276,11 @@ def test_every_synthea_patient_in_process_at_the_date_of_their_record(
             if index % 3 == 0:  # a third of them again as order-sign, to keep the file fast
                 calls.append(("leg-pain-order-sign", [_draft_furosemide(patient_id_of(bundle))]))
             for service_id, drafts in calls:
+                service = engine.services[service_id]
                 body = build_hook_request(
-                    bundle,
-                    engine.services[service_id],
-                    hook_instance=_hook_instance(stem),
-                    draft_orders=drafts,
+                    bundle, service, hook_instance=_hook_instance(stem), draft_orders=drafts
                 )
-                result = await call_service(
-                    engine,
-                    service_id,
-                    body,
-                    as_of=as_of,
-                    client_factory=_no_client,
-                    server_allowed=lambda _: False,
-                )
+                result = await call_service(engine, service, body, as_of=as_of, fhir=fhir)
                 assert CdsResponse.model_validate(result.wire).to_wire() == result.wire
                 assert not result.evaluation.rule_errors, (stem, result.evaluation.rule_errors)
 
@@ -319,10 +313,6 @@ def _draft_furosemide(patient_id: str) -> dict[str, Any]:
             ]
         },
     }
-
-
-def _no_client(base_url: str, token: str | None) -> Any:
-    raise AssertionError("a complete prefetch must not need the FHIR server")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -27,13 +27,13 @@ from joserfc.jwk import ECKey, OctKey, RSAKey
 from pydantic import ValidationError
 
 from cds.api.app import create_app
-from cds.api.state import AppState
+from cds.api.limits import count_prefetch_resources
 from cds.audit.store import MemoryAuditStore
+from cds.fhir.access import FhirAccess
 from cds.pipeline import Engine
 from cds.security import Authenticator
 from cds.security.jti_cache import MemoryJtiCache, RedisJtiCache, jti_key
 from cds.security.keys import KeyStore
-from cds.security.limits import count_prefetch_resources
 from cds.security.urls import url_within
 from cds.settings import Settings
 from tests.support.jwt_keys import (
@@ -282,7 +282,7 @@ def test_the_bearer_scheme_is_case_insensitive(harness: Harness) -> None:
     assert harness.client().get(DISCOVERY, headers=headers).status_code == 200
 
 
-def test_the_authenticator_hands_the_verified_caller_to_the_route(harness: Harness) -> None:
+def test_the_authenticator_names_the_verified_caller(harness: Harness) -> None:
     authenticator = harness.authenticator()
     token = harness.token(tenant="tenant-42")
     client_info = asyncio.run(authenticator.authenticate(f"Bearer {token}", DISCOVERY))
@@ -751,28 +751,24 @@ def test_fhir_server_prefix_matches_on_a_boundary(url: str, prefix: str, allowed
     assert url_within(url, prefix) is allowed
 
 
-def _state(engine: Engine, **settings: Any) -> AppState:
-    return AppState(settings=Settings(**settings), engine=engine, store=MemoryAuditStore())
+def _access(**settings: Any) -> FhirAccess:
+    return FhirAccess.from_settings(Settings(**settings))
 
 
-def test_with_jwt_on_no_fhir_server_is_allowed_unless_listed(
-    engine: Engine, tmp_path: Path
-) -> None:
+def test_with_jwt_on_no_fhir_server_is_allowed_unless_listed(tmp_path: Path) -> None:
     path = tmp_path / "jwks.json"
     path.write_text("{}")
     on = {"jwt_required": True, "public_url": PUBLIC_URL, "trusted_issuers": {ISSUER: str(path)}}
-    assert not _state(engine, **on).fhir_server_allowed("https://ehr.example.org/fhir")
-    listed = _state(engine, **on, allowed_fhir_servers="https://ehr.example.org/fhir")
-    assert listed.fhir_server_allowed("https://ehr.example.org/fhir")
-    assert not listed.fhir_server_allowed("https://ehr.example.org.evil.com/fhir")
+    assert not _access(**on).allows("https://ehr.example.org/fhir")
+    listed = _access(**on, allowed_fhir_servers="https://ehr.example.org/fhir")
+    assert listed.allows("https://ehr.example.org/fhir")
+    assert not listed.allows("https://ehr.example.org.evil.com/fhir")
     # Plain http is refused unless an http:// entry lists it explicitly.
-    assert not listed.fhir_server_allowed("http://ehr.example.org/fhir")
-    both = _state(
-        engine, **on, allowed_fhir_servers="https://ehr.example.org/fhir,http://10.1.2.3/fhir"
-    )
-    assert both.fhir_server_allowed("http://10.1.2.3/fhir")
+    assert not listed.allows("http://ehr.example.org/fhir")
+    both = _access(**on, allowed_fhir_servers="https://ehr.example.org/fhir,http://10.1.2.3/fhir")
+    assert both.allows("http://10.1.2.3/fhir")
     # Local use (no JWT, no list): any server, as `make serve` documents.
-    assert _state(engine).fhir_server_allowed("http://anything.example.org/fhir")
+    assert _access().allows("http://anything.example.org/fhir")
 
 
 def test_a_fhir_server_not_on_the_list_is_never_contacted(harness: Harness) -> None:

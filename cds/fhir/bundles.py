@@ -46,3 +46,35 @@ def resource_list(payload: Any) -> list[Mapping[str, Any]]:
 def _entries(bundle: Mapping[str, Any]) -> list[Any]:
     entries = bundle.get("entry")
     return entries if isinstance(entries, list) else []
+
+
+def count_resources(payload: Any) -> int:
+    """How much a prefetch value holds, as the request bound (CDS_MAX_PREFETCH_RESOURCES)
+    counts it: a resource is one; a Bundle counts each of its entries, and each entry's resource
+    once more as a resource of its own, except a nested Bundle, which counts its own entries.
+
+    Iterative, not recursive: a deeply nested Bundle must not exhaust the Python stack. Only the
+    nested Bundles are stacked, not every resource of a 20,000-entry searchset.
+    """
+    count = 0
+    stack: list[Any] = [payload]
+    while stack:
+        value = stack.pop()
+        if not isinstance(value, dict):
+            continue
+        if value.get("resourceType") != "Bundle":
+            count += 1
+            continue
+        entries = value.get("entry")
+        if not isinstance(entries, list):
+            continue
+        count += len(entries)
+        resources = [e.get("resource") for e in entries if isinstance(e, dict)]
+        kinds = [r.get("resourceType") for r in resources if isinstance(r, dict)]
+        nested = kinds.count("Bundle")
+        count += len(kinds) - nested
+        if nested:
+            stack.extend(
+                r for r in resources if isinstance(r, dict) and r.get("resourceType") == "Bundle"
+            )
+    return count

@@ -77,9 +77,6 @@ class FhirClient:
             self._deadline = asyncio.get_running_loop().time() + self._timeout
         return self._deadline
 
-    def remaining_seconds(self) -> float:
-        return self._start_clock() - asyncio.get_running_loop().time()
-
     async def read(self, query: str) -> Any:
         """Run a prefetch-style query relative to the base; searches come back as one Bundle
         holding every page's entries (up to the page bound)."""
