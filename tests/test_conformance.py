@@ -28,7 +28,7 @@ from cds.api.app import create_app
 from cds.audit.store import MemoryAuditStore
 from cds.cards import RULE_EXTENSION
 from cds.pipeline import RULESET_EXTENSION, Engine
-from cds.replay_request import build_hook_request
+from cds.replay.hook_request import build_hook_request
 from cds.rules.base import Finding, Provenance, Rule
 from cds.settings import Settings
 from tests.support.paths import HOOKS

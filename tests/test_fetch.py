@@ -24,7 +24,7 @@ from cds.audit.store import MemoryAuditStore
 from cds.fhir.access import FhirAccess
 from cds.fhir.prefetch import render
 from cds.pipeline import DATA_WARNINGS_EXTENSION, Engine
-from cds.replay_request import build_hook_request
+from cds.replay.hook_request import build_hook_request
 from cds.settings import Settings
 from tests.support.fhir_server import FhirTestServer, sha256
 

@@ -13,14 +13,9 @@ import pytest
 
 from cds.errors import ReplayInputError
 from cds.pipeline import Engine
-from cds.replay import (
-    InProcessTarget,
-    Replayer,
-    Scenario,
-    is_scenario_folder,
-    load_scenario,
-    read_scenario,
-)
+from cds.replay.runner import Replayer
+from cds.replay.scenario import Scenario, is_scenario_folder, load_scenario, read_scenario
+from cds.replay.targets import InProcessTarget
 from cds.settings import Settings
 from tests.support.paths import FIXTURES, SHARED
 

@@ -7,7 +7,7 @@
   the realistic partial-prefetch case). With the FHIR server unreachable, a request whose
   prefetch lacks keys gets 412, never a 500.
 - shared/external/synthea/bundles: each of the 90 bundles as a patient-view request, prefetch
-  filled from the service's templates by `cds.replay_request.build_hook_request`.
+  filled from the service's templates by `cds.replay.hook_request.build_hook_request`.
 
 Answers are validated with the wire models (`cds.cdshooks.CdsResponse`).
 """
@@ -34,17 +34,14 @@ from cds.audit.store import MemoryAuditStore
 from cds.cdshooks import CdsResponse, FeedbackRequest, HookRequest
 from cds.errors import UnsupportedTemplate
 from cds.fhir.access import FhirAccess
+from cds.fhir.bundles import entry_resources
 from cds.fhir.client import FhirClient
 from cds.fhir.gather import split_prefetch
+from cds.fhir.local_search import LocalSearch, patient_id_of
 from cds.fhir.prefetch import context_tokens, render
 from cds.fhirtime import parse_datetime
 from cds.pipeline import Engine
-from cds.replay_request import (
-    build_hook_request,
-    bundle_resources,
-    evaluate_template,
-    patient_id_of,
-)
+from cds.replay.hook_request import build_hook_request
 from cds.service_call import call_service
 from cds.settings import Settings
 from tests.support.fhir_server import FhirTestServer
@@ -258,7 +255,7 @@ async def _read_all(base: str, queries: dict[str, str]) -> dict[str, Any]:
 def _ids(value: Any) -> list[str]:
     if value is None:
         return []
-    return sorted(f"{r['resourceType']}/{r['id']}" for r in bundle_resources(value))
+    return sorted(f"{r['resourceType']}/{r['id']}" for r in entry_resources(value))
 
 
 def test_every_synthea_patient_in_process_at_the_date_of_their_record(
@@ -290,7 +287,7 @@ def test_every_synthea_patient_in_process_at_the_date_of_their_record(
 def _record_date(bundle: dict[str, Any]) -> Any:
     dates = [
         parse_datetime((r.get("period") or {}).get("start"))
-        for r in bundle_resources(bundle)
+        for r in entry_resources(bundle)
         if r.get("resourceType") == "Encounter"
     ]
     return max(d for d in dates if d is not None)
@@ -354,10 +351,10 @@ def test_build_hook_request_answers_like_a_fhir_server(
     text = json.dumps(body["prefetch"])
     assert "urn:uuid:" not in text  # transaction references served as Type/id
     assert f'"Patient/{SANDBOX_PATIENT}"' in text
-    observations = bundle_resources(body["prefetch"]["Observation"])
+    observations = entry_resources(body["prefetch"]["Observation"])
     assert observations
     assert all(o["status"] in ("final", "amended", "corrected") for o in observations)
-    requests_ = bundle_resources(body["prefetch"]["MedicationRequest"])
+    requests_ = entry_resources(body["prefetch"]["MedicationRequest"])
     assert {r["status"] for r in requests_} <= {"active", "on-hold", "completed", "stopped"}
 
 
@@ -396,10 +393,10 @@ def test_build_hook_request_templates(engine: Engine, parker: dict[str, Any]) ->
     body = build_hook_request(parker, service, hook_instance="h")
     assert "encounter" not in body["prefetch"]  # no context.encounterId: the key is omitted
     assert body["prefetch"]["nobody"] is None  # a read that finds nothing: null (no data)
-    latest = bundle_resources(body["prefetch"]["latestK"])
+    latest = entry_resources(body["prefetch"]["latestK"])
     every_k = [
         r
-        for r in bundle_resources(parker)
+        for r in entry_resources(parker)
         if r["resourceType"] == "Observation" and r["code"]["coding"][0]["code"] == "6298-4"
     ]
     assert len(latest) == 1
@@ -419,7 +416,7 @@ def test_build_hook_request_refuses_what_it_cannot_answer_faithfully(
     parker: dict[str, Any], query: str
 ) -> None:
     with pytest.raises(UnsupportedTemplate):
-        evaluate_template(query, parker)
+        LocalSearch(parker).answer(query)
 
 
 def test_build_hook_request_needs_a_patient(engine: Engine) -> None:

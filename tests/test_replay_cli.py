@@ -19,7 +19,8 @@ from cds.api.app import create_app
 from cds.audit.store import MemoryAuditStore
 from cds.cli import main
 from cds.pipeline import Engine
-from cds.replay import Expectation, judge
+from cds.replay.judge import judge
+from cds.replay.scenario import Expectation
 from cds.settings import Settings
 from tests.support.paths import FIXTURES, SYNTHEA_BUNDLES
 

@@ -19,7 +19,8 @@ import click
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from cds.replay import ReplayResult, Summary, Target
+    from cds.replay.runner import ReplayResult, Summary
+    from cds.replay.targets import Target
 
 ReportFormat = Literal["junit", "json"]
 VERDICT_STYLE = {"pass": "green", "fail": "red", "error": "magenta"}
@@ -101,7 +102,8 @@ def replay(
     )
 
     from cds.errors import ReplayInputError
-    from cds.replay import Replayer, discover, summarize
+    from cds.replay.runner import Replayer, summarize
+    from cds.replay.scenario import discover
 
     if url is not None and as_of is not None:
         raise click.UsageError("--as-of cannot be used with --url: the service uses its clock")
@@ -167,7 +169,7 @@ def replay(
 
 
 def _target(url: str | None) -> Target:
-    from cds.replay import HttpTarget, InProcessTarget
+    from cds.replay.targets import HttpTarget, InProcessTarget
 
     if url is not None:
         if not url.startswith(("http://", "https://")):

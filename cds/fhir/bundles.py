@@ -48,6 +48,19 @@ def _entries(bundle: Mapping[str, Any]) -> list[Any]:
     return entries if isinstance(entries, list) else []
 
 
+def entry_resources(bundle: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The resources of a Bundle's own entries, a nested Bundle as the resource it is (what a
+    FHIR server stores from a transaction or collection); a resource is returned as itself."""
+    if bundle.get("resourceType") != "Bundle":
+        return [bundle] if isinstance(bundle.get("resourceType"), str) else []
+    found: list[Mapping[str, Any]] = []
+    for entry in bundle.get("entry") or ():
+        resource = entry.get("resource") if isinstance(entry, Mapping) else None
+        if isinstance(resource, Mapping) and isinstance(resource.get("resourceType"), str):
+            found.append(resource)
+    return found
+
+
 def count_resources(payload: Any) -> int:
     """How much a prefetch value holds, as the request bound (CDS_MAX_PREFETCH_RESOURCES)
     counts it: a resource is one; a Bundle counts each of its entries, and each entry's resource
