@@ -19,6 +19,12 @@ from tests.support.fhir_server import (  # noqa: F401 (fixtures: a loopback FHIR
     synthea_fhir_server,
 )
 from tests.support.paths import HOOKS
+from tests.support.security import (  # noqa: F401 (fixtures: a token-signing EHR and its apps)
+    ehr,
+    ehr_keys,
+    harness,
+    harness_engine,
+)
 
 AS_OF = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 

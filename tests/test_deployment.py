@@ -33,10 +33,7 @@ import yaml
 
 from cds.pipeline import Engine
 from cds.settings import Settings
-from tests.support.databases import postgres_database
-from tests.support.jwt_keys import ISSUER, PUBLIC_URL, EhrKeys, bearer, claims_for
-from tests.support.paths import REPO
-from tests.test_ops import (
+from tests.api.test_ops import (
     PATIENT_BIRTH_DATE,
     PATIENT_NAME,
     SERVICE,
@@ -45,6 +42,9 @@ from tests.test_ops import (
     parse_metrics,
     value,
 )
+from tests.support.databases import postgres_database
+from tests.support.jwt_keys import ISSUER, PUBLIC_URL, EhrKeys, bearer, claims_for
+from tests.support.paths import REPO
 
 DOCKER = REPO / "docker"
 DOCKERFILE = DOCKER / "Dockerfile"

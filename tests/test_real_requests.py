@@ -15,8 +15,6 @@ Answers are validated with the wire models (`cds.cdshooks.CdsResponse`).
 from __future__ import annotations
 
 import asyncio
-import copy
-import dataclasses
 import json
 import time
 import uuid
@@ -32,12 +30,11 @@ from fastapi.testclient import TestClient
 from cds.api.app import create_app
 from cds.audit.store import MemoryAuditStore
 from cds.cdshooks import CdsResponse, FeedbackRequest, HookRequest
-from cds.errors import UnsupportedTemplate
 from cds.fhir.access import FhirAccess
 from cds.fhir.bundles import entry_resources
 from cds.fhir.client import FhirClient
 from cds.fhir.gather import split_prefetch
-from cds.fhir.local_search import LocalSearch, patient_id_of
+from cds.fhir.local_search import patient_id_of
 from cds.fhir.prefetch import context_tokens, render
 from cds.fhirtime import parse_datetime
 from cds.pipeline import Engine
@@ -46,6 +43,7 @@ from cds.service_call import call_service
 from cds.settings import Settings
 from tests.support.fhir_server import FhirTestServer
 from tests.support.paths import CDS_REQUESTS
+from tests.support.synthea import SANDBOX_PATIENT, draft_furosemide
 
 SERVICE_FOR_HOOK = {
     "patient-view": "leg-pain-patient-view",
@@ -60,7 +58,6 @@ REQUEST_FILES = sorted(
     + list((CDS_REQUESTS / "sandbox-captured").glob("*.request.json"))
 )
 FEEDBACK_FILE = CDS_REQUESTS / "ahrq-cql-services-examples" / "feedback.json"
-SANDBOX_PATIENT = "ec6a274e-5090-45c9-b153-e40418f6fa3d"
 REPLAY_NAMESPACE = uuid.UUID("2b0c5d55-7f5e-4f7c-9d43-5b8a8d7b6f11")
 
 
@@ -271,7 +268,7 @@ def test_every_synthea_patient_in_process_at_the_date_of_their_record(
             as_of = _record_date(bundle) + timedelta(days=1)
             calls: list[tuple[str, Any]] = [("leg-pain-patient-view", None)]
             if index % 3 == 0:  # a third of them again as order-sign, to keep the file fast
-                calls.append(("leg-pain-order-sign", [_draft_furosemide(patient_id_of(bundle))]))
+                calls.append(("leg-pain-order-sign", [draft_furosemide(patient_id_of(bundle))]))
             for service_id, drafts in calls:
                 service = engine.services[service_id]
                 body = build_hook_request(
@@ -291,138 +288,3 @@ def _record_date(bundle: dict[str, Any]) -> Any:
         if r.get("resourceType") == "Encounter"
     ]
     return max(d for d in dates if d is not None)
-
-
-def _draft_furosemide(patient_id: str) -> dict[str, Any]:
-    return {
-        "resourceType": "MedicationRequest",
-        "id": "draft-furosemide",
-        "status": "draft",
-        "intent": "order",
-        "subject": {"reference": f"Patient/{patient_id}"},
-        "medicationCodeableConcept": {
-            "coding": [
-                {
-                    "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
-                    "code": "313988",
-                    "display": "Furosemide 40 MG Oral Tablet",
-                }
-            ]
-        },
-    }
-
-
-# ---------------------------------------------------------------------------------------------
-# build_hook_request itself (also the `cds replay` path)
-
-
-@pytest.fixture(scope="module")
-def parker(synthea_bundles: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The sandbox captures' patient: furosemide, HCTZ, simvastatin, diabetic neuropathy."""
-    return next(b for b in synthea_bundles.values() if patient_id_of(b) == SANDBOX_PATIENT)
-
-
-def test_build_hook_request_is_pure(engine: Engine, parker: dict[str, Any]) -> None:
-    before = copy.deepcopy(parker)
-    drafts = [_draft_furosemide(SANDBOX_PATIENT)]
-    service = engine.services["leg-pain-order-select"]
-    body = build_hook_request(parker, service, hook_instance=uuid.UUID(int=1), draft_orders=drafts)
-    again = build_hook_request(parker, service, hook_instance=uuid.UUID(int=1), draft_orders=drafts)
-    assert body == again
-    assert parker == before
-    # The answer shares nothing with the input: changing it leaves the bundle alone.
-    body["prefetch"]["Condition"]["entry"][0]["resource"]["code"]["coding"].clear()
-    body["context"]["draftOrders"]["entry"][0]["resource"]["subject"]["reference"] = "x"
-    assert parker == before
-    assert drafts == [_draft_furosemide(SANDBOX_PATIENT)]
-
-
-def test_build_hook_request_answers_like_a_fhir_server(
-    engine: Engine, parker: dict[str, Any]
-) -> None:
-    body = build_hook_request(parker, engine.services["leg-pain-patient-view"], hook_instance="h")
-    assert body["hook"] == "patient-view"
-    assert body["context"] == {"userId": "Practitioner/cds-replay", "patientId": SANDBOX_PATIENT}
-    assert body["prefetch"]["Patient"]["id"] == SANDBOX_PATIENT
-    conditions = body["prefetch"]["Condition"]
-    assert conditions["resourceType"] == "Bundle"
-    assert conditions["type"] == "searchset"
-    assert conditions["total"] == len(conditions["entry"]) == 15  # as the sandbox saw them
-    text = json.dumps(body["prefetch"])
-    assert "urn:uuid:" not in text  # transaction references served as Type/id
-    assert f'"Patient/{SANDBOX_PATIENT}"' in text
-    observations = entry_resources(body["prefetch"]["Observation"])
-    assert observations
-    assert all(o["status"] in ("final", "amended", "corrected") for o in observations)
-    requests_ = entry_resources(body["prefetch"]["MedicationRequest"])
-    assert {r["status"] for r in requests_} <= {"active", "on-hold", "completed", "stopped"}
-
-
-def test_build_hook_request_order_hooks(engine: Engine, parker: dict[str, Any]) -> None:
-    drafts = [
-        _draft_furosemide(SANDBOX_PATIENT),
-        {**_draft_furosemide(SANDBOX_PATIENT), "id": "d2"},
-    ]
-    select = build_hook_request(
-        parker, engine.services["leg-pain-order-select"], hook_instance="h", draft_orders=drafts
-    )
-    assert select["context"]["selections"] == [
-        "MedicationRequest/draft-furosemide",
-        "MedicationRequest/d2",
-    ]
-    assert len(select["context"]["draftOrders"]["entry"]) == 2
-    sign = build_hook_request(
-        parker,
-        engine.services["leg-pain-order-sign"],
-        hook_instance="h",
-        draft_orders={"resourceType": "Bundle", "entry": [{"resource": drafts[0]}]},
-    )
-    assert "selections" not in sign["context"]
-    assert sign["context"]["draftOrders"]["entry"][0]["resource"]["id"] == "draft-furosemide"
-
-
-def test_build_hook_request_templates(engine: Engine, parker: dict[str, Any]) -> None:
-    service = dataclasses.replace(
-        engine.services["leg-pain-patient-view"],
-        prefetch={
-            "latestK": "Observation?patient={{context.patientId}}&code=http://loinc.org|6298-4&_sort=-date&_count=1",
-            "encounter": "Encounter/{{context.encounterId}}",
-            "nobody": "Patient/not-there",
-        },
-    )
-    body = build_hook_request(parker, service, hook_instance="h")
-    assert "encounter" not in body["prefetch"]  # no context.encounterId: the key is omitted
-    assert body["prefetch"]["nobody"] is None  # a read that finds nothing: null (no data)
-    latest = entry_resources(body["prefetch"]["latestK"])
-    every_k = [
-        r
-        for r in entry_resources(parker)
-        if r["resourceType"] == "Observation" and r["code"]["coding"][0]["code"] == "6298-4"
-    ]
-    assert len(latest) == 1
-    assert latest[0]["effectiveDateTime"] == max(r["effectiveDateTime"] for r in every_k)
-
-
-@pytest.mark.parametrize(
-    "query",
-    [
-        "Observation?code:in=http://vs",
-        "Observation?_include=Observation:subject",
-        "Encounter?code=x",
-        "Observation?date=ge2020",
-    ],
-)
-def test_build_hook_request_refuses_what_it_cannot_answer_faithfully(
-    parker: dict[str, Any], query: str
-) -> None:
-    with pytest.raises(UnsupportedTemplate):
-        LocalSearch(parker).answer(query)
-
-
-def test_build_hook_request_needs_a_patient(engine: Engine) -> None:
-    with pytest.raises(ValueError, match="Patient"):
-        build_hook_request(
-            {"resourceType": "Bundle", "entry": []},
-            engine.services["leg-pain-patient-view"],
-            hook_instance="h",
-        )

@@ -39,7 +39,7 @@ router = APIRouter()
 def _request_body(model: type[BaseModel]) -> dict[str, Any]:
     """`openapi_extra` declaring a JSON body. Pydantic's `#/$defs/...` refs point at the root of
     the document, which in OpenAPI is not this schema: they are inlined so that /docs and the
-    fuzzer (tests/test_fuzz.py) can resolve them. The models are not recursive."""
+    fuzzer (tests/api/test_fuzz.py) can resolve them. The models are not recursive."""
     schema = model.model_json_schema()
     defs = schema.pop("$defs", {})
 
