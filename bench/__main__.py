@@ -134,7 +134,7 @@ def postgres_database() -> Iterator[str]:
 def audit_rows(url: str) -> int:
     import sqlalchemy as sa
 
-    from cds.audit.engine import make_engine
+    from cds.audit.connection import make_engine
     from cds.audit.models import invocation_table
 
     engine = make_engine(url, immediate_writes=False)

@@ -1,7 +1,7 @@
 """Request bodies for the benchmarks, built once as bytes before anything is timed.
 
 - the 90 Synthea patients of shared/external/synthea/bundles as patient-view requests, their
-  prefetch filled from the service's templates (`cds.replay_request.build_hook_request`), as an
+  prefetch filled from the service's templates (`cds.replay.hook_request.build_hook_request`), as an
   EHR would send them;
 - synthetic records of any size (`bench.synthetic.synthetic_bundle`) sent as one prefetch Bundle
   (the other prefetch keys null: "no data", so nothing is fetched);
@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from bench.synthetic import synthetic_bundle
-from cds.replay_request import build_hook_request
+from cds.replay.hook_request import build_hook_request
 from cds.services import ServiceDefinition
 
 SYNTHEA_BUNDLES = Path(__file__).resolve().parents[2] / "shared/external/synthea/bundles"

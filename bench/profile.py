@@ -28,7 +28,7 @@ from pathlib import Path
 from pyinstrument import Profiler
 
 from bench import data
-from bench.inprocess import _once
+from bench.inprocess import call_once
 from bench.synthetic import SYNTHETIC_AS_OF
 
 
@@ -44,15 +44,19 @@ def bodies_for(target: str) -> list[bytes]:
 
 def in_process(bodies: list[bytes], requests: int, interval: float) -> Profiler:
     from cds.api.app import tune_gc
+    from cds.fhir.access import FhirAccess
     from cds.pipeline import Engine
     from cds.settings import Settings
 
-    engine = Engine.load(Settings().hooks_dir)
+    settings = Settings()
+    engine = Engine.load(settings.hooks_dir)
+    service = engine.services[data.SERVICE_ID]
+    fhir = FhirAccess.from_settings(settings)
     tune_gc()
 
     async def run(count: int) -> None:
         for i in range(count):
-            await _once(engine, data.SERVICE_ID, bodies[i % len(bodies)], SYNTHETIC_AS_OF)
+            await call_once(engine, service, fhir, bodies[i % len(bodies)], SYNTHETIC_AS_OF)
 
     asyncio.run(run(min(len(bodies), 10)))  # warm-up
     profiler = Profiler(interval=interval)

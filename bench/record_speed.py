@@ -29,10 +29,10 @@ from typing import Any
 import orjson
 
 from bench.synthetic import SYNTHETIC_AS_OF, synthetic_bundle
-from cds.facts import Facts
+from cds.facts import RecordFacts
 from cds.fhir.bundles import iter_resources
 from cds.record import RecordBuilder
-from cds.terminology import Terminology
+from cds.terminology import Terminology, latest_release
 
 SYNTHEA_BUNDLES = Path(__file__).resolve().parents[1].parent / "shared/external/synthea/bundles"
 SYNTHETIC_RESOURCES = 10_000
@@ -66,9 +66,9 @@ def synthetic(n_resources: int = SYNTHETIC_RESOURCES) -> Dataset:
     return Dataset(f"synthetic {n_resources:,}", data, n_resources)
 
 
-def build(builder: RecordBuilder, terminology: Terminology, parsed: Any) -> Facts:
+def build(builder: RecordBuilder, terminology: Terminology, parsed: Any) -> RecordFacts:
     record = builder.build(list(iter_resources(parsed)))
-    return Facts(record, as_of=SYNTHETIC_AS_OF, terminology=terminology)
+    return RecordFacts(record, as_of=SYNTHETIC_AS_OF, terminology=terminology)
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ Row = tuple[Dataset, Timing, Timing]
 
 
 def measure(datasets: list[Dataset], runs: int) -> list[Row]:
-    terminology = Terminology.load()
+    terminology = Terminology.load(latest_release())
     builder = RecordBuilder(terminology)
     rows = []
     for dataset in datasets:
@@ -128,7 +128,7 @@ def table(rows: list[Row], runs: int) -> str:
 def profile(dataset: Dataset) -> str:
     from pyinstrument import Profiler
 
-    terminology = Terminology.load()
+    terminology = Terminology.load(latest_release())
     builder = RecordBuilder(terminology)
     parsed = orjson.loads(dataset.data)
     profiler = Profiler(interval=0.0002)

@@ -17,7 +17,6 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Indicator = Literal["info", "warning", "critical"]
-INDICATOR_RANK: dict[str, int] = {"critical": 0, "warning": 1, "info": 2}
 
 
 class _Incoming(BaseModel):
@@ -171,13 +170,6 @@ class Suggestion(_Outgoing):
     actions: list[Action] | None = None
 
 
-class Link(_Outgoing):
-    label: str
-    url: str
-    type: Literal["absolute", "smart"]
-    appContext: str | None = None
-
-
 class OverrideReason(_Outgoing):
     code: str
     system: str
@@ -193,7 +185,6 @@ class Card(_Outgoing):
     suggestions: list[Suggestion] | None = None
     selectionBehavior: Literal["at-most-one", "any"] | None = None
     overrideReasons: list[OverrideReason] | None = None
-    links: list[Link] | None = None
     extension: dict[str, Any] | None = None
 
     @model_validator(mode="after")

@@ -1,35 +1,85 @@
-"""One small exception tree; `cds.api.errors` maps it to HTTP in one place.
+"""Every exception the service defines, in one tree.
 
-Everything a caller can cause is a `CdsError` with a status and a message that explains what to fix.
+```
+Exception
+├── CdsError                   a call the service cannot answer: an HTTP status, a message, a body
+│   ├── BadRequest             400  the request is malformed (JSON, hook request, context)
+│   ├── Unauthorized           401  the EHR's JWT was refused (the reason is logged, never sent)
+│   ├── NotFound               404  no such CDS service
+│   ├── PrefetchUnavailable    412  required data neither prefetched nor fetchable (MissingData)
+│   ├── PayloadTooLarge        413  body or prefetch over its bound
+│   ├── AuthUnavailable        503  the token could not be checked (key set, jti cache)
+│   └── StorageUnavailable     503  feedback could not be stored
+├── ServiceConfigError         a hooks/ file is invalid: the service refuses to start
+├── SchemaNotCurrent           (RuntimeError) the audit database is not at this code's schema
+├── FhirFetchError             the EHR's FHIR server did not give the data (becomes MissingData)
+├── KeysUnavailable            no JWK Set can be loaded for an issuer (becomes AuthUnavailable)
+├── JtiCacheUnavailable        the jti cache cannot answer (becomes AuthUnavailable)
+├── UnresolvedToken            (ValueError) a prefetch template's token has no value in the context
+├── UnsupportedTemplate        (ValueError) a query the local FHIR search cannot answer faithfully
+├── ReplayInputError           a replay input is unreadable or invalid (`cds replay`)
+└── ReplayTargetUnavailable    the service replayed against could not be asked (`cds replay`)
+```
+
+A `CdsError` carries its own HTTP answer (`status_code`, `body()`, `headers`): `cds.api.errors`
+sends it, and `cds replay` in process reports the same answer without HTTP. The other
+exceptions never leave the service as they are: each is caught where the table says and turned
+into a `CdsError`, a data warning, a start-up failure or a replay verdict.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
+
+
+def error_body(status: int, message: str) -> dict[str, Any]:
+    """The JSON body of every error answer that is not the spec's 412 OperationOutcome."""
+    return {"error": {"status": status, "message": message}}
 
 
 class CdsError(Exception):
-    """A problem with a request that the caller can understand and act on."""
+    """A problem with a call that the caller can understand and act on."""
 
     status_code: int = 400
+    headers: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
+    def body(self) -> dict[str, Any]:
+        """What the caller is sent."""
+        return error_body(self.status_code, self.message)
+
+    def log_reason(self) -> str:
+        """What the one log line of the rejected call says: never a token or patient data."""
+        return self.message
+
 
 class BadRequest(CdsError):
     status_code = 400
 
+    @classmethod
+    def invalid(cls, errors: Sequence[Mapping[str, Any]]) -> BadRequest:
+        """From a validation's errors (pydantic's or FastAPI's): where and what, at most ten.
+        Never the input itself: it may hold the access token."""
+        parts = []
+        for error in errors[:10]:
+            location = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+            parts.append(f"{location or 'body'}: {error.get('msg')}")
+        return cls("; ".join(parts))
+
 
 class Unauthorized(CdsError):
-    # Deliberately vague when raised: the message is logged, never sent (no help for an attacker).
+    # Deliberately vague: the message is the authenticator's reason code, logged and never sent
+    # (no help for an attacker).
     status_code = 401
+    headers: ClassVar[Mapping[str, str]] = {"WWW-Authenticate": "Bearer"}
 
-
-class Forbidden(CdsError):
-    status_code = 403
+    def body(self) -> dict[str, Any]:
+        return error_body(self.status_code, "unauthorized")
 
 
 class NotFound(CdsError):
@@ -38,6 +88,13 @@ class NotFound(CdsError):
 
 class PayloadTooLarge(CdsError):
     status_code = 413
+
+
+class AuthUnavailable(CdsError):
+    """The token could not be checked (key set or jti cache unreachable): fail closed, but say
+    503 rather than 401 so the EHR retries instead of reporting bad credentials."""
+
+    status_code = 503
 
 
 class StorageUnavailable(CdsError):
@@ -69,7 +126,7 @@ class PrefetchUnavailable(CdsError):
         keys = ", ".join(m.prefetch_key for m in self.missing)
         super().__init__(f"Required data unavailable: {keys}")
 
-    def operation_outcome(self) -> dict[str, Any]:
+    def body(self) -> dict[str, Any]:
         return {
             "resourceType": "OperationOutcome",
             "issue": [
@@ -82,3 +139,51 @@ class PrefetchUnavailable(CdsError):
                 for m in self.missing
             ],
         }
+
+    def log_reason(self) -> str:
+        # Keys and FHIR issue codes only: the queries carry the patient id, the diagnostics
+        # whatever the FHIR server said.
+        missing = ", ".join(f"{m.prefetch_key} ({m.code})" for m in self.missing)
+        return f"required data unavailable: {missing}"
+
+
+class ServiceConfigError(Exception):
+    """A hooks/ file is invalid: the service refuses to start."""
+
+
+class SchemaNotCurrent(RuntimeError):
+    """The audit database is reachable but not at the schema this code writes."""
+
+
+class FhirFetchError(Exception):
+    """The FHIR server could not give us the data (refused, failed, timed out, bad JSON).
+
+    `code` is the FHIR issue type reported in the 412 OperationOutcome."""
+
+    def __init__(self, message: str, *, code: str = "transient") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class KeysUnavailable(Exception):
+    """No key set could be loaded for a location (and none is cached)."""
+
+
+class JtiCacheUnavailable(Exception):
+    """The jti cache could not answer: the token can be neither accepted nor refused safely."""
+
+
+class UnresolvedToken(ValueError):
+    """A prefetch template names a `{{context.x}}` token the request's context does not give."""
+
+
+class UnsupportedTemplate(ValueError):
+    """A prefetch template uses a search feature the local FHIR search does not implement."""
+
+
+class ReplayInputError(Exception):
+    """A replay input that cannot be replayed (unreadable, invalid scenario, unknown service...)."""
+
+
+class ReplayTargetUnavailable(Exception):
+    """The service being replayed against could not be asked (connection refused, timeout...)."""

@@ -23,7 +23,7 @@ from cds.cards import render_card
 from cds.cdshooks import Card, CdsResponse, HookRequest
 from cds.errors import BadRequest
 from cds.facts import Facts, RecordFacts
-from cds.fhir.bundles import iter_resources
+from cds.fhir.bundles import iter_resources, resource_list
 from cds.record import PatientRecord, RecordBuilder
 from cds.rules.base import SEVERITY_RANK, Finding, Fired, RuleVersion
 from cds.rules.registry import RuleRegistry, load_registry
@@ -84,14 +84,28 @@ def validate_context(service: ServiceDefinition, request: HookRequest) -> None:
             raise BadRequest("context.selections is required for order-select (list of strings)")
 
 
-def draft_orders(request: HookRequest) -> list[Mapping[str, Any]]:
-    """The drafted orders that count as active. In order-select only the selected ones (the
-    clinician is choosing those now); in order-sign every order being signed."""
-    orders = list(iter_resources(request.context.get("draftOrders")))
+@dataclass(frozen=True)
+class DraftOrders:
+    """A request's context.draftOrders, flattened once per call (`draft_orders`)."""
+
+    resources: list[Mapping[str, Any]]  # everything the Bundle carries, Medications included
+    active: list[Mapping[str, Any]]  # what counts as active: in order-select, the selected ones
+
+    @property
+    def medications(self) -> list[Mapping[str, Any]]:
+        """Medications travelling with the orders: a draft may reference one of them."""
+        return [r for r in self.resources if r.get("resourceType") == "Medication"]
+
+
+def draft_orders(request: HookRequest) -> DraftOrders:
+    """The drafted orders. Active in order-select are only the selected ones (the clinician is
+    choosing those now); in order-sign every order being signed."""
+    resources = resource_list(request.context.get("draftOrders"))
+    active = resources
     if request.hook == "order-select":
         selected = set(request.context.get("selections") or [])
-        orders = [o for o in orders if f"{o.get('resourceType')}/{o.get('id')}" in selected]
-    return orders
+        active = [o for o in resources if f"{o.get('resourceType')}/{o.get('id')}" in selected]
+    return DraftOrders(resources, active)
 
 
 def evaluate(
@@ -103,25 +117,24 @@ def evaluate(
     as_of: datetime,
     data_warnings: list[str] | None = None,
     resources: Iterable[Mapping[str, Any]] | None = None,
+    drafts: DraftOrders | None = None,
 ) -> Evaluation:
     """`resources`, when given, are the prefetch values' resources already flattened (as
-    `iter_resources` gives them, in order; `Gathered.resources()`), not walked again here."""
+    `iter_resources` gives them, in order; `Gathered.resources()`), not walked again here;
+    `drafts`, when given, the request's `draft_orders()`."""
     patient_id = request.context.get("patientId")
     if resources is None:
         resources = [r for value in prefetch.values() for r in iter_resources(value)]
+    if drafts is None:
+        drafts = draft_orders(request)
     # A draft order may reference a Medication that travels in the draftOrders Bundle.
-    draft_medications = [
-        r
-        for r in iter_resources(request.context.get("draftOrders"))
-        if r.get("resourceType") == "Medication"
-    ]
-    drafts = draft_orders(request)
+    draft_medications = drafts.medications
     inputs = list(itertools.chain(resources, draft_medications))
     shared: dict[str, RecordFacts] = {}
     for terminology in sorted({rule.terminology for rule in service.rules}):
         record = engine.builders[terminology].build(
             inputs,
-            draft_orders=drafts,
+            draft_orders=drafts.active,
             patient_id=patient_id if isinstance(patient_id, str) else None,
         )
         shared[terminology] = RecordFacts(

@@ -1,12 +1,12 @@
 """One CDS service call, from a parsed JSON body to the response: shared by the HTTP route,
 `cds replay` (in process) and tests, so all three take exactly the same path.
 
-Raises the `cds.errors` tree for anything the caller got wrong (400, 404, 412, ...).
+Raises the `cds.errors` tree for anything the caller got wrong (400, 412, ...).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,8 +15,9 @@ from pydantic import ValidationError
 
 from cds.cdshooks import HookRequest
 from cds.errors import BadRequest, NotFound
-from cds.fhir.gather import ClientFactory, gather
-from cds.pipeline import Engine, Evaluation, evaluate, validate_context
+from cds.fhir.access import FhirAccess
+from cds.fhir.gather import gather
+from cds.pipeline import Engine, Evaluation, draft_orders, evaluate, validate_context
 from cds.services import ServiceDefinition
 
 
@@ -43,31 +44,24 @@ def parse_request(body: Any) -> HookRequest:
     except ValidationError as exc:
         # `from None`: the ValidationError holds the input, access token included; it must not
         # ride along in a traceback that something might log.
-        raise BadRequest(describe_validation_error(exc)) from None
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors()[:10]:
-        location = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
-        parts.append(f"{location or 'body'}: {error.get('msg')}")
-    return "; ".join(parts)
+        raise BadRequest.invalid(exc.errors()) from None
 
 
 async def call_service(
     engine: Engine,
-    service_id: str,
+    service: ServiceDefinition,
     body: Any,
     *,
     as_of: datetime,
-    client_factory: ClientFactory,
-    server_allowed: Callable[[str], bool],
+    fhir: FhirAccess,
 ) -> CallResult:
-    service = find_service(engine, service_id)
+    # The request deadline runs from here: fetching must be done by then (412).
+    deadline = asyncio.get_running_loop().time() + fhir.deadline_seconds
     request = parse_request(body)
     validate_context(service, request)
+    drafts = draft_orders(request)
     gathered = await gather(
-        service.prefetch, request, client_factory=client_factory, server_allowed=server_allowed
+        service.prefetch, request, drafts.resources, fhir=fhir, deadline=deadline
     )
     evaluation = evaluate(
         engine,
@@ -77,5 +71,6 @@ async def call_service(
         as_of=as_of,
         data_warnings=gathered.data_warnings,
         resources=gathered.resources(),
+        drafts=drafts,
     )
     return CallResult(service, request, evaluation, evaluation.response.to_wire())

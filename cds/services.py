@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cds.cdshooks import ServiceDescriptor
+from cds.errors import ServiceConfigError
 from cds.rules.base import DataRequirement, RuleVersion
 from cds.rules.registry import RuleRegistry
 from cds.terminology import Terminology
@@ -80,10 +81,6 @@ class ServiceDefinition:
             prefetch=self.prefetch,
             usageRequirements=self.usage_requirements,
         )
-
-
-class ServiceConfigError(Exception):
-    """A hooks/ file is invalid: the service refuses to start."""
 
 
 def load_services(

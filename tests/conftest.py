@@ -21,6 +21,12 @@ from tests.support.fhir_server import (  # noqa: F401 (fixtures: a loopback FHIR
 )
 from tests.support.paths import HOOKS
 from tests.support.rules import in_range, terminology_release
+from tests.support.security import (  # noqa: F401 (fixtures: a token-signing EHR and its apps)
+    ehr,
+    ehr_keys,
+    harness,
+    harness_engine,
+)
 
 AS_OF = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
@@ -39,7 +45,8 @@ def terminology() -> Terminology:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """`@pytest.mark.rule_versions(since=..., until=...)`: a rule test that holds only for some
     versions of its rule runs only with those (tests/support/rules.py)."""
-    kept, left_out = [], []
+    kept: list[pytest.Item] = []
+    left_out: list[pytest.Item] = []
     for item in items:
         marker = item.get_closest_marker("rule_versions")
         callspec = getattr(item, "callspec", None)

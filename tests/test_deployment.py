@@ -33,10 +33,7 @@ import yaml
 
 from cds.pipeline import Engine
 from cds.settings import Settings
-from tests.support.databases import postgres_database
-from tests.support.jwt_keys import ISSUER, PUBLIC_URL, EhrKeys, bearer, claims_for
-from tests.support.paths import REPO
-from tests.test_ops import (
+from tests.api.test_ops import (
     PATIENT_BIRTH_DATE,
     PATIENT_NAME,
     SERVICE,
@@ -45,6 +42,9 @@ from tests.test_ops import (
     parse_metrics,
     value,
 )
+from tests.support.databases import postgres_database
+from tests.support.jwt_keys import ISSUER, PUBLIC_URL, EhrKeys, bearer, claims_for
+from tests.support.paths import REPO
 
 DOCKER = REPO / "docker"
 DOCKERFILE = DOCKER / "Dockerfile"
@@ -491,15 +491,17 @@ def served(tmp_path: Path, jwks_file: tuple[EhrKeys, Path]) -> Iterator[Served]:
             "CDS_TRUSTED_ISSUERS": json.dumps({ISSUER: str(jwks)}),
             "CDS_REDIS_URL": "redis://127.0.0.1:6379/15",
         }
-        process = subprocess.Popen(
-            ["sh", str(ENTRYPOINT)],
-            env=env,
-            cwd=tmp_path,
-            stdout=open(tmp_path / "stdout.log", "w"),  # noqa: SIM115 (closed with the process)
-            stderr=open(tmp_path / "stderr.log", "w"),  # noqa: SIM115
-            text=True,
-            start_new_session=True,  # its own process group: the workers can be stopped with it
-        )
+        # The child writes to its own copies of these files: this process's are closed at once.
+        with open(tmp_path / "stdout.log", "w") as out, open(tmp_path / "stderr.log", "w") as err:
+            process = subprocess.Popen(
+                ["sh", str(ENTRYPOINT)],
+                env=env,
+                cwd=tmp_path,
+                stdout=out,
+                stderr=err,
+                text=True,
+                start_new_session=True,  # its own process group: stopped with its workers
+            )
         try:
             yield Served(f"http://127.0.0.1:{port}", process, keys)
         finally:

@@ -1,31 +1,33 @@
 """Every scenario under fixtures/ replayed in process, and the checks that keep the set honest:
-each scenario.json follows the documented format (fixtures/README.md), and every rule pinned in
-hooks/ has at least two positive and one negative scenario."""
+each scenario.json follows the documented format (fixtures/README.md), every rule pinned in
+hooks/ has at least two positive and one negative scenario, and a scenario that demands exactly
+its cards (`expect.only`) fails when one more card comes back."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from cds.errors import ReplayInputError
 from cds.pipeline import Engine
-from cds.replay import (
-    InProcessTarget,
-    InputError,
-    Replayer,
-    Scenario,
-    is_scenario_folder,
-    load_scenario,
-    read_scenario,
-)
+from cds.replay.runner import Replayer
+from cds.replay.scenario import Scenario, is_scenario_folder, load_scenario, read_scenario
+from cds.replay.targets import Answer, InProcessTarget
+from cds.services import ServiceDefinition
 from cds.settings import Settings
 from tests.support.paths import FIXTURES, SHARED
 
 CLINICAL_CONTENT = SHARED / "docs" / "clinical-content.md"
 FIXTURE_DIRS = sorted(p for p in FIXTURES.iterdir() if is_scenario_folder(p))
+ONLY_DIRS = [p for p in FIXTURE_DIRS if read_scenario(p / "scenario.json").expect.only]
+ORDER_HOOK_SERVICES = ("leg-pain-order-select", "leg-pain-order-sign")
 MIN_POSITIVE = 2
 MIN_NEGATIVE = 1
 
@@ -82,7 +84,7 @@ def test_every_fixture_folder_follows_the_format(engine: Engine) -> None:
             continue
         try:
             item = load_scenario(folder)  # unknown keys, as_of offset, bundle XOR request
-        except InputError as exc:
+        except ReplayInputError as exc:
             problems.append(f"{folder.name}: {exc}")
             continue
         assert item.scenario is not None
@@ -92,6 +94,9 @@ def test_every_fixture_folder_follows_the_format(engine: Engine) -> None:
             problems.append(f"{folder.name}: unknown service {scenario.service!r}")
         elif scenario.draftOrders and service.hook not in ("order-select", "order-sign"):
             problems.append(f"{folder.name}: draftOrders with a {service.hook} service")
+        elif service.hook in ("order-select", "order-sign") and not scenario.expect.only:
+            # The hook shows only cards about the drafted order (and critical ones): exactly.
+            problems.append(f"{folder.name}: an order-hook scenario must set expect.only")
         named = [c.rule for c in scenario.expect.cards] + list(scenario.expect.absent)
         unknown = sorted(set(named) - catalog)
         if unknown:
@@ -149,3 +154,52 @@ def test_scenario_format_accepts_the_documented_example() -> None:
         }
     )
     assert scenario.as_of.utcoffset() is not None
+
+
+class WithExtraCard:
+    """The in-process target, with one more (valid) card in every 200 answer: what a rule firing
+    on a chart where it must not looks like."""
+
+    over_http = False
+
+    def __init__(self, target: InProcessTarget, rule: str) -> None:
+        self.target = target
+        self.card = {
+            "summary": "A card no scenario asked for",
+            "indicator": "info",
+            "source": {"label": "extra", "topic": {"system": "urn:test", "code": rule}},
+        }
+
+    async def services(self) -> Mapping[str, ServiceDefinition]:
+        return await self.target.services()
+
+    async def call(self, service_id: str, body: dict[str, Any], as_of: datetime) -> Answer:
+        answer = await self.target.call(service_id, body, as_of)
+        if answer.status != 200:
+            return answer
+        return dataclasses.replace(
+            answer, body={**answer.body, "cards": [*answer.body["cards"], self.card]}
+        )
+
+    async def aclose(self) -> None:
+        await self.target.aclose()
+
+
+def test_scenarios_that_must_get_no_other_card_say_so() -> None:
+    # The charts the hook filter or the leg-complaint gate (§1.6) decide, and the protocol
+    # cases whose data must not make a card of its own.
+    assert len(ONLY_DIRS) >= 10
+    assert any(p.name.endswith("no-complaint-no-card") for p in ONLY_DIRS)
+
+
+@pytest.mark.parametrize("folder", ONLY_DIRS, ids=[p.name for p in ONLY_DIRS])
+def test_an_extra_card_fails_an_only_scenario(folder: Path, engine: Engine) -> None:
+    item = load_scenario(folder)
+    assert item.scenario is not None
+    named = {c.rule for c in item.scenario.expect.cards} | set(item.scenario.expect.absent)
+    extra = next(rule for rule in sorted(catalog_rule_ids()) if rule not in named)
+    target = WithExtraCard(InProcessTarget(engine, Settings()), extra)
+    with Replayer(target) as replayer:
+        result = replayer.replay(item)
+    assert result.verdict == "fail"
+    assert result.problems == [f"unexpected card {extra}:info (expect.only: no other card)"]

@@ -7,7 +7,7 @@
   the realistic partial-prefetch case). With the FHIR server unreachable, a request whose
   prefetch lacks keys gets 412, never a 500.
 - shared/external/synthea/bundles: each of the 90 bundles as a patient-view request, prefetch
-  filled from the service's templates by `cds.replay_request.build_hook_request`.
+  filled from the service's templates by `cds.replay.hook_request.build_hook_request`.
 
 Answers are validated with the wire models (`cds.cdshooks.CdsResponse`).
 """
@@ -15,8 +15,6 @@ Answers are validated with the wire models (`cds.cdshooks.CdsResponse`).
 from __future__ import annotations
 
 import asyncio
-import copy
-import dataclasses
 import json
 import time
 import uuid
@@ -32,22 +30,20 @@ from fastapi.testclient import TestClient
 from cds.api.app import create_app
 from cds.audit.store import MemoryAuditStore
 from cds.cdshooks import CdsResponse, FeedbackRequest, HookRequest
+from cds.fhir.access import FhirAccess
+from cds.fhir.bundles import entry_resources
 from cds.fhir.client import FhirClient
 from cds.fhir.gather import split_prefetch
+from cds.fhir.local_search import patient_id_of
 from cds.fhir.prefetch import context_tokens, render
 from cds.fhirtime import parse_datetime
 from cds.pipeline import Engine
-from cds.replay_request import (
-    UnsupportedTemplate,
-    build_hook_request,
-    bundle_resources,
-    evaluate_template,
-    patient_id_of,
-)
+from cds.replay.hook_request import build_hook_request
 from cds.service_call import call_service
 from cds.settings import Settings
 from tests.support.fhir_server import FhirTestServer
 from tests.support.paths import CDS_REQUESTS
+from tests.support.synthea import SANDBOX_PATIENT, draft_furosemide
 
 SERVICE_FOR_HOOK = {
     "patient-view": "leg-pain-patient-view",
@@ -62,7 +58,6 @@ REQUEST_FILES = sorted(
     + list((CDS_REQUESTS / "sandbox-captured").glob("*.request.json"))
 )
 FEEDBACK_FILE = CDS_REQUESTS / "ahrq-cql-services-examples" / "feedback.json"
-SANDBOX_PATIENT = "ec6a274e-5090-45c9-b153-e40418f6fa3d"
 REPLAY_NAMESPACE = uuid.UUID("2b0c5d55-7f5e-4f7c-9d43-5b8a8d7b6f11")
 
 
@@ -92,7 +87,7 @@ def _valid_answer(response: Any) -> CdsResponse:
 
 def _missing_keys(engine: Engine, service_id: str, body: dict[str, Any]) -> list[str]:
     templates = engine.services[service_id].prefetch
-    return split_prefetch(templates, HookRequest.model_validate(body))[1]
+    return list(split_prefetch(templates, HookRequest.model_validate(body))[1].to_fetch)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -257,7 +252,7 @@ async def _read_all(base: str, queries: dict[str, str]) -> dict[str, Any]:
 def _ids(value: Any) -> list[str]:
     if value is None:
         return []
-    return sorted(f"{r['resourceType']}/{r['id']}" for r in bundle_resources(value))
+    return sorted(f"{r['resourceType']}/{r['id']}" for r in entry_resources(value))
 
 
 def test_every_synthea_patient_in_process_at_the_date_of_their_record(
@@ -266,27 +261,20 @@ def test_every_synthea_patient_in_process_at_the_date_of_their_record(
     """The same path at each record's own date (the last encounter), so date windows see data:
     every answer is valid, for patient-view (all 90) and order-sign with a drafted furosemide."""
 
+    fhir = FhirAccess.from_settings(Settings())  # the bodies name no fhirServer: never used
+
     async def run() -> None:
         for index, (stem, bundle) in enumerate(synthea_bundles.items()):
             as_of = _record_date(bundle) + timedelta(days=1)
             calls: list[tuple[str, Any]] = [("leg-pain-patient-view", None)]
             if index % 3 == 0:  # a third of them again as order-sign, to keep the file fast
-                calls.append(("leg-pain-order-sign", [_draft_furosemide(patient_id_of(bundle))]))
+                calls.append(("leg-pain-order-sign", [draft_furosemide(patient_id_of(bundle))]))
             for service_id, drafts in calls:
+                service = engine.services[service_id]
                 body = build_hook_request(
-                    bundle,
-                    engine.services[service_id],
-                    hook_instance=_hook_instance(stem),
-                    draft_orders=drafts,
+                    bundle, service, hook_instance=_hook_instance(stem), draft_orders=drafts
                 )
-                result = await call_service(
-                    engine,
-                    service_id,
-                    body,
-                    as_of=as_of,
-                    client_factory=_no_client,
-                    server_allowed=lambda _: False,
-                )
+                result = await call_service(engine, service, body, as_of=as_of, fhir=fhir)
                 assert CdsResponse.model_validate(result.wire).to_wire() == result.wire
                 assert not result.evaluation.rule_errors, (stem, result.evaluation.rule_errors)
 
@@ -296,146 +284,7 @@ def test_every_synthea_patient_in_process_at_the_date_of_their_record(
 def _record_date(bundle: dict[str, Any]) -> Any:
     dates = [
         parse_datetime((r.get("period") or {}).get("start"))
-        for r in bundle_resources(bundle)
+        for r in entry_resources(bundle)
         if r.get("resourceType") == "Encounter"
     ]
     return max(d for d in dates if d is not None)
-
-
-def _draft_furosemide(patient_id: str) -> dict[str, Any]:
-    return {
-        "resourceType": "MedicationRequest",
-        "id": "draft-furosemide",
-        "status": "draft",
-        "intent": "order",
-        "subject": {"reference": f"Patient/{patient_id}"},
-        "medicationCodeableConcept": {
-            "coding": [
-                {
-                    "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
-                    "code": "313988",
-                    "display": "Furosemide 40 MG Oral Tablet",
-                }
-            ]
-        },
-    }
-
-
-def _no_client(base_url: str, token: str | None) -> Any:
-    raise AssertionError("a complete prefetch must not need the FHIR server")
-
-
-# ---------------------------------------------------------------------------------------------
-# build_hook_request itself (also the `cds replay` path)
-
-
-@pytest.fixture(scope="module")
-def parker(synthea_bundles: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The sandbox captures' patient: furosemide, HCTZ, simvastatin, diabetic neuropathy."""
-    return next(b for b in synthea_bundles.values() if patient_id_of(b) == SANDBOX_PATIENT)
-
-
-def test_build_hook_request_is_pure(engine: Engine, parker: dict[str, Any]) -> None:
-    before = copy.deepcopy(parker)
-    drafts = [_draft_furosemide(SANDBOX_PATIENT)]
-    service = engine.services["leg-pain-order-select"]
-    body = build_hook_request(parker, service, hook_instance=uuid.UUID(int=1), draft_orders=drafts)
-    again = build_hook_request(parker, service, hook_instance=uuid.UUID(int=1), draft_orders=drafts)
-    assert body == again
-    assert parker == before
-    # The answer shares nothing with the input: changing it leaves the bundle alone.
-    body["prefetch"]["Condition"]["entry"][0]["resource"]["code"]["coding"].clear()
-    body["context"]["draftOrders"]["entry"][0]["resource"]["subject"]["reference"] = "x"
-    assert parker == before
-    assert drafts == [_draft_furosemide(SANDBOX_PATIENT)]
-
-
-def test_build_hook_request_answers_like_a_fhir_server(
-    engine: Engine, parker: dict[str, Any]
-) -> None:
-    body = build_hook_request(parker, engine.services["leg-pain-patient-view"], hook_instance="h")
-    assert body["hook"] == "patient-view"
-    assert body["context"] == {"userId": "Practitioner/cds-replay", "patientId": SANDBOX_PATIENT}
-    assert body["prefetch"]["Patient"]["id"] == SANDBOX_PATIENT
-    conditions = body["prefetch"]["Condition"]
-    assert conditions["resourceType"] == "Bundle"
-    assert conditions["type"] == "searchset"
-    assert conditions["total"] == len(conditions["entry"]) == 15  # as the sandbox saw them
-    text = json.dumps(body["prefetch"])
-    assert "urn:uuid:" not in text  # transaction references served as Type/id
-    assert f'"Patient/{SANDBOX_PATIENT}"' in text
-    observations = bundle_resources(body["prefetch"]["Observation"])
-    assert observations
-    assert all(o["status"] in ("final", "amended", "corrected") for o in observations)
-    requests_ = bundle_resources(body["prefetch"]["MedicationRequest"])
-    assert {r["status"] for r in requests_} <= {"active", "on-hold", "completed", "stopped"}
-
-
-def test_build_hook_request_order_hooks(engine: Engine, parker: dict[str, Any]) -> None:
-    drafts = [
-        _draft_furosemide(SANDBOX_PATIENT),
-        {**_draft_furosemide(SANDBOX_PATIENT), "id": "d2"},
-    ]
-    select = build_hook_request(
-        parker, engine.services["leg-pain-order-select"], hook_instance="h", draft_orders=drafts
-    )
-    assert select["context"]["selections"] == [
-        "MedicationRequest/draft-furosemide",
-        "MedicationRequest/d2",
-    ]
-    assert len(select["context"]["draftOrders"]["entry"]) == 2
-    sign = build_hook_request(
-        parker,
-        engine.services["leg-pain-order-sign"],
-        hook_instance="h",
-        draft_orders={"resourceType": "Bundle", "entry": [{"resource": drafts[0]}]},
-    )
-    assert "selections" not in sign["context"]
-    assert sign["context"]["draftOrders"]["entry"][0]["resource"]["id"] == "draft-furosemide"
-
-
-def test_build_hook_request_templates(engine: Engine, parker: dict[str, Any]) -> None:
-    service = dataclasses.replace(
-        engine.services["leg-pain-patient-view"],
-        prefetch={
-            "latestK": "Observation?patient={{context.patientId}}&code=http://loinc.org|6298-4&_sort=-date&_count=1",
-            "encounter": "Encounter/{{context.encounterId}}",
-            "nobody": "Patient/not-there",
-        },
-    )
-    body = build_hook_request(parker, service, hook_instance="h")
-    assert "encounter" not in body["prefetch"]  # no context.encounterId: the key is omitted
-    assert body["prefetch"]["nobody"] is None  # a read that finds nothing: null (no data)
-    latest = bundle_resources(body["prefetch"]["latestK"])
-    every_k = [
-        r
-        for r in bundle_resources(parker)
-        if r["resourceType"] == "Observation" and r["code"]["coding"][0]["code"] == "6298-4"
-    ]
-    assert len(latest) == 1
-    assert latest[0]["effectiveDateTime"] == max(r["effectiveDateTime"] for r in every_k)
-
-
-@pytest.mark.parametrize(
-    "query",
-    [
-        "Observation?code:in=http://vs",
-        "Observation?_include=Observation:subject",
-        "Encounter?code=x",
-        "Observation?date=ge2020",
-    ],
-)
-def test_build_hook_request_refuses_what_it_cannot_answer_faithfully(
-    parker: dict[str, Any], query: str
-) -> None:
-    with pytest.raises(UnsupportedTemplate):
-        evaluate_template(query, parker)
-
-
-def test_build_hook_request_needs_a_patient(engine: Engine) -> None:
-    with pytest.raises(ValueError, match="Patient"):
-        build_hook_request(
-            {"resourceType": "Bundle", "entry": []},
-            engine.services["leg-pain-patient-view"],
-            hook_instance="h",
-        )

@@ -1,1 +1,1 @@
-"""HTTP edge: routes, dependencies, error mapping."""
+"""HTTP edge: the app, routes, their dependencies, request bounds, error mapping."""

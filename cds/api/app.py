@@ -13,8 +13,9 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from cds.api import errors, ops, routes
-from cds.api.state import AppState
+from cds.api.deps import AppState
 from cds.audit.store import AuditStore, MemoryAuditStore
+from cds.fhir.access import FhirAccess
 from cds.pipeline import Engine
 from cds.security import Authenticator
 from cds.settings import Settings
@@ -47,7 +48,7 @@ def create_app(
         settings=settings,
         engine=engine,
         store=store if store is not None else _open_store(settings),
-        fhir_transport=fhir_transport,
+        fhir=FhirAccess.from_settings(settings, transport=fhir_transport),
         authenticator=authenticator
         if authenticator is not None or not settings.jwt_required
         else Authenticator.from_settings(settings),

@@ -19,8 +19,9 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cds.api.deps import AuditStoreDep, EngineDep
 from cds.api.errors import json_response
-from cds.api.state import State
+from cds.audit.store import AuditStore
 from cds.metrics import UNKNOWN_SERVICE, UNMATCHED, observe_request
 
 log = logging.getLogger(__name__)
@@ -38,9 +39,8 @@ async def health() -> Response:
 
 
 @router.get("/ready", summary="Readiness: database reachable, hooks loaded, rules valid")
-async def ready(state: State) -> Response:
-    checks: dict[str, str] = {"database": await _database_check(state)}
-    engine = state.engine
+async def ready(engine: EngineDep, store: AuditStoreDep) -> Response:
+    checks: dict[str, str] = {"database": await _database_check(store)}
     checks["hooks"] = f"ok ({len(engine.services)} services)" if engine.services else "none loaded"
     unreleased = [
         rule.key
@@ -55,11 +55,11 @@ async def ready(state: State) -> Response:
     )
 
 
-async def _database_check(state: State) -> str:
+async def _database_check(store: AuditStore) -> str:
     # The store's ping is blocking IO: in a thread, so a hung database never stalls the event
     # loop (and with it every CDS call this worker is serving).
     try:
-        await asyncio.wait_for(asyncio.to_thread(state.store.ping), READY_CHECK_TIMEOUT_SECONDS)
+        await asyncio.wait_for(asyncio.to_thread(store.ping), READY_CHECK_TIMEOUT_SECONDS)
     except TimeoutError:
         log.warning(
             "readiness: the audit database did not answer within %g s", READY_CHECK_TIMEOUT_SECONDS

@@ -2,30 +2,35 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
-from cds.api.auth import RequireEhr
+from cds.api.deps import (
+    AuditStoreDep,
+    AuditWriterDep,
+    EngineDep,
+    FhirAccessDep,
+    RequireEhr,
+    ServiceDep,
+    SettingsDep,
+)
 from cds.api.errors import json_response
-from cds.api.state import State
+from cds.api.limits import enforce_prefetch_limit, read_json_body
 from cds.audit.store import InvocationRecord, IssuedCard
 from cds.cards import RULE_EXTENSION
 from cds.cdshooks import DiscoveryResponse, FeedbackRequest, HookRequest
-from cds.errors import BadRequest, CdsError, PayloadTooLarge, StorageUnavailable
+from cds.errors import BadRequest, CdsError, StorageUnavailable
 from cds.metrics import count_cards, count_feedback
 from cds.pipeline import RULESET_EXTENSION
-from cds.security.limits import deadline_exceeded, enforce_prefetch_limit
-from cds.service_call import CallResult, call_service, describe_validation_error, find_service
+from cds.service_call import CallResult, call_service
 
 log = logging.getLogger("cds.invocation")
 router = APIRouter()
@@ -34,7 +39,7 @@ router = APIRouter()
 def _request_body(model: type[BaseModel]) -> dict[str, Any]:
     """`openapi_extra` declaring a JSON body. Pydantic's `#/$defs/...` refs point at the root of
     the document, which in OpenAPI is not this schema: they are inlined so that /docs and the
-    fuzzer (tests/test_fuzz.py) can resolve them. The models are not recursive."""
+    fuzzer (tests/api/test_fuzz.py) can resolve them. The models are not recursive."""
     schema = model.model_json_schema()
     defs = schema.pop("$defs", {})
 
@@ -57,62 +62,53 @@ FEEDBACK_SCHEMA = _request_body(FeedbackRequest)
 
 
 @router.get("/cds-services", summary="CDS Hooks discovery", dependencies=[RequireEhr])
-async def discovery(state: State) -> Response:
-    services = sorted(state.engine.services.values(), key=lambda s: s.id)
+async def discovery(engine: EngineDep) -> Response:
+    services = sorted(engine.services.values(), key=lambda s: s.id)
     return json_response(DiscoveryResponse(services=[s.descriptor() for s in services]).to_wire())
 
 
 @router.post(
     "/cds-services/{service_id}", openapi_extra=HOOK_REQUEST_SCHEMA, dependencies=[RequireEhr]
 )
-async def call(service_id: str, request: Request, state: State) -> Response:
+async def call(
+    request: Request,
+    service: ServiceDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+    fhir: FhirAccessDep,
+    audit_writer: AuditWriterDep,
+) -> Response:
     started = time.perf_counter()
     started_at = datetime.now(UTC)
-    service = find_service(state.engine, service_id)  # 404 before reading a body for nothing
-    body = await _json_body(request, state.settings.max_body_bytes)
+    body = await read_json_body(request, settings.max_body_bytes)
     _remember_hook_instance(request, body)
-    deadline = state.settings.request_deadline_seconds
     try:
-        enforce_prefetch_limit(body.get("prefetch"), state.settings.max_prefetch_resources)
-        try:
-            # Only the FHIR fetching awaits in here (evaluation is synchronous): this bounds it.
-            async with asyncio.timeout(deadline) as budget:
-                result = await call_service(
-                    state.engine,
-                    service_id,
-                    body,
-                    as_of=started_at,
-                    client_factory=state.fhir_client,
-                    server_allowed=state.fhir_server_allowed,
-                )
-        except TimeoutError:
-            if not budget.expired():
-                raise
-            raise deadline_exceeded(service.prefetch, body.get("prefetch"), deadline) from None
+        enforce_prefetch_limit(body.get("prefetch"), settings.max_prefetch_resources)
+        result = await call_service(engine, service, body, as_of=started_at, fhir=fhir)
     except CdsError as exc:
         # A refused call (400, 412, 413) is part of the trail too, when it names its instance.
         failed = _failed_invocation(
-            service_id,
+            service.id,
             body,
             exc.status_code,
-            state.engine.registry.release.version,
+            engine.registry.release.version,
             started_at,
             started,
         )
         if failed is not None:
-            state.audit_writer.submit(failed)  # never blocks: written by the audit writer
+            audit_writer.submit(failed)  # never blocks: written by the audit writer
         raise
     duration_ms = (time.perf_counter() - started) * 1000
     invocation = _invocation(result, started_at, duration_ms)
     # Queued, never waited for: the writer thread writes it (cds.audit.writer); a row it cannot
     # write is logged and counted, the cards go out regardless.
-    state.audit_writer.submit(invocation)
-    count_cards(service_id, ((card.rule_id, card.indicator) for card in invocation.cards))
+    audit_writer.submit(invocation)
+    count_cards(service.id, ((card.rule_id, card.indicator) for card in invocation.cards))
     log.info(
         "invocation",
         extra={
             "hookInstance": str(result.request.hookInstance),
-            "service": service_id,
+            "service": service.id,
             "duration_ms": round(duration_ms, 2),
             "cards": len(result.wire["cards"]),
             "status": 200,
@@ -126,27 +122,28 @@ async def call(service_id: str, request: Request, state: State) -> Response:
     openapi_extra=FEEDBACK_SCHEMA,
     dependencies=[RequireEhr],
 )
-async def feedback(service_id: str, request: Request, state: State) -> Response:
-    find_service(state.engine, service_id)
-    body = await _json_body(request, state.settings.max_body_bytes)
+async def feedback(
+    request: Request, service: ServiceDep, settings: SettingsDep, store: AuditStoreDep
+) -> Response:
+    body = await read_json_body(request, settings.max_body_bytes)
     try:
         parsed = FeedbackRequest.model_validate(body)
     except ValidationError as exc:
-        raise BadRequest(describe_validation_error(exc)) from exc
+        raise BadRequest.invalid(exc.errors()) from exc
     try:
         # In a thread: a slow database must not stall the event loop (and every card request).
         result = await run_in_threadpool(
-            state.store.record_feedback, service_id, list(parsed.feedback), datetime.now(UTC)
+            store.record_feedback, service.id, list(parsed.feedback), datetime.now(UTC)
         )
     except Exception as exc:
         # Unstored feedback is lost: tell the EHR so it can retry.
         log.exception("feedback could not be stored")
         raise StorageUnavailable("feedback could not be stored; please retry") from exc
-    count_feedback(service_id, (item.outcome for item in parsed.feedback), result.duplicates)
+    count_feedback(service.id, (item.outcome for item in parsed.feedback), result.duplicates)
     log.info(
         "feedback",
         extra={
-            "service": service_id,
+            "service": service.id,
             "items": len(parsed.feedback),
             "stored": result.stored,
             "duplicates": result.duplicates,
@@ -189,34 +186,6 @@ def _remember_hook_instance(request: Request, body: dict[str, Any]) -> None:
     hook_instance = body.get("hookInstance")
     if isinstance(hook_instance, str):
         request.state.hook_instance = hook_instance[:64]
-
-
-async def _json_body(request: Request, limit: int) -> Any:
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            too_big = int(declared) > limit
-        except ValueError as exc:
-            raise BadRequest("invalid Content-Length header") from exc
-        if too_big:
-            raise PayloadTooLarge(f"request body exceeds {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"request body exceeds {limit} bytes")
-        chunks.append(chunk)
-    raw = b"".join(chunks)
-    if not raw:
-        raise BadRequest("request body is empty; a JSON object is required")
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"request body is not valid JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise BadRequest("request body must be a JSON object")
-    return body
 
 
 def _invocation(result: CallResult, started_at: datetime, duration_ms: float) -> InvocationRecord:

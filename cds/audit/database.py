@@ -31,11 +31,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine
 
-from cds.audit.engine import make_engine, safe_url
+from cds.audit.connection import make_engine, safe_url
 from cds.audit.models import feedback_table, invocation_table
 from cds.audit.models import issued_card_table as card_table
 from cds.audit.store import FeedbackResult, InvocationRecord, feedback_key
 from cds.cdshooks import FeedbackItem
+from cds.errors import SchemaNotCurrent
 from cds.metrics import count_audit_write_failure
 
 log = logging.getLogger(__name__)
@@ -86,10 +87,6 @@ def current_revision(connection: Connection) -> str | None:
 
 # ---------------------------------------------------------------------------------------------
 # The store
-
-
-class SchemaNotCurrent(RuntimeError):
-    """The database is reachable but not at the schema this code writes."""
 
 
 def open_store(url: str | URL) -> SqlAuditStore:

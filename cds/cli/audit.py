@@ -105,8 +105,8 @@ def _audit_connection(database_url: str | None) -> Iterator[Connection]:
     """A connection to the audit database for reading, once it is known to be migrated."""
     import sqlalchemy as sa
 
+    from cds.audit.connection import make_engine, normalise_url, safe_url, sqlite_file
     from cds.audit.database import current_revision, head_revision
-    from cds.audit.engine import make_engine, normalise_url, safe_url, sqlite_file
     from cds.cli.serve import load_settings
 
     url = database_url or load_settings().database_url

@@ -19,7 +19,8 @@ import click
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from cds.replay import ReplayResult, Summary, Target
+    from cds.replay.runner import ReplayResult, Summary
+    from cds.replay.targets import Target
 
 ReportFormat = Literal["junit", "json"]
 VERDICT_STYLE = {"pass": "green", "fail": "red", "error": "magenta"}
@@ -100,7 +101,9 @@ def replay(
         TimeElapsedColumn,
     )
 
-    from cds.replay import InputError, Replayer, discover, summarize
+    from cds.errors import ReplayInputError
+    from cds.replay.runner import Replayer, summarize
+    from cds.replay.scenario import discover
 
     if url is not None and as_of is not None:
         raise click.UsageError("--as-of cannot be used with --url: the service uses its clock")
@@ -112,7 +115,7 @@ def replay(
     console = Console(highlight=False, soft_wrap=True)
     try:
         candidates = discover(paths)
-    except InputError as exc:
+    except ReplayInputError as exc:
         raise click.UsageError(str(exc)) from exc
     if not candidates:
         raise click.UsageError("nothing to replay: no scenario folder or JSON file found")
@@ -166,7 +169,7 @@ def replay(
 
 
 def _target(url: str | None) -> Target:
-    from cds.replay import HttpTarget, InProcessTarget
+    from cds.replay.targets import HttpTarget, InProcessTarget
 
     if url is not None:
         if not url.startswith(("http://", "https://")):
@@ -174,8 +177,8 @@ def _target(url: str | None) -> Target:
         return HttpTarget(url)
 
     from cds.cli.serve import load_settings
+    from cds.errors import ServiceConfigError
     from cds.pipeline import Engine
-    from cds.services import ServiceConfigError
 
     settings = load_settings()
     try:

@@ -51,8 +51,8 @@ def _announce(settings: Settings, message: str, lines: list[str], **fields: Any)
 @click.command()
 def check() -> None:
     """Validate settings, hooks/ files and rule versions, then exit."""
+    from cds.errors import ServiceConfigError
     from cds.pipeline import Engine  # heavy imports only when used
-    from cds.services import ServiceConfigError
 
     settings = load_settings()
     try:
@@ -72,8 +72,8 @@ def check() -> None:
 @click.command()
 def migrate() -> None:
     """Create or upgrade the audit database (CDS_DATABASE_URL) to the latest schema."""
+    from cds.audit.connection import safe_url
     from cds.audit.database import upgrade
-    from cds.audit.engine import safe_url
 
     settings = load_settings()
     if settings.log_format == "json":  # Alembic's own INFO lines, as JSON too
@@ -118,9 +118,9 @@ def serve() -> None:
 
     import uvicorn
 
+    from cds.errors import ServiceConfigError
     from cds.logs import configure_logging, logging_config
     from cds.pipeline import Engine
-    from cds.services import ServiceConfigError
 
     configure_logging(settings)
     try:

@@ -46,3 +46,48 @@ def resource_list(payload: Any) -> list[Mapping[str, Any]]:
 def _entries(bundle: Mapping[str, Any]) -> list[Any]:
     entries = bundle.get("entry")
     return entries if isinstance(entries, list) else []
+
+
+def entry_resources(bundle: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The resources of a Bundle's own entries, a nested Bundle as the resource it is (what a
+    FHIR server stores from a transaction or collection); a resource is returned as itself."""
+    if bundle.get("resourceType") != "Bundle":
+        return [bundle] if isinstance(bundle.get("resourceType"), str) else []
+    found: list[Mapping[str, Any]] = []
+    for entry in bundle.get("entry") or ():
+        resource = entry.get("resource") if isinstance(entry, Mapping) else None
+        if isinstance(resource, Mapping) and isinstance(resource.get("resourceType"), str):
+            found.append(resource)
+    return found
+
+
+def count_resources(payload: Any) -> int:
+    """How much a prefetch value holds, as the request bound (CDS_MAX_PREFETCH_RESOURCES)
+    counts it: a resource is one; a Bundle counts each of its entries, and each entry's resource
+    once more as a resource of its own, except a nested Bundle, which counts its own entries.
+
+    Iterative, not recursive: a deeply nested Bundle must not exhaust the Python stack. Only the
+    nested Bundles are stacked, not every resource of a 20,000-entry searchset.
+    """
+    count = 0
+    stack: list[Any] = [payload]
+    while stack:
+        value = stack.pop()
+        if not isinstance(value, dict):
+            continue
+        if value.get("resourceType") != "Bundle":
+            count += 1
+            continue
+        entries = value.get("entry")
+        if not isinstance(entries, list):
+            continue
+        count += len(entries)
+        resources = [e.get("resource") for e in entries if isinstance(e, dict)]
+        kinds = [r.get("resourceType") for r in resources if isinstance(r, dict)]
+        nested = kinds.count("Bundle")
+        count += len(kinds) - nested
+        if nested:
+            stack.extend(
+                r for r in resources if isinstance(r, dict) and r.get("resourceType") == "Bundle"
+            )
+    return count

@@ -23,22 +23,13 @@ from typing import Any
 import httpx
 import orjson
 
+from cds.errors import FhirFetchError
 from cds.metrics import FhirFailure, count_fhir_failure, count_fhir_fetch
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_RESPONSE_BYTES = 50 * 1024 * 1024
 MAX_CONNECTIONS = 8
-
-
-class FhirFetchError(Exception):
-    """The FHIR server could not give us the data (refused, failed, timed out, bad JSON).
-
-    `code` is the FHIR issue type reported in the 412 OperationOutcome."""
-
-    def __init__(self, message: str, *, code: str = "transient") -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class FhirClient:
@@ -85,9 +76,6 @@ class FhirClient:
         if self._deadline is None:
             self._deadline = asyncio.get_running_loop().time() + self._timeout
         return self._deadline
-
-    def remaining_seconds(self) -> float:
-        return self._start_clock() - asyncio.get_running_loop().time()
 
     async def read(self, query: str) -> Any:
         """Run a prefetch-style query relative to the base; searches come back as one Bundle

@@ -10,7 +10,8 @@
 - Medications that medicationReferences point to, but that neither the prefetch nor the draft
   orders hold, are read from the FHIR server; failing that, only their codes are lost (reported).
 
-Every fetch shares one deadline (CDS_FHIR_TIMEOUT_SECONDS, enforced by the client).
+Every fetch shares one deadline (CDS_FHIR_TIMEOUT_SECONDS, enforced by the client), and a call
+still fetching CDS_REQUEST_DEADLINE_SECONDS after it started fails with the 412 too.
 """
 
 from __future__ import annotations
@@ -18,15 +19,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from cds.cdshooks import HookRequest
-from cds.errors import MissingData, PrefetchUnavailable
+from cds.errors import FhirFetchError, MissingData, PrefetchUnavailable, UnresolvedToken
+from cds.fhir.access import FhirAccess
 from cds.fhir.bundles import resource_list
-from cds.fhir.client import FhirClient, FhirFetchError
-from cds.fhir.prefetch import UnresolvedToken, context_tokens, render
+from cds.fhir.client import FhirClient
+from cds.fhir.prefetch import context_tokens, render
 from cds.metrics import count_fhir_failure
 
 log = logging.getLogger(__name__)
@@ -35,21 +37,18 @@ MAX_REFERENCED_MEDICATIONS = 50
 REFERENCED_MEDICATIONS_KEY = "_referencedMedications"
 _MEDICATION_REFERENCE = re.compile(r"(?:^|/)Medication/([A-Za-z0-9\-.]{1,64})$")
 
-ClientFactory = Callable[[str, str | None], FhirClient]
-
 
 @dataclass
 class Gathered:
     values: dict[str, Any]  # prefetch key -> FHIR JSON (None = no data)
-    fetched_keys: list[str] = field(default_factory=list)
     data_warnings: list[str] = field(default_factory=list)
     # prefetch key -> (the value, its resources): each value is flattened once, by whoever asks
-    # first (split_prefetch, the medication scan, the pipeline). Keyed by the value itself, so
-    # a value replaced (fetched, completed) is flattened again.
+    # first (the OperationOutcome check, the medication scan, the pipeline). Keyed by the value
+    # itself, so a value replaced (fetched, completed) is flattened again.
     _flat: dict[str, tuple[Any, list[Mapping[str, Any]]]] = field(default_factory=dict, repr=False)
 
     def resources_of(self, key: str) -> list[Mapping[str, Any]]:
-        """`cds.record.iter_resources(values[key])` as a list; the caller must not change it."""
+        """`cds.fhir.bundles.resource_list(values[key])`; the caller must not change it."""
         value = self.values[key]
         cached = self._flat.get(key)
         if cached is None or cached[0] is not value:
@@ -64,21 +63,27 @@ class Gathered:
         return found
 
 
+@dataclass(frozen=True)
+class FetchPlan:
+    """Which prefetch keys need the FHIR server; `split_prefetch` is the one place that decides."""
+
+    to_fetch: tuple[str, ...]  # absent or unusable as given: fetched, else the request fails
+    paginated: tuple[str, ...]  # one page of a longer search: completed if possible
+
+    def keys(self, templates: Mapping[str, str]) -> list[str]:
+        """Every key the FHIR server is asked for, in template order."""
+        return [k for k in templates if k in self.to_fetch or k in self.paginated]
+
+
 def is_operation_outcome(value: Any) -> bool:
     return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
 
 
 def split_prefetch(
     templates: Mapping[str, str], request: HookRequest
-) -> tuple[dict[str, Any], list[str], list[str]]:
-    """Pure part: (values usable as given, keys to fetch, warnings)."""
-    gathered, to_fetch = _split_prefetch(templates, request)
-    return gathered.values, to_fetch, gathered.data_warnings
-
-
-def _split_prefetch(
-    templates: Mapping[str, str], request: HookRequest
-) -> tuple[Gathered, list[str]]:
+) -> tuple[Gathered, FetchPlan]:
+    """Pure: the prefetch values usable as given (with their warnings), and what must be fetched
+    or completed from the FHIR server."""
     given = request.prefetch or {}
     values: dict[str, Any] = {}
     gathered = Gathered(values=values)
@@ -106,15 +111,12 @@ def _split_prefetch(
                     f"prefetch '{key}' carried an OperationOutcome: {_diagnostics(resource)}"
                 )
     gathered.data_warnings = warnings
-    return gathered, to_fetch
-
-
-def paginated_keys(values: Mapping[str, Any]) -> list[str]:
-    """Keys whose prefetch Bundle is one page of a longer search (it has a `next` link)."""
-    return [key for key, value in values.items() if _has_next_link(value)]
+    paginated = tuple(key for key, value in values.items() if _has_next_link(value))
+    return gathered, FetchPlan(tuple(to_fetch), paginated)
 
 
 def _has_next_link(value: Any) -> bool:
+    """A Bundle that is one page of a longer search."""
     if not isinstance(value, dict) or value.get("resourceType") != "Bundle":
         return False
     links = value.get("link")
@@ -124,27 +126,17 @@ def _has_next_link(value: Any) -> bool:
     )
 
 
-def referenced_medications(
-    values: Mapping[str, Any], request: HookRequest
+def unresolved_medications(
+    resources: list[Mapping[str, Any]], fhir_server: str | None
 ) -> tuple[list[str], int]:
     """Medication references ("Medication/id") that no resource at hand resolves, and how many
     unresolved references cannot be fetched at all (not a Medication on the FHIR server)."""
-    return _unresolved_medications(
-        [r for value in values.values() for r in resource_list(value)], request
-    )
-
-
-def _unresolved_medications(
-    resources: list[Mapping[str, Any]], request: HookRequest
-) -> tuple[list[str], int]:
-    """referenced_medications() over the values' resources, flattened by the caller."""
-    resources = resources + resource_list(request.context.get("draftOrders"))
     present = {
         f"Medication/{r['id']}"
         for r in resources
         if r.get("resourceType") == "Medication" and isinstance(r.get("id"), str)
     }
-    base = (request.fhirServer or "").rstrip("/")
+    base = (fhir_server or "").rstrip("/")
     wanted: set[str] = set()
     unfetchable = 0
     for resource in resources:
@@ -167,18 +159,23 @@ def _unresolved_medications(
 async def gather(
     templates: Mapping[str, str],
     request: HookRequest,
+    draft_resources: list[Mapping[str, Any]],
     *,
-    client_factory: ClientFactory,
-    server_allowed: Callable[[str], bool],
+    fhir: FhirAccess,
+    deadline: float,
 ) -> Gathered:
-    gathered, to_fetch = _split_prefetch(templates, request)
-    paginated = paginated_keys(gathered.values)
-    medications, unfetchable = _unresolved_medications(gathered.resources(), request)
+    """`draft_resources`: the request's draftOrders flattened (their Medications resolve
+    references too). `deadline`: the event loop time by which fetching must be done (412)."""
+    gathered, plan = split_prefetch(templates, request)
+    to_fetch, paginated = plan.to_fetch, plan.paginated
+    medications, unfetchable = unresolved_medications(
+        gathered.resources() + draft_resources, request.fhirServer
+    )
     if not to_fetch and not paginated and not medications:
         _warn_unfetchable(gathered, unfetchable)
         return gathered
     server = request.fhirServer
-    reachable = server is not None and server_allowed(server)
+    reachable = server is not None and fhir.allows(server)
     if server and not reachable:
         # Needed but never attempted (the allow-list): a misconfiguration operators must see.
         count_fhir_failure("not_allowed", len(to_fetch) + len(paginated) + len(medications))
@@ -209,21 +206,47 @@ async def gather(
         _warn_unfetchable(gathered, unfetchable)
         return gathered
     token = request.fhirAuthorization.access_token if request.fhirAuthorization else None
-    async with client_factory(server, token) as client:
-        await _fetch_missing(client, templates, to_fetch, request, gathered)
-        await _complete_pages(client, paginated, gathered)
-        # The prefetch may have lacked Medications the fetched data now references.
-        medications, unfetchable = _unresolved_medications(gathered.resources(), request)
-        await _resolve_medications(client, medications, gathered)
-        gathered.data_warnings.extend(client.notes)
+    try:
+        async with asyncio.timeout_at(deadline) as budget:
+            async with fhir.client(server, token) as client:
+                await _fetch_missing(client, templates, to_fetch, request, gathered)
+                await _complete_pages(client, paginated, gathered)
+                # The prefetch may have lacked Medications the fetched data now references.
+                medications, unfetchable = unresolved_medications(
+                    gathered.resources() + draft_resources, server
+                )
+                await _resolve_medications(client, medications, gathered)
+                gathered.data_warnings.extend(client.notes)
+    except TimeoutError:
+        if not budget.expired():
+            raise
+        raise _too_slow(templates, plan, fhir.deadline_seconds) from None
     _warn_unfetchable(gathered, unfetchable)
     return gathered
+
+
+def _too_slow(templates: Mapping[str, str], plan: FetchPlan, seconds: float) -> PrefetchUnavailable:
+    """The spec's 412 for a FHIR server too slow for CDS_REQUEST_DEADLINE_SECONDS.
+
+    412 rather than 503: the EHR can fix it by sending the data as prefetch (503 would say this
+    service is down, and invite retries against the same slow server). The keys named are those
+    the service was fetching or completing (all of them while only Medications were fetched).
+    """
+    reason = (
+        f"the FHIR server was too slow: this request's {seconds:g} s deadline "
+        "(CDS_REQUEST_DEADLINE_SECONDS) passed before the data arrived. Send it as prefetch, "
+        "or retry"
+    )
+    keys = plan.keys(templates) or list(templates)
+    return PrefetchUnavailable(
+        missing=[MissingData(k, templates[k], reason, "timeout") for k in keys]
+    )
 
 
 async def _fetch_missing(
     client: FhirClient,
     templates: Mapping[str, str],
-    to_fetch: list[str],
+    to_fetch: Sequence[str],
     request: HookRequest,
     gathered: Gathered,
 ) -> None:
@@ -263,7 +286,6 @@ async def _fetch_missing(
             )
         else:
             gathered.values[key] = result
-            gathered.fetched_keys.append(key)
             for outcome in (r for r in gathered.resources_of(key) if is_operation_outcome(r)):
                 gathered.data_warnings.append(
                     f"fetched '{key}' carried an OperationOutcome: {_diagnostics(outcome)}"
@@ -272,7 +294,7 @@ async def _fetch_missing(
         raise PrefetchUnavailable(missing=missing)
 
 
-async def _complete_pages(client: FhirClient, keys: list[str], gathered: Gathered) -> None:
+async def _complete_pages(client: FhirClient, keys: Sequence[str], gathered: Gathered) -> None:
     """Follow the next links of paginated prefetch Bundles; on failure keep the first page."""
     if not keys:
         return

@@ -7,11 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
+from cds.errors import UnresolvedToken
+
 TOKEN = re.compile(r"\{\{\s*([A-Za-z][A-Za-z0-9_.]*)\s*\}\}")
-
-
-class UnresolvedToken(ValueError):
-    pass
 
 
 def context_tokens(context: Mapping[str, Any]) -> dict[str, str]:

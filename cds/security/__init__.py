@@ -1,10 +1,12 @@
-"""Who may call the service, and what a call may make it do.
+"""Who may call the service, and which FHIR servers a call may make it contact.
 
 - `authenticator`: CDS Hooks 2.0 JWT verification (the EHR's signed bearer token);
 - `keys`: the trusted EHRs' JWK Sets (fetched over https or read from a file, cached);
-- `replay`: the `jti` replay cache (Redis when configured, shared by every worker; else memory);
-- `urls`: the FHIR server allow-list match (a prefix that must end on a path boundary);
-- `limits`: request bounds that are not just the body size (prefetch resources).
+- `jti_cache`: each token's `jti` accepted once (Redis when configured, shared by every worker;
+  else memory);
+- `urls`: the FHIR server allow-list match (a prefix that must end on a path boundary).
+
+The request bounds (body size, prefetch resources) belong to the HTTP edge: `cds.api.limits`.
 """
 
 from cds.security.authenticator import Authenticator, VerifiedClient

@@ -6,7 +6,7 @@ PS256/384/512 — never `none` or HS*); `typ` (JWT when present); `kid` (REQUIRE
 `iss` (a key of CDS_TRUSTED_ISSUERS); `jku` (only a URL on that issuer's allow-list); the key
 (`kid` in the issuer's JWK Set, after at most one rate-limited refresh); the signature; the
 claims (`iss`, `aud`, `exp`, `iat`, `jti` required; times within CDS_JWT_LEEWAY_SECONDS; `aud` is
-this endpoint's public URL); and last the replay cache, so only tokens that are otherwise valid
+this endpoint's public URL); and last the jti cache, so only tokens that are otherwise valid
 are recorded (an attacker cannot fill it with junk).
 
 The payload is read before the signature is checked only to learn `iss`, which picks the key set;
@@ -28,34 +28,22 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jws import JWSRegistry
 
-from cds.errors import CdsError, Unauthorized
-from cds.security.keys import ALGORITHM_KEYS, KeyStore, KeysUnavailable
-from cds.security.replay import (
-    MemoryReplayCache,
-    RedisReplayCache,
-    ReplayCache,
-    ReplayCacheUnavailable,
-)
+from cds.errors import AuthUnavailable, JtiCacheUnavailable, KeysUnavailable, Unauthorized
+from cds.security.jti_cache import JtiCache, MemoryJtiCache, RedisJtiCache
+from cds.security.keys import ALGORITHM_KEYS, KeyStore
 from cds.settings import Settings, TrustedIssuer
 
 log = logging.getLogger(__name__)
 
 ALLOWED_ALGORITHMS = frozenset(ALGORITHM_KEYS)
 # CDS Hooks tokens are minted per call (the sandbox: 5 minutes). A token valid for longer is
-# refused: it would sit in the replay cache as long, and a leaked one would stay useful.
+# refused: it would sit in the jti cache as long, and a leaked one would stay useful.
 MAX_TOKEN_LIFETIME_SECONDS = 3600
 MAX_TOKEN_CHARS = 16 * 1024
 MAX_JTI_CHARS = 256
 # The signature part may be empty so that `alg: none` tokens are refused by name (alg_none).
 _BEARER = re.compile(r"Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)", re.IGNORECASE)
 _REQUIRED_CLAIMS = ("iss", "aud", "exp", "iat", "jti")
-
-
-class AuthUnavailable(CdsError):
-    """The token could not be checked (key set or replay cache unreachable): fail closed, but
-    say 503 rather than 401 so the EHR retries instead of reporting bad credentials."""
-
-    status_code = 503
 
 
 @dataclass(frozen=True)
@@ -74,14 +62,14 @@ class Authenticator:
         *,
         public_url: str,
         leeway_seconds: int,
-        replay: ReplayCache,
+        jti_cache: JtiCache,
         keys: KeyStore | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._issuers = dict(issuers)
         self._public_url = public_url.rstrip("/")
         self._leeway = leeway_seconds
-        self._replay = replay
+        self._jti_cache = jti_cache
         self.keys = keys or KeyStore()
         self._clock = clock
         # strict_check_header=False: EHRs add their own header fields; `crit` is refused below.
@@ -96,14 +84,14 @@ class Authenticator:
     def from_settings(cls, settings: Settings) -> Authenticator:
         if not settings.public_url:
             raise ValueError("CDS_PUBLIC_URL is required for JWT authentication")
-        replay: ReplayCache
+        jti_cache: JtiCache
         if settings.redis_url:
-            replay = RedisReplayCache(settings.redis_url)
+            jti_cache = RedisJtiCache(settings.redis_url)
         else:
-            replay = MemoryReplayCache()
+            jti_cache = MemoryJtiCache()
             if settings.workers > 1:
                 log.warning(
-                    "jti replay cache is per process (CDS_REDIS_URL is not set) with %d workers: "
+                    "jti cache is per process (CDS_REDIS_URL is not set) with %d workers: "
                     "a token can be replayed once to each worker",
                     settings.workers,
                 )
@@ -111,7 +99,7 @@ class Authenticator:
             settings.trusted_issuers,
             public_url=settings.public_url,
             leeway_seconds=settings.jwt_leeway_seconds,
-            replay=replay,
+            jti_cache=jti_cache,
         )
 
     def audience(self, path: str) -> str:
@@ -152,9 +140,9 @@ class Authenticator:
         jti, exp = self._check_claims(claims, self.audience(path), iss)
         ttl = math.ceil(exp + self._leeway - self._clock())
         try:
-            first = await self._replay.first_use(iss, jti, ttl)
-        except ReplayCacheUnavailable as exc:
-            log.error("jwt not checked: the jti replay cache is unavailable (%s)", exc)
+            first = await self._jti_cache.first_use(iss, jti, ttl)
+        except JtiCacheUnavailable as exc:
+            log.error("jwt not checked: the jti cache is unavailable (%s)", exc)
             raise AuthUnavailable("authentication is temporarily unavailable") from None
         if not first:
             raise _reject("replayed_jti", iss)
@@ -197,7 +185,7 @@ class Authenticator:
         return jti, float(exp)
 
     async def aclose(self) -> None:
-        await self._replay.aclose()
+        await self._jti_cache.aclose()
 
 
 def _bearer_token(authorization: str | None) -> str:

@@ -21,6 +21,7 @@ import orjson
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, JWKRegistry, RSAKey
 
+from cds.errors import KeysUnavailable
 from cds.settings import is_loopback_http
 
 log = logging.getLogger(__name__)
@@ -36,10 +37,6 @@ ALGORITHM_KEYS: dict[str, tuple[str, str | None]] = {
 }
 MIN_RSA_BITS = 2048
 MAX_KEYS_PER_SET = 100
-
-
-class KeysUnavailable(Exception):
-    """No key set could be loaded for a location (and none is cached)."""
 
 
 @dataclass

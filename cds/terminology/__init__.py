@@ -213,7 +213,7 @@ _WORDS_BEFORE_A_DRUG = frozenset({"and", "with", "plus", "mg", "mcg", "g", "meq"
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Terminology:
-    """All value sets and the medication lookup tables. Build with `Terminology.load()`."""
+    """All value sets and the medication lookup tables. Build with `Terminology.load(release)`."""
 
     _valuesets: Mapping[str, ValueSet]
     _ingredient_names: Mapping[str, str]  # RxNorm ingredient code -> lowercase name

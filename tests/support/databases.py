@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from cds.audit.engine import make_engine
+from cds.audit.connection import make_engine
 from cds.audit.models import TABLES
 
 POSTGRES_ADMIN_URL = os.environ.get(

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from cds.audit.engine import make_engine
+from cds.audit.connection import make_engine
 from cds.audit.models import TABLES
 from cds.settings import Settings
 

@@ -30,8 +30,8 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
 from cds.api.app import create_app
+from cds.audit.connection import make_engine, normalise_url
 from cds.audit.database import SqlAuditStore, current_revision, head_revision, open_store, upgrade
-from cds.audit.engine import make_engine, normalise_url
 from cds.audit.models import TABLES, feedback_table, invocation_table, issued_card_table
 from cds.audit.store import FeedbackResult, InvocationRecord, IssuedCard
 from cds.cdshooks import FeedbackItem
@@ -41,7 +41,6 @@ from cds.pipeline import Engine
 from cds.services import ServiceDefinition
 from cds.settings import Settings
 from tests.support.databases import (
-    empty_audit_tables,
     postgres_database,
     sqlite_url,
     table_rows,
@@ -54,41 +53,9 @@ FUROSEMIDE = ("197732", "furosemide 80 MG Oral Tablet")  # a loop diuretic
 POTASSIUM = "2823-3"  # LOINC, serum or plasma
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-]
-
 
 # ---------------------------------------------------------------------------------------------
 # Databases
-
-
-@pytest.fixture(scope="session")
-def postgres_session_url() -> Iterator[str]:
-    """One migrated database per test session (per xdist worker), dropped at the end."""
-    with postgres_database() as url:
-        upgrade(url)
-        yield url
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    name: str = request.param
-    return name
-
-
-@pytest.fixture
-def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    """A migrated audit database with no rows in it."""
-    if backend == "sqlite":
-        url = sqlite_url(tmp_path)
-        upgrade(url)
-        return url
-    url = request.getfixturevalue("postgres_session_url")
-    assert isinstance(url, str)
-    empty_audit_tables(url)
-    return url
 
 
 @pytest.fixture
@@ -105,13 +72,6 @@ def empty_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
 def unusable_database_url(backend: str, tmp_path: Path) -> str:
     """Writes fail: SQLite without its tables (never migrated), PostgreSQL down."""
     return sqlite_url(tmp_path) if backend == "sqlite" else unreachable_postgres_url()
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[SqlAuditStore]:
-    audit_store = open_store(database_url)
-    yield audit_store
-    audit_store.close()
 
 
 @pytest.fixture

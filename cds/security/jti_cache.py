@@ -1,4 +1,5 @@
-"""The `jti` replay cache: a signed token is accepted once, then refused until it has expired.
+"""The `jti` cache: a signed token is accepted once, then refused until it has expired (a token
+replayed by whoever captured it is refused).
 
 With CDS_REDIS_URL the cache is Redis (`SET key NX EX ttl`: atomic, shared by every worker and
 replica, so a token replayed to another worker is still caught). Without it, an in-memory cache
@@ -17,14 +18,12 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from cds.errors import JtiCacheUnavailable
+
 log = logging.getLogger(__name__)
 
 
-class ReplayCacheUnavailable(Exception):
-    """The cache could not answer: the token can be neither accepted nor refused safely."""
-
-
-class ReplayCache(Protocol):
+class JtiCache(Protocol):
     async def first_use(self, issuer: str, jti: str, ttl_seconds: int) -> bool:
         """Record (issuer, jti) for `ttl_seconds`; False when it was already recorded."""
         ...
@@ -32,13 +31,13 @@ class ReplayCache(Protocol):
     async def aclose(self) -> None: ...
 
 
-def replay_key(prefix: str, issuer: str, jti: str) -> str:
+def jti_key(prefix: str, issuer: str, jti: str) -> str:
     # Hashed: the key length is fixed and nothing the caller chose is used as a Redis key verbatim.
     digest = hashlib.sha256(f"{issuer}\n{jti}".encode()).hexdigest()
     return f"{prefix}{digest}"
 
 
-class MemoryReplayCache:
+class MemoryJtiCache:
     """Per-process cache; when full, the entry closest to expiry is dropped first (the smallest
     replay window any eviction can open, and only trusted, signed tokens can fill it)."""
 
@@ -54,14 +53,14 @@ class MemoryReplayCache:
     async def first_use(self, issuer: str, jti: str, ttl_seconds: int) -> bool:
         now = self._clock()
         self._purge(now)
-        key = replay_key("", issuer, jti)
+        key = jti_key("", issuer, jti)
         if key in self._expiry:
             return False
         while len(self._expiry) >= self._max:
             _, oldest = heapq.heappop(self._heap)
             self._expiry.pop(oldest, None)
             if not self._warned_full:
-                log.warning("jti replay cache is full (%d entries): evicting", self._max)
+                log.warning("jti cache is full (%d entries): evicting", self._max)
                 self._warned_full = True
         expires = now + ttl_seconds
         self._expiry[key] = expires
@@ -80,7 +79,7 @@ class MemoryReplayCache:
         return None
 
 
-class RedisReplayCache:
+class RedisJtiCache:
     def __init__(self, url: str, *, prefix: str = "cds:jti:", timeout_seconds: float = 2.0) -> None:
         self._prefix = prefix
         self._redis = aioredis.Redis.from_url(
@@ -90,10 +89,10 @@ class RedisReplayCache:
     async def first_use(self, issuer: str, jti: str, ttl_seconds: int) -> bool:
         try:
             stored = await self._redis.set(
-                replay_key(self._prefix, issuer, jti), b"1", nx=True, ex=max(ttl_seconds, 1)
+                jti_key(self._prefix, issuer, jti), b"1", nx=True, ex=max(ttl_seconds, 1)
             )
         except RedisError as exc:
-            raise ReplayCacheUnavailable(type(exc).__name__) from exc
+            raise JtiCacheUnavailable(type(exc).__name__) from exc
         return bool(stored)
 
     async def aclose(self) -> None:

@@ -29,7 +29,7 @@ from cds.audit.store import MemoryAuditStore
 from cds.cards import RULE_EXTENSION
 from cds.facts import Facts
 from cds.pipeline import RULESET_EXTENSION, Engine
-from cds.replay_request import build_hook_request
+from cds.replay.hook_request import build_hook_request
 from cds.rules.base import Finding, Provenance, RuleLogic, RuleVersion
 from cds.settings import Settings
 from tests.support.paths import HOOKS

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,23 +18,18 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
 from cds.api.app import create_app
-from cds.audit.database import SqlAuditStore, open_store, upgrade
-from cds.audit.engine import make_engine
+from cds.audit.connection import make_engine
+from cds.audit.database import SqlAuditStore
 from cds.audit.models import feedback_table, invocation_table, issued_card_table
 from cds.audit.store import FeedbackResult, InvocationRecord, IssuedCard, MemoryAuditStore
 from cds.audit.writer import AuditWriter
 from cds.cdshooks import FeedbackItem
 from cds.pipeline import Engine
 from cds.settings import Settings
-from tests.support.databases import empty_audit_tables, postgres_database, sqlite_url
+from tests.support.databases import sqlite_url
 
 SERVICE = "leg-pain-patient-view"
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-]
 
 
 def record(i: int, *, cards: int = 1, hook_instance: str | None = None) -> InvocationRecord:
@@ -204,32 +199,6 @@ def test_close_gives_up_on_a_hung_database_and_counts_what_is_lost() -> None:
 # On the databases
 
 
-@pytest.fixture(scope="module")
-def postgres_module_url() -> Iterator[str]:
-    with postgres_database() as url:
-        upgrade(url)
-        yield url
-
-
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        url = sqlite_url(tmp_path)
-        upgrade(url)
-        return url
-    url = request.getfixturevalue("postgres_module_url")
-    assert isinstance(url, str)
-    empty_audit_tables(url)
-    return url
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[SqlAuditStore]:
-    audit_store = open_store(database_url)
-    yield audit_store
-    audit_store.close()
-
-
 def rows(url: str) -> dict[str, list[sa.Row[Any]]]:
     engine = make_engine(url, immediate_writes=False)
     try:
@@ -280,7 +249,7 @@ def test_a_batch_links_feedback_that_came_first_to_the_first_call_that_issued_th
 def test_batches_racing_their_feedback_are_still_joined(
     store: SqlAuditStore, database_url: str
 ) -> None:
-    """As tests/test_audit.py's race, with batches of invocations: every card of a batch is
+    """As the race in test_database.py, with batches of invocations: every card of a batch is
     locked before any of it is written, so whichever commits second links the two."""
     rounds, per_batch = 20, 10
 

@@ -20,13 +20,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cds.api.app import create_app
-from cds.api.state import AppState
 from cds.audit.store import MemoryAuditStore
 from cds.fhir.prefetch import render
 from cds.pipeline import DATA_WARNINGS_EXTENSION, Engine
-from cds.replay_request import build_hook_request
+from cds.replay.hook_request import build_hook_request
 from cds.settings import Settings
 from tests.support.fhir_server import FhirTestServer, sha256
+from tests.support.security import SERVICE_PATH, Harness, full_prefetch, serve_fhir
 
 SERVICE = "leg-pain-patient-view"
 RULE = "diuretic-electrolytes"
@@ -602,21 +602,6 @@ def test_a_fhir_server_on_the_allow_list_is_contacted(
         assert server.requests == []
 
 
-def test_any_fhir_server_is_allowed_without_a_list_only_when_jwt_is_off(tmp_path: Any) -> None:
-    def allowed(**settings: Any) -> bool:
-        state = AppState(
-            settings=Settings.model_construct(**settings),
-            engine=None,  # type: ignore[arg-type]
-            store=MemoryAuditStore(),
-        )
-        return state.fhir_server_allowed("http://127.0.0.1:8090/fhir")
-
-    assert allowed(jwt_required=False, allowed_fhir_servers=[])  # local use
-    assert not allowed(jwt_required=True, allowed_fhir_servers=[])
-    assert allowed(jwt_required=True, allowed_fhir_servers=["http://127.0.0.1:8090"])
-    assert not allowed(jwt_required=False, allowed_fhir_servers=["https://ehr.example.org"])
-
-
 @pytest.mark.parametrize(
     "base",
     [
@@ -667,3 +652,28 @@ def test_a_rejected_request_never_logs_the_token(
     assert TOKEN not in response.text
     assert TOKEN not in caplog.text
     assert all(TOKEN not in repr(r.__dict__) for r in caplog.records)
+
+
+# ---------------------------------------------------------------------------------------------
+# The request deadline
+
+
+def test_a_slow_fhir_server_is_a_412_within_the_request_deadline(harness: Harness) -> None:
+    serve_fhir(harness.ehr, harness.engine, delay_seconds=3.0)
+    settings = harness.settings(
+        jwt_required=False, request_deadline_seconds=0.5, fhir_timeout_seconds=30
+    )
+    client = harness.client(settings)
+    prefetch = full_prefetch(harness.engine)
+    del prefetch["Condition"]
+    body = harness.hook_request(prefetch=prefetch, fhirServer=f"{harness.ehr.url}/fhir")
+    started = time.monotonic()
+    response = client.post(SERVICE_PATH, json=body)
+    elapsed = time.monotonic() - started
+    assert response.status_code == 412
+    outcome = response.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert [i["expression"] for i in outcome["issue"]] == [["prefetch.Condition"]]
+    assert outcome["issue"][0]["code"] == "timeout"
+    assert "too slow" in outcome["issue"][0]["diagnostics"]
+    assert elapsed < 2.5

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from cds.cli import main
+from cds.errors import ServiceConfigError
 from cds.pipeline import Engine
-from cds.services import ServiceConfigError
 from tests.support.paths import HOOKS
 
 
