@@ -16,15 +16,11 @@ from tests.support.fhir import (
     medication_request,
     observation,
 )
-from tests.support.rules import fired_rule, run_rule, versions
+from tests.support.rules import fired_rule, rule_fixture, run_rule
 
 K = "2823-3"
 
-
-@pytest.fixture(params=versions("beta2-agonist-cramps"))
-def rule(request: pytest.FixtureRequest) -> RuleVersion:
-    version: RuleVersion = request.param
-    return version
+rule = rule_fixture("beta2-agonist-cramps")
 
 
 def salmeterol(**kwargs: Any) -> dict[str, Any]:

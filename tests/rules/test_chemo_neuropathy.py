@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from cds.rules.base import Finding, RuleVersion
+from cds.rules.base import RuleVersion
 from tests.support.fhir import (
     ICD10,
     PATIENT_ID,
@@ -19,7 +19,7 @@ from tests.support.fhir import (
     observation,
     when,
 )
-from tests.support.rules import fired_rule, run_rule, versions
+from tests.support.rules import fired_rule, rule_fixture, run_rule
 
 VINCRISTINE = "11202"
 VINCRISTINE_PRODUCT = "1863343"  # 1 ML vincristine sulfate 1 MG/ML Injection
@@ -29,11 +29,7 @@ HBA1C = "4548-4"
 
 _ids = itertools.count(1)
 
-
-@pytest.fixture(params=versions("chemo-neuropathy"))
-def rule(request: pytest.FixtureRequest) -> RuleVersion:
-    version: RuleVersion = request.param
-    return version
+rule = rule_fixture("chemo-neuropathy")
 
 
 def administration(code: str | None, display: str, *, days_ago: int) -> dict[str, Any]:
@@ -62,18 +58,10 @@ def leg_cramp() -> dict[str, Any]:
     return condition("R25.2", system=ICD10, display="Cramp and spasm")
 
 
-def run(rule: RuleVersion, *resources: dict[str, Any], **kwargs: Any) -> Finding | None:
-    return run_rule(rule, *resources, **kwargs)
-
-
-def fired(rule: RuleVersion, *resources: dict[str, Any], **kwargs: Any) -> Finding:
-    return fired_rule(rule, *resources, **kwargs)
-
-
 def test_neuropathy_coded_after_vincristine_is_a_warning_without_complaint(
     rule: RuleVersion,
 ) -> None:
-    finding = fired(rule, vincristine_given(60), drug_neuropathy())
+    finding = fired_rule(rule, vincristine_given(60), drug_neuropathy())
     assert finding.severity == "warning"
     assert finding.summary == (
         "Peripheral neuropathy on record with vincristine in the last 12 months: "
@@ -88,7 +76,7 @@ def test_neuropathy_coded_after_vincristine_is_a_warning_without_complaint(
 def test_complaint_without_neuropathy_code_is_info_with_catalog_summary(
     rule: RuleVersion,
 ) -> None:
-    finding = fired(rule, vincristine_given(30), leg_cramp())
+    finding = fired_rule(rule, vincristine_given(30), leg_cramp())
     assert finding.severity == "info"
     assert finding.summary == (
         "Recent vincristine can cause painful peripheral neuropathy; consider as cause of leg pain."
@@ -97,25 +85,25 @@ def test_complaint_without_neuropathy_code_is_info_with_catalog_summary(
 
 def test_restless_legs_complaint_counts_as_neuropathic_context(rule: RuleVersion) -> None:
     rls = condition("32914008", system=SNOMED, display="Restless legs")
-    assert fired(rule, vincristine_given(30), rls).severity == "info"
+    assert fired_rule(rule, vincristine_given(30), rls).severity == "info"
 
 
 def test_no_complaint_and_no_neuropathy_gives_no_card(rule: RuleVersion) -> None:
-    assert run(rule, vincristine_given(30)) is None
+    assert run_rule(rule, vincristine_given(30)) is None
 
 
 def test_leg_swelling_alone_is_not_a_neuropathic_complaint(rule: RuleVersion) -> None:
     swelling = condition("R60.0", system=ICD10, display="Localized edema")
-    assert run(rule, vincristine_given(30), swelling) is None
+    assert run_rule(rule, vincristine_given(30), swelling) is None
 
 
 def test_neuropathy_without_chemotherapy_gives_no_card(rule: RuleVersion) -> None:
-    assert run(rule, drug_neuropathy(), leg_cramp()) is None
+    assert run_rule(rule, drug_neuropathy(), leg_cramp()) is None
 
 
 @pytest.mark.parametrize(("days_ago", "fires"), [(365, True), (366, False)])
 def test_twelve_month_exposure_window(rule: RuleVersion, days_ago: int, fires: bool) -> None:
-    finding = run(rule, vincristine_given(days_ago), drug_neuropathy())
+    finding = run_rule(rule, vincristine_given(days_ago), drug_neuropathy())
     assert (finding is not None) is fires
 
 
@@ -123,7 +111,7 @@ def test_stopped_order_counts_while_within_twelve_months(rule: RuleVersion) -> N
     order = medication_request(
         OXALIPLATIN, "oxaliplatin", status="stopped", days_ago=400, ended_days_ago=300
     )
-    finding = fired(rule, order, drug_neuropathy())
+    finding = fired_rule(rule, order, drug_neuropathy())
     assert finding.severity == "warning"
     assert "oxaliplatin" in finding.summary
     assert finding.evidence[0].value == "stopped, last ordered or taken 300 days ago"
@@ -133,37 +121,37 @@ def test_order_stopped_over_twelve_months_ago_is_ignored(rule: RuleVersion) -> N
     order = medication_request(
         OXALIPLATIN, "oxaliplatin", status="stopped", days_ago=500, ended_days_ago=366
     )
-    assert run(rule, order, drug_neuropathy(), leg_cramp()) is None
+    assert run_rule(rule, order, drug_neuropathy(), leg_cramp()) is None
 
 
 @pytest.mark.parametrize("status", ["refuted", "entered-in-error"])
 def test_refuted_or_erroneous_neuropathy_is_ignored(rule: RuleVersion, status: str) -> None:
-    assert run(rule, vincristine_given(), drug_neuropathy(verification_status=status)) is None
+    assert run_rule(rule, vincristine_given(), drug_neuropathy(verification_status=status)) is None
 
 
 def test_resolved_neuropathy_does_not_make_a_warning(rule: RuleVersion) -> None:
     resolved = drug_neuropathy(clinical_status="resolved", onset_days_ago=400)
-    assert run(rule, vincristine_given(), resolved) is None
+    assert run_rule(rule, vincristine_given(), resolved) is None
 
 
 def test_product_code_is_matched_to_its_ingredient(rule: RuleVersion) -> None:
     product = administration(
         VINCRISTINE_PRODUCT, "1 ML vincristine sulfate 1 MG/ML Injection", days_ago=20
     )
-    finding = fired(rule, product, drug_neuropathy())
+    finding = fired_rule(rule, product, drug_neuropathy())
     assert "vincristine" in finding.summary
     assert not any("name only" in c for c in finding.cautions)
 
 
 def test_text_only_match_is_flagged_low_confidence(rule: RuleVersion) -> None:
     uncoded = administration(None, "Vincristine infusion", days_ago=20)
-    finding = fired(rule, uncoded, drug_neuropathy())
+    finding = fired_rule(rule, uncoded, drug_neuropathy())
     assert finding.evidence[0].note.startswith("matched by name only")
     assert any("Vincristine infusion" in c for c in finding.cautions)
 
 
 def test_drafted_order_sets_involves_draft_order(rule: RuleVersion) -> None:
-    finding = fired(
+    finding = fired_rule(
         rule,
         drug_neuropathy(),
         draft_orders=[draft_order(VINCRISTINE, "vincristine")],
@@ -174,16 +162,16 @@ def test_drafted_order_sets_involves_draft_order(rule: RuleVersion) -> None:
 
 
 def test_drafted_order_with_complaint_only_is_info(rule: RuleVersion) -> None:
-    finding = fired(rule, leg_cramp(), draft_orders=[draft_order(VINCRISTINE, "vincristine")])
+    finding = fired_rule(rule, leg_cramp(), draft_orders=[draft_order(VINCRISTINE, "vincristine")])
     assert finding.severity == "info"
     assert finding.involves_draft_order
     assert finding.summary.startswith("Vincristine being ordered")
 
 
 def test_cofactor_tests_suggested_only_when_missing(rule: RuleVersion) -> None:
-    finding = fired(rule, vincristine_given(), drug_neuropathy())
+    finding = fired_rule(rule, vincristine_given(), drug_neuropathy())
     assert [s.loinc for s in finding.suggestions] == [B12, HBA1C]
-    measured = fired(
+    measured = fired_rule(
         rule,
         vincristine_given(),
         drug_neuropathy(),
@@ -195,7 +183,7 @@ def test_cofactor_tests_suggested_only_when_missing(rule: RuleVersion) -> None:
 
 def test_diabetes_is_named_as_a_cofactor(rule: RuleVersion) -> None:
     diabetes = condition("44054006", display="Diabetes mellitus type 2 (disorder)")
-    finding = fired(rule, vincristine_given(), drug_neuropathy(), diabetes)
+    finding = fired_rule(rule, vincristine_given(), drug_neuropathy(), diabetes)
     assert any(c.startswith("Diabetes is also on record") for c in finding.cautions)
 
 
@@ -203,11 +191,11 @@ def test_chemotherapy_history_code_is_evidence_not_a_trigger(rule: RuleVersion) 
     history = condition(
         "Z92.21", system=ICD10, display="Personal history of antineoplastic chemotherapy"
     )
-    assert run(rule, history, drug_neuropathy()) is None
-    finding = fired(rule, vincristine_given(), drug_neuropathy(), history)
+    assert run_rule(rule, history, drug_neuropathy()) is None
+    finding = fired_rule(rule, vincristine_given(), drug_neuropathy(), history)
     assert any("Z92.21" in e.value for e in finding.evidence)
 
 
 def test_exam_caution_always_present(rule: RuleVersion) -> None:
-    finding = fired(rule, vincristine_given(), leg_cramp())
+    finding = fired_rule(rule, vincristine_given(), leg_cramp())
     assert any("cannot be assessed from the record" in c for c in finding.cautions)

@@ -9,7 +9,7 @@ import pytest
 from cds.rules.base import Finding, RuleVersion
 from cds.rules.lib.kidney.v1 import gfr_category
 from tests.support.fhir import ICD10, condition, observation, procedure
-from tests.support.rules import fired_rule, run_rule, versions
+from tests.support.rules import fired_rule, rule_fixture, run_rule
 
 EGFR = "98979-8"
 EGFR_MDRD = "33914-3"
@@ -20,11 +20,7 @@ MG_MASS = "19123-9"  # mg/dL
 MG_MOLES = "2601-3"  # mmol/L
 K = "2823-3"
 
-
-@pytest.fixture(params=versions("ckd-dialysis-cramps"))
-def rule(request: pytest.FixtureRequest) -> RuleVersion:
-    version: RuleVersion = request.param
-    return version
+rule = rule_fixture("ckd-dialysis-cramps")
 
 
 def egfr(value: float, days_ago: float, code: str = EGFR, **kwargs: Any) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cds.rules.base import Finding, RuleVersion
+from cds.rules.base import RuleVersion
 from tests.support.fhir import (
     ICD10,
     SNOMED,
@@ -14,7 +14,7 @@ from tests.support.fhir import (
     draft_order,
     medication_request,
 )
-from tests.support.rules import fired_rule, run_rule, versions
+from tests.support.rules import fired_rule, rule_fixture, run_rule
 
 QUETIAPINE = "51272"
 QUETIAPINE_100_TABLET = "312743"
@@ -26,11 +26,7 @@ DIPHENHYDRAMINE = "3498"
 # non-matching code.
 BUPROPION = "42347"
 
-
-@pytest.fixture(params=versions("drug-induced-rls"))
-def rule(request: pytest.FixtureRequest) -> RuleVersion:
-    version: RuleVersion = request.param
-    return version
+rule = rule_fixture("drug-induced-rls")
 
 
 def rls(onset_days_ago: float = 40, **kwargs: Any) -> dict[str, Any]:
@@ -55,18 +51,10 @@ def drug(code: str | None, display: str, **kwargs: Any) -> dict[str, Any]:
     return medication_request(code, display, **kwargs)
 
 
-def run(rule: RuleVersion, *resources: dict[str, Any], **kwargs: Any) -> Finding | None:
-    return run_rule(rule, *resources, **kwargs)
-
-
-def fired(rule: RuleVersion, *resources: dict[str, Any], **kwargs: Any) -> Finding:
-    return fired_rule(rule, *resources, **kwargs)
-
-
 def test_rls_coded_on_antipsychotic_is_a_warning_naming_akathisia(
     rule: RuleVersion,
 ) -> None:
-    finding = fired(rule, drug(QUETIAPINE, "quetiapine", days_ago=100), rls())
+    finding = fired_rule(rule, drug(QUETIAPINE, "quetiapine", days_ago=100), rls())
     assert finding.severity == "warning"
     assert finding.summary == (
         "Restless legs coded while on quetiapine, which can trigger or worsen RLS "
@@ -80,7 +68,7 @@ def test_rls_coded_on_antipsychotic_is_a_warning_naming_akathisia(
 def test_complaint_only_on_antipsychotic_is_info_with_catalog_summary(
     rule: RuleVersion,
 ) -> None:
-    finding = fired(rule, drug(QUETIAPINE, "quetiapine"), leg_cramp())
+    finding = fired_rule(rule, drug(QUETIAPINE, "quetiapine"), leg_cramp())
     assert finding.severity == "info"
     assert finding.summary == (
         "Quetiapine and other dopamine-blocking drugs can trigger or worsen restless legs "
@@ -91,37 +79,37 @@ def test_complaint_only_on_antipsychotic_is_info_with_catalog_summary(
 def test_antidepressant_with_complaint_is_info_without_akathisia_differential(
     rule: RuleVersion,
 ) -> None:
-    finding = fired(rule, drug(SERTRALINE, "sertraline"), leg_cramp())
+    finding = fired_rule(rule, drug(SERTRALINE, "sertraline"), leg_cramp())
     assert finding.severity == "info"
     assert finding.summary.startswith("Sertraline can trigger or worsen restless legs")
     assert "G25.71" not in finding.explanation
 
 
 def test_antiemetic_is_a_dopamine_blocker(rule: RuleVersion) -> None:
-    finding = fired(rule, drug(METOCLOPRAMIDE, "metoclopramide"), leg_cramp())
+    finding = fired_rule(rule, drug(METOCLOPRAMIDE, "metoclopramide"), leg_cramp())
     assert "dopamine-blocking" in finding.summary
     assert "G25.71" in finding.explanation
 
 
 def test_akathisia_coded_on_haloperidol_is_a_warning(rule: RuleVersion) -> None:
-    finding = fired(rule, drug(HALOPERIDOL, "haloperidol"), akathisia())
+    finding = fired_rule(rule, drug(HALOPERIDOL, "haloperidol"), akathisia())
     assert finding.severity == "warning"
     assert finding.summary.startswith("Akathisia coded while on haloperidol")
 
 
 def test_bupropion_is_not_a_culprit(rule: RuleVersion) -> None:
-    assert run(rule, drug(BUPROPION, "bupropion"), rls()) is None
+    assert run_rule(rule, drug(BUPROPION, "bupropion"), rls()) is None
 
 
 def test_culprit_without_rls_akathisia_or_complaint_gives_no_card(
     rule: RuleVersion,
 ) -> None:
-    assert run(rule, drug(DIPHENHYDRAMINE, "diphenhydramine")) is None
+    assert run_rule(rule, drug(DIPHENHYDRAMINE, "diphenhydramine")) is None
 
 
 def test_leg_swelling_alone_is_not_restlessness_context(rule: RuleVersion) -> None:
     swelling = condition("R22.41", system=ICD10, display="Localized swelling, right lower limb")
-    assert run(rule, drug(SERTRALINE, "sertraline"), swelling) is None
+    assert run_rule(rule, drug(SERTRALINE, "sertraline"), swelling) is None
 
 
 @pytest.mark.parametrize(
@@ -135,7 +123,7 @@ def test_leg_swelling_alone_is_not_restlessness_context(rule: RuleVersion) -> No
 def test_start_within_90_days_of_onset_strengthens_the_card(
     rule: RuleVersion, started_days_ago: int, expected: str
 ) -> None:
-    finding = fired(rule, drug(QUETIAPINE, "quetiapine", days_ago=started_days_ago), rls(40))
+    finding = fired_rule(rule, drug(QUETIAPINE, "quetiapine", days_ago=started_days_ago), rls(40))
     assert expected in finding.evidence[0].value
     strengthened = "strengthens the link" in finding.explanation
     assert strengthened is (started_days_ago == 130)
@@ -150,34 +138,34 @@ def test_stopped_drug_counts_for_30_days(
     stopped = drug(
         SERTRALINE, "sertraline", status="stopped", days_ago=200, ended_days_ago=ended_days_ago
     )
-    assert (run(rule, stopped, rls()) is not None) is fires
+    assert (run_rule(rule, stopped, rls()) is not None) is fires
 
 
 @pytest.mark.parametrize("status", ["refuted", "entered-in-error"])
 def test_refuted_rls_is_ignored(rule: RuleVersion, status: str) -> None:
-    assert run(rule, drug(QUETIAPINE, "quetiapine"), rls(verification_status=status)) is None
+    assert run_rule(rule, drug(QUETIAPINE, "quetiapine"), rls(verification_status=status)) is None
 
 
 def test_resolved_rls_within_90_days_is_context_not_a_warning(rule: RuleVersion) -> None:
     resolved = rls(60, clinical_status="resolved")
-    finding = fired(rule, drug(SERTRALINE, "sertraline"), resolved)
+    finding = fired_rule(rule, drug(SERTRALINE, "sertraline"), resolved)
     assert finding.severity == "info"
 
 
 def test_product_code_matches(rule: RuleVersion) -> None:
     product = drug(QUETIAPINE_100_TABLET, "quetiapine 100 MG Oral Tablet")
-    assert fired(rule, product, rls()).severity == "warning"
+    assert fired_rule(rule, product, rls()).severity == "warning"
 
 
 def test_text_only_match_is_flagged_low_confidence(rule: RuleVersion) -> None:
     uncoded = drug(None, "Quetiapine fumarate tablets")
-    finding = fired(rule, uncoded, rls())
+    finding = fired_rule(rule, uncoded, rls())
     assert finding.evidence[0].note.startswith("matched by name only")
     assert any("Quetiapine fumarate tablets" in c for c in finding.cautions)
 
 
 def test_drafted_culprit_with_rls_on_record(rule: RuleVersion) -> None:
-    finding = fired(
+    finding = fired_rule(
         rule,
         rls(),
         draft_orders=[draft_order(SERTRALINE, "sertraline")],
@@ -190,7 +178,7 @@ def test_drafted_culprit_with_rls_on_record(rule: RuleVersion) -> None:
 
 
 def test_drafted_antipsychotic_with_akathisia_on_record(rule: RuleVersion) -> None:
-    finding = fired(rule, akathisia(), draft_orders=[draft_order(HALOPERIDOL, "haloperidol")])
+    finding = fired_rule(rule, akathisia(), draft_orders=[draft_order(HALOPERIDOL, "haloperidol")])
     assert finding.severity == "warning"
     assert finding.involves_draft_order
     assert finding.summary.startswith("Haloperidol being ordered can worsen the akathisia")
@@ -199,13 +187,13 @@ def test_drafted_antipsychotic_with_akathisia_on_record(rule: RuleVersion) -> No
 
 def test_rls_condition_is_listed_once(rule: RuleVersion) -> None:
     condition_entry = rls()
-    finding = fired(rule, drug(SERTRALINE, "sertraline"), condition_entry)
+    finding = fired_rule(rule, drug(SERTRALINE, "sertraline"), condition_entry)
     references = [e.reference for e in finding.evidence]
     assert references.count(f"Condition/{condition_entry['id']}") == 1
 
 
 def test_many_culprits_are_shortened_in_the_summary(rule: RuleVersion) -> None:
-    finding = fired(
+    finding = fired_rule(
         rule,
         drug(QUETIAPINE, "quetiapine"),
         drug(SERTRALINE, "sertraline"),

@@ -19,9 +19,7 @@ from tests.support.fhir import (
     observation,
     procedure,
 )
-from tests.support.rules import rule_facts, run_rule, versions
-
-BANNED = ("unlikely", "excluded", "ruled out", "rule out")
+from tests.support.rules import fired_rule, rule_facts, rule_fixture, run_rule
 
 LEG_PAIN_LEFT = ("M79.605", ICD10)
 SWELLING_RIGHT_LEG = ("R22.41", ICD10)
@@ -49,31 +47,13 @@ def prior_vte(**kwargs: Any) -> dict[str, Any]:
     return condition(HISTORY_OF_VTE[0], system=HISTORY_OF_VTE[1], onset_days_ago=900, **kwargs)
 
 
-@pytest.fixture(params=versions("dvt-risk"))
-def rule(request: pytest.FixtureRequest) -> RuleVersion:
-    version: RuleVersion = request.param
-    return version
-
-
-def run(rule: RuleVersion, resources: list[dict[str, Any]], **kwargs: Any) -> Finding | None:
-    return run_rule(rule, *resources, **kwargs)
+rule = rule_fixture("dvt-risk")
 
 
 def assess(rule: RuleVersion, resources: list[dict[str, Any]]) -> DvtAssessment:
     """The version's record scoring alone, whatever the complaint."""
     assert isinstance(rule.logic, DvtRisk)
     return rule.logic.assess_dvt_risk(rule_facts(rule, *resources))
-
-
-def card_text(finding: Finding) -> str:
-    return " ".join(
-        [
-            finding.summary,
-            finding.explanation,
-            *finding.cautions,
-            *(s.reason for s in finding.suggestions),
-        ]
-    ).lower()
 
 
 def loincs(finding: Finding) -> list[str | None]:
@@ -84,7 +64,7 @@ def loincs(finding: Finding) -> list[str | None]:
 
 
 def test_surgery_and_prior_dvt_with_leg_pain_is_a_warning(rule: RuleVersion) -> None:
-    finding = run(rule, [complaint(), procedure(HIP_REPLACEMENT, days_ago=21), prior_vte()])
+    finding = run_rule(rule, complaint(), procedure(HIP_REPLACEMENT, days_ago=21), prior_vte())
     assert finding is not None
     assert finding.severity == "warning"
     assert finding.summary.startswith("DVT risk: surgery 3 wk ago + prior VTE (Wells ≥2")
@@ -98,7 +78,7 @@ def test_surgery_and_prior_dvt_with_leg_pain_is_a_warning(rule: RuleVersion) -> 
 
 
 def test_risk_factor_only_is_info_with_d_dimer_and_duplex(rule: RuleVersion) -> None:
-    finding = run(rule, [complaint(), medication_request("4083", "Estradiol 1 MG Oral Tablet")])
+    finding = run_rule(rule, complaint(), medication_request("4083", "Estradiol 1 MG Oral Tablet"))
     assert finding is not None
     assert finding.severity == "info"
     assert finding.summary == (
@@ -109,7 +89,7 @@ def test_risk_factor_only_is_info_with_d_dimer_and_duplex(rule: RuleVersion) -> 
 
 
 def test_one_wells_item_with_one_sided_swelling_is_a_warning(rule: RuleVersion) -> None:
-    finding = run(rule, [complaint(SWELLING_RIGHT_LEG), condition(PARALYSIS)])
+    finding = run_rule(rule, complaint(SWELLING_RIGHT_LEG), condition(PARALYSIS))
     assert finding is not None
     assert finding.severity == "warning"
     assert "one leg swollen" in finding.summary
@@ -117,13 +97,13 @@ def test_one_wells_item_with_one_sided_swelling_is_a_warning(rule: RuleVersion) 
 
 
 def test_one_wells_item_with_bilateral_swelling_stays_info(rule: RuleVersion) -> None:
-    finding = run(rule, [complaint(SWELLING_BOTH_LEGS), condition(PARALYSIS)])
+    finding = run_rule(rule, complaint(SWELLING_BOTH_LEGS), condition(PARALYSIS))
     assert finding is not None
     assert finding.severity == "info"
 
 
 def test_one_wells_item_with_pain_only_is_info(rule: RuleVersion) -> None:
-    finding = run(rule, [complaint(), prior_vte()])
+    finding = run_rule(rule, complaint(), prior_vte())
     assert finding is not None
     assert finding.severity == "info"
 
@@ -132,12 +112,12 @@ def test_one_wells_item_with_pain_only_is_info(rule: RuleVersion) -> None:
 
 
 def test_no_card_without_a_leg_complaint(rule: RuleVersion) -> None:
-    assert run(rule, [procedure(HIP_REPLACEMENT, days_ago=21), prior_vte()]) is None
+    assert run_rule(rule, procedure(HIP_REPLACEMENT, days_ago=21), prior_vte()) is None
 
 
 def test_restless_legs_alone_is_not_the_dvt_complaint(rule: RuleVersion) -> None:
     resources = [complaint(RESTLESS_LEGS), procedure(HIP_REPLACEMENT, days_ago=21), prior_vte()]
-    assert run(rule, resources) is None
+    assert run_rule(rule, *resources) is None
 
 
 def test_leg_pain_as_an_encounter_reason_counts(rule: RuleVersion) -> None:
@@ -146,13 +126,13 @@ def test_leg_pain_as_an_encounter_reason_counts(rule: RuleVersion) -> None:
         procedure(HIP_REPLACEMENT, days_ago=21),
         prior_vte(),
     ]
-    finding = run(rule, resources)
+    finding = run_rule(rule, *resources)
     assert finding is not None
     assert finding.severity == "warning"
 
 
 def test_no_card_without_any_risk(rule: RuleVersion) -> None:
-    assert run(rule, [complaint()]) is None
+    assert run_rule(rule, complaint()) is None
 
 
 # -- Wells items and windows ------------------------------------------------------------------
@@ -160,7 +140,7 @@ def test_no_card_without_any_risk(rule: RuleVersion) -> None:
 
 @pytest.mark.parametrize(("days_ago", "severity"), [(84, "warning"), (85, "info")])
 def test_surgery_window_is_84_days(rule: RuleVersion, days_ago: int, severity: str) -> None:
-    finding = run(rule, [complaint(), procedure(COLECTOMY, days_ago=days_ago), prior_vte()])
+    finding = run_rule(rule, complaint(), procedure(COLECTOMY, days_ago=days_ago), prior_vte())
     assert finding is not None
     assert finding.severity == severity
 
@@ -225,7 +205,7 @@ def test_active_acute_dvt_is_named_as_on_record(rule: RuleVersion) -> None:
 @pytest.mark.parametrize("status", ["refuted", "entered-in-error"])
 def test_refuted_or_erroneous_vte_is_ignored(rule: RuleVersion, status: str) -> None:
     resources = [complaint(), prior_vte(verification_status=status)]
-    assert run(rule, resources) is None
+    assert run_rule(rule, *resources) is None
 
 
 # -- other risk factors ------------------------------------------------------------------------
@@ -236,21 +216,21 @@ def test_refuted_or_erroneous_vte_is_ignored(rule: RuleVersion, status: str) -> 
     [(28, "highest-risk"), (42, "highest-risk"), (43, "still raised"), (84, "still raised")],
 )
 def test_postpartum_windows(rule: RuleVersion, days_ago: int, wording: str) -> None:
-    finding = run(rule, [complaint(), procedure(CHILDBIRTH, days_ago=days_ago)])
+    finding = run_rule(rule, complaint(), procedure(CHILDBIRTH, days_ago=days_ago))
     assert finding is not None
     assert f"postpartum {days_ago // 7} wk" in finding.summary
     assert wording in finding.explanation
 
 
 def test_postpartum_ends_after_12_weeks(rule: RuleVersion) -> None:
-    assert run(rule, [complaint(), procedure(CHILDBIRTH, days_ago=85)]) is None
+    assert run_rule(rule, complaint(), procedure(CHILDBIRTH, days_ago=85)) is None
 
 
 @pytest.mark.parametrize(("days_ago", "fires"), [(90, True), (91, False)])
 def test_myocardial_infarction_within_90_days(
     rule: RuleVersion, days_ago: int, fires: bool
 ) -> None:
-    finding = run(rule, [complaint(), condition(MI, onset_days_ago=days_ago)])
+    finding = run_rule(rule, complaint(), condition(MI, onset_days_ago=days_ago))
     assert (finding is not None) is fires
     if finding is not None:
         assert "recent MI" in finding.summary
@@ -258,7 +238,7 @@ def test_myocardial_infarction_within_90_days(
 
 @pytest.mark.parametrize(("bmi", "fires"), [(30.0, True), (29.9, False)])
 def test_obesity_from_bmi(rule: RuleVersion, bmi: float, fires: bool) -> None:
-    finding = run(rule, [complaint(), observation("39156-5", bmi, "kg/m2", days_ago=60)])
+    finding = run_rule(rule, complaint(), observation("39156-5", bmi, "kg/m2", days_ago=60))
     assert (finding is not None) is fires
 
 
@@ -268,7 +248,7 @@ def test_pregnancy_is_a_risk_factor(rule: RuleVersion) -> None:
         observation("82810-3", None, value_code=(SNOMED, "77386006"), days_ago=10),
         observation("49051-6", 24, "wk", days_ago=0),
     ]
-    finding = run(rule, resources)
+    finding = run_rule(rule, *resources)
     assert finding is not None
     assert "pregnant 24 wk" in finding.summary
 
@@ -282,14 +262,14 @@ def test_delivery_after_pregnancy_evidence_lists_postpartum_not_pregnancy(
         observation("49051-6", 33, "wk", days_ago=40),
         procedure(CHILDBIRTH, days_ago=10),
     ]
-    finding = run(rule, resources)
+    finding = run_rule(rule, *resources)
     assert finding is not None
     assert "postpartum 1 wk" in finding.summary
     assert "pregnant" not in finding.summary
 
 
 def test_copd_is_listed(rule: RuleVersion) -> None:
-    finding = run(rule, [complaint(), condition(COPD)])
+    finding = run_rule(rule, complaint(), condition(COPD))
     assert finding is not None
     assert "COPD" in finding.summary
 
@@ -304,21 +284,19 @@ def test_stopped_estrogen_counts_for_30_days(
     estrogen = medication_request(
         "4124", "Ethinyl Estradiol", status="stopped", days_ago=200, ended_days_ago=ended_days_ago
     )
-    assert (run(rule, [complaint(), estrogen]) is not None) is fires
+    assert (run_rule(rule, complaint(), estrogen) is not None) is fires
 
 
 def test_text_matched_estrogen_is_flagged_low_confidence(rule: RuleVersion) -> None:
-    finding = run(rule, [complaint(), medication_request(None, "Trinessa 28 Day Pack")])
+    finding = run_rule(rule, complaint(), medication_request(None, "Trinessa 28 Day Pack"))
     assert finding is not None
     assert any("name only" in c for c in finding.cautions)
     assert any(e.note for e in finding.evidence)
 
 
 def test_drafted_estrogen_involves_the_draft_order(rule: RuleVersion) -> None:
-    finding = run(
-        rule,
-        [complaint()],
-        draft_orders=[draft_order("4083", "Estradiol 1 MG Oral Tablet")],
+    finding = run_rule(
+        rule, complaint(), draft_orders=[draft_order("4083", "Estradiol 1 MG Oral Tablet")]
     )
     assert finding is not None
     assert finding.involves_draft_order is True
@@ -326,7 +304,7 @@ def test_drafted_estrogen_involves_the_draft_order(rule: RuleVersion) -> None:
 
 def test_anticoagulation_is_named_and_removes_d_dimer(rule: RuleVersion) -> None:
     resources = [complaint(), condition(COPD), medication_request("1364430", "apixaban 5 MG")]
-    finding = run(rule, resources)
+    finding = run_rule(rule, *resources)
     assert finding is not None
     assert finding.severity == "info"
     assert loincs(finding) == ["39420-5"]
@@ -337,7 +315,7 @@ def test_anticoagulant_stopped_long_ago_is_ignored(rule: RuleVersion) -> None:
     warfarin = medication_request(
         "11289", "Warfarin", status="stopped", days_ago=300, ended_days_ago=31
     )
-    finding = run(rule, [complaint(), condition(COPD), warfarin])
+    finding = run_rule(rule, complaint(), condition(COPD), warfarin)
     assert finding is not None
     assert loincs(finding) == ["39420-5", "48065-7"]
     assert not any("anticoagulant" in c for c in finding.cautions)
@@ -353,7 +331,7 @@ def test_bakers_cyst_never_suppresses_the_dvt_card(rule: RuleVersion) -> None:
         procedure(HIP_REPLACEMENT, days_ago=21),
         prior_vte(),
     ]
-    finding = run(rule, resources)
+    finding = run_rule(rule, *resources)
     assert finding is not None
     assert finding.severity == "warning"
     assert "Wells ≥2" in finding.summary
@@ -375,13 +353,9 @@ def test_busy_record_summary_fits_and_never_rules_out(rule: RuleVersion) -> None
         medication_request("4083", "Estradiol 1 MG Oral Tablet"),
         medication_request("1364430", "apixaban 5 MG"),
     ]
-    finding = run(rule, resources)
-    assert finding is not None
+    finding = fired_rule(rule, *resources)  # fits the summary limit, never rules a cause out
     assert finding.severity == "warning"
-    assert len(finding.summary) < 140
     assert "(+" in finding.summary  # the rest are on the card, not in the summary
-    text = card_text(finding)
-    assert not any(word in text for word in BANNED)
 
 
 def test_rule_declares_what_it_reads(rule: RuleVersion) -> None:

@@ -9,7 +9,7 @@ import pytest
 from cds.rules.base import Fired, RuleVersion
 from cds.rules.selection.v1 import POLICY
 from tests.support.fhir import ICD10, SNOMED, condition, medication_request, observation
-from tests.support.rules import fired_rule, run_rule, versions
+from tests.support.rules import fired_rule, rule_fixture, run_rule, versions
 
 K = "2823-3"
 MG_MASS = "19123-9"  # mg/dL
@@ -21,11 +21,7 @@ CA_CORRECTED = "29265-6"  # mmol/L
 CA_IONIZED = "1995-0"  # mmol/L
 ALBUMIN = "1751-7"
 
-
-@pytest.fixture(params=versions("electrolyte-abnormality"))
-def rule(request: pytest.FixtureRequest) -> RuleVersion:
-    version: RuleVersion = request.param
-    return version
+rule = rule_fixture("electrolyte-abnormality")
 
 
 def cramp_complaint() -> dict[str, Any]:

@@ -43,7 +43,12 @@ class Probe(RuleLogic):
         lab = latest_lab(facts, "potassium", within_days=WINDOW)
         if lab is None or not is_low(lab, self.k_low):
             return None
-        return Finding("warning", self.summary(lab.comparator), "Low potassium.")
+        return Finding(
+            severity="warning",
+            summary=self.summary(lab.comparator),
+            explanation="Low potassium.",
+            specificity=10,
+        )
 
     def summary(self, comparator: str | None) -> str:
         return "Low potassium"
@@ -123,7 +128,7 @@ def test_the_fingerprint_follows_what_evaluate_reaches(
     assert any(name.endswith(":WINDOW") for name in parts)
     assert parts["param:k_low"] == "3.5"
     assert f"valueset:potassium@{terminology.release}" in parts
-    assert f"record:LabEntry.comparator@{terminology.release}" in parts
+    assert f"record:PatientRecord.labs.comparator@{terminology.release}" in parts
     assert not any("unused_helper" in name for name in parts)
     assert fingerprint.valuesets_mentioned == {"potassium"}
 
@@ -211,10 +216,10 @@ def test_the_record_contract_of_a_field_read_is_in_it(
     load: Loader, terminology: Terminology
 ) -> None:
     module = load(PROBE)
-    before = fingerprint_of(module, terminology, **{"LabEntry.comparator": "a"})
-    after = fingerprint_of(module, terminology, **{"LabEntry.comparator": "b"})
+    before = fingerprint_of(module, terminology, **{"PatientRecord.labs.comparator": "a"})
+    after = fingerprint_of(module, terminology, **{"PatientRecord.labs.comparator": "b"})
     assert before.changed_parts(after.parts) == [
-        f"record:LabEntry.comparator@{terminology.release}"
+        f"record:PatientRecord.labs.comparator@{terminology.release}"
     ]
 
 

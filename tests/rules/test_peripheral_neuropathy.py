@@ -8,18 +8,14 @@ import pytest
 
 from cds.rules.base import Finding, RuleVersion
 from tests.support.fhir import ICD10, condition, observation
-from tests.support.rules import fired_rule, run_rule, versions
+from tests.support.rules import fired_rule, rule_fixture, run_rule
 
 HBA1C = "4548-4"  # %
 HBA1C_IFCC = "59261-8"  # mmol/mol
 B12 = "2132-9"
 GLUCOSE = "2345-7"
 
-
-@pytest.fixture(params=versions("peripheral-neuropathy"))
-def rule(request: pytest.FixtureRequest) -> RuleVersion:
-    version: RuleVersion = request.param
-    return version
+rule = rule_fixture("peripheral-neuropathy")
 
 
 def a1c(value: float, *, days_ago: float = 20, **kwargs: Any) -> dict[str, Any]:
@@ -45,10 +41,6 @@ def leg_pain() -> dict[str, Any]:
 
 def leg_swelling() -> dict[str, Any]:
     return condition("R60.0", system=ICD10, display="Localized edema", onset_days_ago=10)
-
-
-def run(rule: RuleVersion, *resources: dict[str, Any], **kwargs: Any) -> Finding | None:
-    return run_rule(rule, *resources, **kwargs)
 
 
 def fired(rule: RuleVersion, *resources: dict[str, Any], **kwargs: Any) -> Finding:
@@ -84,13 +76,13 @@ def test_with_leg_complaint_neuropathy_is_named_and_b12_suggested(
 
 @pytest.mark.parametrize(("value", "fires"), [(6.5, True), (6.49, False)])
 def test_a1c_threshold(rule: RuleVersion, value: float, fires: bool) -> None:
-    assert (run(rule, a1c(value)) is not None) is fires
+    assert (run_rule(rule, a1c(value)) is not None) is fires
 
 
 @pytest.mark.parametrize(("mmol_mol", "fires"), [(48, True), (47, False)])
 def test_ifcc_units_are_converted(rule: RuleVersion, mmol_mol: float, fires: bool) -> None:
     # 48 mmol/mol = 6.54 %; 47 mmol/mol = 6.45 %.
-    finding = run(rule, observation(HBA1C_IFCC, mmol_mol, "mmol/mol"))
+    finding = run_rule(rule, observation(HBA1C_IFCC, mmol_mol, "mmol/mol"))
     assert (finding is not None) is fires
     if finding is not None:
         assert finding.summary.startswith("HbA1c 48 mmol/mol (6.5%, ≥6.5%) without")
@@ -98,15 +90,15 @@ def test_ifcc_units_are_converted(rule: RuleVersion, mmol_mol: float, fires: boo
 
 @pytest.mark.parametrize(("days_ago", "fires"), [(365, True), (366, False)])
 def test_twelve_month_window(rule: RuleVersion, days_ago: int, fires: bool) -> None:
-    assert (run(rule, a1c(7.0, days_ago=days_ago)) is not None) is fires
+    assert (run_rule(rule, a1c(7.0, days_ago=days_ago)) is not None) is fires
 
 
 def test_known_diabetes_means_no_undiagnosed_warning(rule: RuleVersion) -> None:
-    assert run(rule, a1c(8.2), type2_diabetes()) is None
+    assert run_rule(rule, a1c(8.2), type2_diabetes()) is None
 
 
 def test_resolved_diabetes_is_still_a_diagnosis(rule: RuleVersion) -> None:
-    assert run(rule, a1c(8.2), type2_diabetes(clinical_status="resolved")) is None
+    assert run_rule(rule, a1c(8.2), type2_diabetes(clinical_status="resolved")) is None
 
 
 @pytest.mark.parametrize("status", ["refuted", "entered-in-error"])
@@ -125,7 +117,7 @@ def test_two_raised_results_meet_the_ada_criterion(rule: RuleVersion) -> None:
 
 
 def test_latest_result_decides(rule: RuleVersion) -> None:
-    assert run(rule, a1c(6.1, days_ago=10), a1c(6.9, days_ago=100)) is None
+    assert run_rule(rule, a1c(6.1, days_ago=10), a1c(6.9, days_ago=100)) is None
 
 
 def test_censored_high_result_counts(rule: RuleVersion) -> None:
@@ -151,7 +143,7 @@ def test_diabetes_with_leg_pain_is_info(rule: RuleVersion) -> None:
 
 
 def test_diabetes_without_complaint_gives_no_card(rule: RuleVersion) -> None:
-    assert run(rule, type2_diabetes(), diabetic_polyneuropathy()) is None
+    assert run_rule(rule, type2_diabetes(), diabetic_polyneuropathy()) is None
 
 
 @pytest.mark.parametrize(("a1c_days_ago", "gap"), [(183, False), (184, True)])
@@ -185,7 +177,7 @@ def test_gap_with_swelling_complaint_only(rule: RuleVersion) -> None:
 
 
 def test_swelling_only_and_recent_a1c_gives_no_card(rule: RuleVersion) -> None:
-    assert run(rule, diabetic_polyneuropathy(), a1c(7.0), leg_swelling()) is None
+    assert run_rule(rule, diabetic_polyneuropathy(), a1c(7.0), leg_swelling()) is None
 
 
 def test_alcohol_use_disorder_with_leg_pain(rule: RuleVersion) -> None:
@@ -204,9 +196,9 @@ def test_alcoholic_polyneuropathy_named(rule: RuleVersion) -> None:
 
 @pytest.mark.parametrize("status", ["refuted", "entered-in-error"])
 def test_refuted_neuropathy_is_ignored(rule: RuleVersion, status: str) -> None:
-    assert run(rule, diabetic_polyneuropathy(verification_status=status), leg_pain()) is None
+    assert run_rule(rule, diabetic_polyneuropathy(verification_status=status), leg_pain()) is None
 
 
 def test_unspecified_polyneuropathy_alone_does_not_fire(rule: RuleVersion) -> None:
     neuropathy = condition("G62.9", system=ICD10, display="Polyneuropathy, unspecified")
-    assert run(rule, neuropathy, leg_pain()) is None
+    assert run_rule(rule, neuropathy, leg_pain()) is None

@@ -6,11 +6,9 @@ from typing import Any
 
 import pytest
 
-from cds.rules.base import Finding, RuleVersion
+from cds.rules.base import RuleVersion
 from tests.support.fhir import ICD10, SNOMED, condition, observation, patient, procedure
-from tests.support.rules import run_rule, versions
-
-BANNED = ("unlikely", "excluded", "ruled out", "rule out")
+from tests.support.rules import fired_rule, rule_fixture, run_rule
 
 PREGNANT = (SNOMED, "77386006")
 SLEEP_LEG_CRAMPS = ("G47.62", ICD10)
@@ -19,11 +17,7 @@ SWELLING_LEFT_LEG = ("R22.42", ICD10)
 CHILDBIRTH = "66348005"
 NOT_PREGNANT_ANSWER = (SNOMED, "60001007")  # a deliberately non-matching answer code
 
-
-@pytest.fixture(params=versions("pregnancy-leg-cramps"))
-def rule(request: pytest.FixtureRequest) -> RuleVersion:
-    version: RuleVersion = request.param
-    return version
+rule = rule_fixture("pregnancy-leg-cramps")
 
 
 def cramps(code: tuple[str, str] = SLEEP_LEG_CRAMPS) -> dict[str, Any]:
@@ -38,12 +32,8 @@ def gestational_age(value: float, unit: str = "wk", days_ago: float = 0) -> dict
     return observation("49051-6", value, unit, days_ago=days_ago)
 
 
-def run(rule: RuleVersion, resources: list[dict[str, Any]]) -> Finding | None:
-    return run_rule(rule, *resources)
-
-
 def test_pregnant_at_24_weeks_with_cramps(rule: RuleVersion) -> None:
-    finding = run(rule, [cramps(), pregnancy_status(), gestational_age(24)])
+    finding = run_rule(rule, cramps(), pregnancy_status(), gestational_age(24))
     assert finding is not None
     assert finding.severity == "info"
     assert finding.summary == (
@@ -57,20 +47,20 @@ def test_pregnant_at_24_weeks_with_cramps(rule: RuleVersion) -> None:
 
 @pytest.mark.parametrize(("weeks", "fires"), [(14.0, True), (13.9, False)])
 def test_second_trimester_starts_at_14_weeks(rule: RuleVersion, weeks: float, fires: bool) -> None:
-    finding = run(rule, [cramps(), pregnancy_status(), gestational_age(weeks)])
+    finding = run_rule(rule, cramps(), pregnancy_status(), gestational_age(weeks))
     assert (finding is not None) is fires
 
 
 def test_gestational_age_is_advanced_to_today(rule: RuleVersion) -> None:
     # 13 weeks measured 7 days ago is 14 weeks today.
     measured = gestational_age(13, days_ago=7)
-    finding = run(rule, [cramps(), pregnancy_status(), measured])
+    finding = run_rule(rule, cramps(), pregnancy_status(), measured)
     assert finding is not None
     assert "Pregnant at 14 weeks" in finding.summary
 
 
 def test_gestational_age_in_days_is_converted(rule: RuleVersion) -> None:
-    finding = run(rule, [cramps(), pregnancy_status(), gestational_age(203, unit="d")])
+    finding = run_rule(rule, cramps(), pregnancy_status(), gestational_age(203, unit="d"))
     assert finding is not None
     assert "Pregnant at 29 weeks" in finding.summary
     assert "third trimester" in finding.explanation
@@ -78,14 +68,14 @@ def test_gestational_age_in_days_is_converted(rule: RuleVersion) -> None:
 
 def test_pregnancy_condition_is_explicit_evidence(rule: RuleVersion) -> None:
     pregnant = condition("77386006", onset_days_ago=150)
-    finding = run(rule, [cramps(), pregnant, gestational_age(30)])
+    finding = run_rule(rule, cramps(), pregnant, gestational_age(30))
     assert finding is not None
 
 
 @pytest.mark.parametrize("status", ["refuted", "entered-in-error"])
 def test_refuted_pregnancy_condition_is_ignored(rule: RuleVersion, status: str) -> None:
     pregnant = condition("77386006", onset_days_ago=150, verification_status=status)
-    assert run(rule, [cramps(), pregnant, gestational_age(30)]) is None
+    assert run_rule(rule, cramps(), pregnant, gestational_age(30)) is None
 
 
 def test_newest_status_not_pregnant_wins(rule: RuleVersion) -> None:
@@ -95,28 +85,28 @@ def test_newest_status_not_pregnant_wins(rule: RuleVersion) -> None:
         pregnancy_status(days_ago=5, answer=NOT_PREGNANT_ANSWER),
         gestational_age(24),
     ]
-    assert run(rule, resources) is None
+    assert run_rule(rule, *resources) is None
 
 
 def test_never_inferred_from_sex_or_age(rule: RuleVersion) -> None:
     young_woman = patient(birth_date="1998-04-01", gender="female")
-    assert run(rule, [young_woman, cramps(), gestational_age(24)]) is None
+    assert run_rule(rule, young_woman, cramps(), gestational_age(24)) is None
 
 
 def test_no_card_without_gestational_age(rule: RuleVersion) -> None:
-    assert run(rule, [cramps(), pregnancy_status()]) is None
+    assert run_rule(rule, cramps(), pregnancy_status()) is None
 
 
 def test_no_card_without_a_complaint(rule: RuleVersion) -> None:
-    assert run(rule, [pregnancy_status(), gestational_age(24)]) is None
+    assert run_rule(rule, pregnancy_status(), gestational_age(24)) is None
 
 
 def test_restless_legs_alone_is_not_this_card(rule: RuleVersion) -> None:
-    assert run(rule, [cramps(RESTLESS_LEGS), pregnancy_status(), gestational_age(24)]) is None
+    assert run_rule(rule, cramps(RESTLESS_LEGS), pregnancy_status(), gestational_age(24)) is None
 
 
 def test_one_sided_swelling_leads_with_dvt(rule: RuleVersion) -> None:
-    finding = run(rule, [cramps(SWELLING_LEFT_LEG), pregnancy_status(), gestational_age(31)])
+    finding = run_rule(rule, cramps(SWELLING_LEFT_LEG), pregnancy_status(), gestational_age(31))
     assert finding is not None
     assert finding.summary.startswith("Pregnant at 31 weeks with one leg swollen on record: assess")
 
@@ -128,20 +118,20 @@ def test_delivery_after_the_pregnancy_evidence_ends_it(rule: RuleVersion) -> Non
         gestational_age(36, days_ago=40),
         procedure(CHILDBIRTH, days_ago=10),
     ]
-    assert run(rule, resources) is None
+    assert run_rule(rule, *resources) is None
 
 
 @pytest.mark.parametrize(("weeks", "fires"), [(42.0, True), (42.5, False)])
 def test_gestational_age_past_42_weeks_is_stale(
     rule: RuleVersion, weeks: float, fires: bool
 ) -> None:
-    finding = run(rule, [cramps(), pregnancy_status(), gestational_age(weeks)])
+    finding = run_rule(rule, cramps(), pregnancy_status(), gestational_age(weeks))
     assert (finding is not None) is fires
 
 
 def test_low_magnesium_in_mg_dl_is_shown_and_no_order_suggested(rule: RuleVersion) -> None:
     magnesium = observation("19123-9", 1.5, "mg/dL", days_ago=10)  # 0.62 mmol/L
-    finding = run(rule, [cramps(), pregnancy_status(), gestational_age(24), magnesium])
+    finding = run_rule(rule, cramps(), pregnancy_status(), gestational_age(24), magnesium)
     assert finding is not None
     assert finding.suggestions == ()
     assert "magnesium is low" in finding.explanation
@@ -151,15 +141,12 @@ def test_low_magnesium_in_mg_dl_is_shown_and_no_order_suggested(rule: RuleVersio
 
 def test_normal_magnesium_is_not_called_low(rule: RuleVersion) -> None:
     magnesium = observation("19123-9", 0.85, "mmol/L", days_ago=10, low=0.7, high=1.0)
-    finding = run(rule, [cramps(), pregnancy_status(), gestational_age(24), magnesium])
+    finding = run_rule(rule, cramps(), pregnancy_status(), gestational_age(24), magnesium)
     assert finding is not None
     assert "low" not in finding.explanation
 
 
 def test_wording(rule: RuleVersion) -> None:
-    finding = run(rule, [cramps(SWELLING_LEFT_LEG), pregnancy_status(), gestational_age(41)])
-    assert finding is not None
-    assert len(finding.summary) < 140
-    text = " ".join([finding.summary, finding.explanation, *finding.cautions]).lower()
-    assert not any(word in text for word in BANNED)
+    # Fits the summary limit and never rules a cause out.
+    fired_rule(rule, cramps(SWELLING_LEFT_LEG), pregnancy_status(), gestational_age(41))
     assert rule.severities == ("info",)

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from cds.rules.base import RuleVersion
 from tests.support.fhir import draft_order, medication_request
-from tests.support.rules import fired_rule, run_rule, versions
+from tests.support.rules import fired_rule, rule_fixture, run_rule
 
-
-@pytest.fixture(params=versions("quinine-for-cramps"))
-def rule(request: pytest.FixtureRequest) -> RuleVersion:
-    version: RuleVersion = request.param
-    return version
+rule = rule_fixture("quinine-for-cramps")
 
 
 def quinine(**kwargs: Any) -> dict[str, Any]:

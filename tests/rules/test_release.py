@@ -114,7 +114,8 @@ def test_a_threshold_version_its_diff_pins_and_release(tmp_path: Path) -> None:
 
     unreleased = run_cds(root, "rules", "release", "--check")
     assert unreleased.returncode == 1
-    assert "would release  diuretic-electrolytes@1.1.0" in unreleased.stdout
+    assert "not released yet: diuretic-electrolytes@1.1.0" in unreleased.stdout
+    assert "pinned but not released: diuretic-electrolytes@1.1.0" in unreleased.stderr
 
     release = run_cds(root, "rules", "release", "--as", "2026.11.2")
     assert release.returncode == 0, release.stderr

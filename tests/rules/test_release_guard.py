@@ -145,4 +145,4 @@ def test_comments_docstrings_rationale_and_unused_code_change_nothing(tmp_path: 
     )
     result = run_cds(root, "rules", "release", "--check")
     assert result.returncode == 0, result.stderr
-    assert "everything is released and unchanged" in result.stdout
+    assert "everything pinned is released and unchanged" in result.stdout

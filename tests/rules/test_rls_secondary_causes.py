@@ -18,7 +18,7 @@ from tests.support.fhir import (
     patient,
     procedure,
 )
-from tests.support.rules import fired_rule, run_rule, versions
+from tests.support.rules import fired_rule, rule_fixture, run_rule
 
 FERRITIN = "2276-4"
 FERRITIN_IMMUNOASSAY = "20567-4"
@@ -29,11 +29,7 @@ HEMOGLOBIN = "718-7"
 BMI = "39156-5"
 ALL_IRON_STUDIES = ["2276-4", "2498-4", "2500-7", "2502-3", "58410-2"]
 
-
-@pytest.fixture(params=versions("rls-secondary-causes"))
-def rule(request: pytest.FixtureRequest) -> RuleVersion:
-    version: RuleVersion = request.param
-    return version
+rule = rule_fixture("rls-secondary-causes")
 
 
 def rls(**kwargs: Any) -> dict[str, Any]:
@@ -50,10 +46,6 @@ def tsat(value: float, **kwargs: Any) -> dict[str, Any]:
 
 def esrd() -> dict[str, Any]:
     return condition("N18.6", system=ICD10, display="End stage renal disease")
-
-
-def run(rule: RuleVersion, *resources: dict[str, Any], **kwargs: Any) -> Finding | None:
-    return run_rule(rule, *resources, **kwargs)
 
 
 def fired(rule: RuleVersion, *resources: dict[str, Any], **kwargs: Any) -> Finding:
@@ -81,7 +73,7 @@ def test_low_ferritin_is_a_warning_with_catalog_summary(rule: RuleVersion) -> No
     [(75, "warning"), (75.5, "info"), (100, "info"), (100.5, None)],
 )
 def test_ferritin_thresholds(rule: RuleVersion, value: float, severity: str | None) -> None:
-    finding = run(rule, rls(), ferritin(value), tsat(30))
+    finding = run_rule(rule, rls(), ferritin(value), tsat(30))
     assert (finding.severity if finding else None) == severity
 
 
@@ -96,7 +88,7 @@ def test_ferritin_75_to_100_suggests_iv_iron_only(rule: RuleVersion) -> None:
 
 @pytest.mark.parametrize(("value", "severity"), [(19.9, "warning"), (20, None)])
 def test_tsat_threshold(rule: RuleVersion, value: float, severity: str | None) -> None:
-    finding = run(rule, rls(), ferritin(150), tsat(value))
+    finding = run_rule(rule, rls(), ferritin(150), tsat(value))
     assert (finding.severity if finding else None) == severity
 
 
@@ -208,7 +200,7 @@ def test_esrd_low_ferritin_without_tsat_is_a_gap(rule: RuleVersion) -> None:
 @pytest.mark.parametrize(("value", "severity"), [(49, "warning"), (50, None)])
 def test_child_ferritin_threshold(rule: RuleVersion, value: float, severity: str | None) -> None:
     child = patient(birth_date="2015-06-01")
-    finding = run(rule, child, rls(), ferritin(value))
+    finding = run_rule(rule, child, rls(), ferritin(value))
     assert (finding.severity if finding else None) == severity
     if finding is not None:
         assert finding.summary.startswith("Restless legs in a child with ferritin 49 ng/mL (<50)")
@@ -223,12 +215,12 @@ def test_adult_threshold_applies_from_age_18(rule: RuleVersion) -> None:
 
 
 def test_no_rls_gives_no_card(rule: RuleVersion) -> None:
-    assert run(rule, ferritin(20), tsat(10)) is None
+    assert run_rule(rule, ferritin(20), tsat(10)) is None
 
 
 @pytest.mark.parametrize("status", ["refuted", "entered-in-error"])
 def test_refuted_rls_is_ignored(rule: RuleVersion, status: str) -> None:
-    assert run(rule, rls(verification_status=status), ferritin(20)) is None
+    assert run_rule(rule, rls(verification_status=status), ferritin(20)) is None
 
 
 def test_rls_snomed_and_plmd_trigger(rule: RuleVersion) -> None:
@@ -239,7 +231,7 @@ def test_rls_snomed_and_plmd_trigger(rule: RuleVersion) -> None:
 
 
 def test_normal_iron_without_associations_gives_no_card(rule: RuleVersion) -> None:
-    assert run(rule, rls(), ferritin(150), tsat(30)) is None
+    assert run_rule(rule, rls(), ferritin(150), tsat(30)) is None
 
 
 def test_associations_are_listed(rule: RuleVersion) -> None:
@@ -270,7 +262,7 @@ def test_associations_are_listed(rule: RuleVersion) -> None:
 
 def test_bmi_30_counts_but_29_9_does_not(rule: RuleVersion) -> None:
     assert fired(rule, rls(), ferritin(150), tsat(30), observation(BMI, 30, "kg/m2"))
-    assert run(rule, rls(), ferritin(150), tsat(30), observation(BMI, 29.9, "kg/m2")) is None
+    assert run_rule(rule, rls(), ferritin(150), tsat(30), observation(BMI, 29.9, "kg/m2")) is None
 
 
 def test_pregnancy_and_ckd_are_associations(rule: RuleVersion) -> None:

@@ -17,18 +17,14 @@ from tests.support.fhir import (
     medication_request,
     observation,
 )
-from tests.support.rules import fired_rule, run_rule, versions
+from tests.support.rules import fired_rule, rule_fixture, run_rule
 
 CK = "2157-6"
 TSH = "3016-3"
 VITAMIN_D = "62292-8"
 EGFR = "98979-8"
 
-
-@pytest.fixture(params=versions("statin-muscle-symptoms"))
-def rule(request: pytest.FixtureRequest) -> RuleVersion:
-    version: RuleVersion = request.param
-    return version
+rule = rule_fixture("statin-muscle-symptoms")
 
 
 def atorvastatin(**kwargs: Any) -> dict[str, Any]:
@@ -60,14 +56,6 @@ def allergy(code: str, display: str, *, status: str = "active") -> dict[str, Any
     }
 
 
-def run(rule: RuleVersion, *resources: dict[str, Any], **kwargs: Any) -> Finding | None:
-    return run_rule(rule, *resources, **kwargs)
-
-
-def fired(rule: RuleVersion, *resources: dict[str, Any], **kwargs: Any) -> Finding:
-    return fired_rule(rule, *resources, **kwargs)
-
-
 def loincs(finding: Finding) -> list[str | None]:
     return [s.loinc for s in finding.suggestions]
 
@@ -77,7 +65,7 @@ def loincs(finding: Finding) -> list[str | None]:
 
 def test_ck_over_ten_times_uln_is_critical_on_any_chart(rule: RuleVersion) -> None:
     ck = observation(CK, 2450, "U/L", days_ago=3, low=30, high=200)
-    finding = fired(rule, atorvastatin(), ck)
+    finding = fired_rule(rule, atorvastatin(), ck)
     assert finding.severity == "critical"
     assert finding.summary == (
         "CK 2,450 U/L (>10× ULN) on atorvastatin: possible statin myopathy or "
@@ -95,15 +83,15 @@ def test_ck_over_ten_times_uln_is_critical_on_any_chart(rule: RuleVersion) -> No
 )
 def test_ck_multiples_of_uln(rule: RuleVersion, value: float, severity: str) -> None:
     ck = observation(CK, value, "U/L", low=30, high=200)
-    assert fired(rule, atorvastatin(), ck).severity == severity
+    assert fired_rule(rule, atorvastatin(), ck).severity == severity
 
 
 def test_ck_at_uln_is_not_raised(rule: RuleVersion) -> None:
-    assert run(rule, atorvastatin(), observation(CK, 200, "U/L", high=200)) is None
+    assert run_rule(rule, atorvastatin(), observation(CK, 200, "U/L", high=200)) is None
 
 
 def test_ck_warning_summary_names_uln(rule: RuleVersion) -> None:
-    finding = fired(rule, atorvastatin(), observation(CK, 650, "U/L", high=190))
+    finding = fired_rule(rule, atorvastatin(), observation(CK, 650, "U/L", high=190))
     assert finding.severity == "warning"
     assert finding.summary.startswith("CK 650 U/L (above ULN 190) on atorvastatin:")
 
@@ -111,29 +99,29 @@ def test_ck_warning_summary_names_uln(rule: RuleVersion) -> None:
 def test_ck_in_ukat_is_converted(rule: RuleVersion) -> None:
     # 40 µkat/L × 60 = 2,400 U/L against a ULN of 3.3 µkat/L (198 U/L): > 10× ULN.
     ck = observation(CK, 40, "ukat/L", high=3.3)
-    finding = fired(rule, atorvastatin(), ck)
+    finding = fired_rule(rule, atorvastatin(), ck)
     assert finding.severity == "critical"
     assert "CK 2,400 U/L" in finding.summary
 
 
 def test_ck_without_range_uses_flag_and_cannot_be_critical(rule: RuleVersion) -> None:
     ck = observation(CK, 9000, "U/L", interpretation="HH")
-    finding = fired(rule, atorvastatin(), ck)
+    finding = fired_rule(rule, atorvastatin(), ck)
     assert finding.severity == "warning"
     assert any("no reference range" in c for c in finding.cautions)
     # Without a flag or a range there is no ULN to compare with.
-    assert run(rule, atorvastatin(), observation(CK, 9000, "U/L")) is None
+    assert run_rule(rule, atorvastatin(), observation(CK, 9000, "U/L")) is None
 
 
 def test_ck_window_is_30_days(rule: RuleVersion) -> None:
     at_30 = observation(CK, 900, "U/L", high=200, days_ago=30)
     at_31 = observation(CK, 900, "U/L", high=200, days_ago=31)
-    assert fired(rule, atorvastatin(), at_30).severity == "warning"
-    assert run(rule, atorvastatin(), at_31) is None
+    assert fired_rule(rule, atorvastatin(), at_30).severity == "warning"
+    assert run_rule(rule, atorvastatin(), at_31) is None
 
 
 def test_raised_ck_without_a_statin_is_not_this_rule(rule: RuleVersion) -> None:
-    assert run(rule, observation(CK, 5000, "U/L", high=200)) is None
+    assert run_rule(rule, observation(CK, 5000, "U/L", high=200)) is None
 
 
 # -- conditions ------------------------------------------------------------------------------
@@ -141,7 +129,7 @@ def test_raised_ck_without_a_statin_is_not_this_rule(rule: RuleVersion) -> None:
 
 def test_rhabdomyolysis_code_on_a_statin_is_critical(rule: RuleVersion) -> None:
     rhabdo = condition("M62.82", system=ICD10, display="Rhabdomyolysis")
-    finding = fired(rule, simvastatin(), rhabdo)
+    finding = fired_rule(rule, simvastatin(), rhabdo)
     assert finding.severity == "critical"
     assert finding.summary.startswith("Rhabdomyolysis or myoglobinuria on record while on")
     assert "2157-6" in loincs(finding)
@@ -149,7 +137,7 @@ def test_rhabdomyolysis_code_on_a_statin_is_critical(rule: RuleVersion) -> None:
 
 def test_sams_code_is_a_warning(rule: RuleVersion) -> None:
     sams = condition("16462851000119106", system=SNOMED, display="Myalgia caused by statin")
-    finding = fired(rule, atorvastatin(), sams)
+    finding = fired_rule(rule, atorvastatin(), sams)
     assert finding.severity == "warning"
     assert finding.summary.startswith("Statin muscle symptoms or myopathy on record")
     # Predisposing conditions are looked for when muscle symptoms are present.
@@ -160,14 +148,14 @@ def test_refuted_and_resolved_codes_are_ignored(rule: RuleVersion) -> None:
     refuted = condition("M62.82", system=ICD10, verification_status="refuted")
     error = condition("G72.0", system=ICD10, verification_status="entered-in-error")
     resolved = condition("G72.0", system=ICD10, clinical_status="resolved", abated_days_ago=200)
-    assert run(rule, atorvastatin(), refuted, error, resolved) is None
+    assert run_rule(rule, atorvastatin(), refuted, error, resolved) is None
 
 
 # -- intolerance -----------------------------------------------------------------------------
 
 
 def test_intolerance_of_the_active_statin_is_a_warning(rule: RuleVersion) -> None:
-    finding = fired(rule, simvastatin(), allergy("36567", "Simvastatin"))
+    finding = fired_rule(rule, simvastatin(), allergy("36567", "Simvastatin"))
     assert finding.severity == "warning"
     assert finding.summary.startswith("Simvastatin intolerance is recorded, yet simvastatin")
 
@@ -175,9 +163,9 @@ def test_intolerance_of_the_active_statin_is_a_warning(rule: RuleVersion) -> Non
 def test_intolerance_of_another_statin_is_only_listed(rule: RuleVersion) -> None:
     # Switched to rosuvastatin after simvastatin intolerance: no card by itself ...
     rosuvastatin = medication_request("301542", "rosuvastatin")
-    assert run(rule, rosuvastatin, allergy("36567", "Simvastatin")) is None
+    assert run_rule(rule, rosuvastatin, allergy("36567", "Simvastatin")) is None
     # ... but listed when the card fires for another reason.
-    finding = fired(
+    finding = fired_rule(
         rule,
         rosuvastatin,
         allergy("36567", "Simvastatin"),
@@ -191,7 +179,7 @@ def test_intolerance_of_another_statin_is_only_listed(rule: RuleVersion) -> None
 
 def test_simvastatin_with_clarithromycin_is_a_warning(rule: RuleVersion) -> None:
     clarithromycin = medication_request("21212", "Clarithromycin")
-    finding = fired(rule, simvastatin(), clarithromycin)
+    finding = fired_rule(rule, simvastatin(), clarithromycin)
     assert finding.severity == "warning"
     assert finding.summary == (
         "Simvastatin with clarithromycin raises myopathy risk; muscle pain may be statin-related."
@@ -203,15 +191,15 @@ def test_simvastatin_with_clarithromycin_is_a_warning(rule: RuleVersion) -> None
 def test_high_risk_combination_is_named_when_ck_leads(rule: RuleVersion) -> None:
     clarithromycin = medication_request("21212", "Clarithromycin")
     ck = observation(CK, 2600, "U/L", high=200)
-    finding = fired(rule, simvastatin(), clarithromycin, ck)
+    finding = fired_rule(rule, simvastatin(), clarithromycin, ck)
     assert finding.severity == "critical"
     assert "high-risk combination (simvastatin with clarithromycin)" in finding.explanation
 
 
 def test_atorvastatin_with_clarithromycin_is_only_a_modifier(rule: RuleVersion) -> None:
     clarithromycin = medication_request("21212", "Clarithromycin")
-    assert run(rule, atorvastatin(), clarithromycin) is None
-    finding = fired(rule, atorvastatin(), clarithromycin, leg_cramps())
+    assert run_rule(rule, atorvastatin(), clarithromycin) is None
+    finding = fired_rule(rule, atorvastatin(), clarithromycin, leg_cramps())
     assert finding.severity == "info"
     assert "interacting drug (clarithromycin)" in finding.explanation
 
@@ -220,20 +208,20 @@ def test_lovastatin_product_with_itraconazole_is_a_warning(rule: RuleVersion) ->
     """The CYP3A4-sensitive statins come from their value set, so a product code counts."""
     lovastatin = medication_request("197904", "lovastatin 20 MG Oral Tablet")
     itraconazole = medication_request("28031", "Itraconazole")
-    finding = fired(rule, lovastatin, itraconazole)
+    finding = fired_rule(rule, lovastatin, itraconazole)
     assert finding.severity == "warning"
     assert finding.summary.startswith("Lovastatin with itraconazole raises myopathy risk")
 
 
 def test_any_statin_with_gemfibrozil_is_a_warning(rule: RuleVersion) -> None:
     gemfibrozil = medication_request("4719", "Gemfibrozil")
-    finding = fired(rule, atorvastatin(), gemfibrozil)
+    finding = fired_rule(rule, atorvastatin(), gemfibrozil)
     assert finding.severity == "warning"
     assert finding.summary.startswith("Atorvastatin with gemfibrozil raises myopathy risk")
 
 
 def test_drafted_interacting_drug_involves_the_order(rule: RuleVersion) -> None:
-    finding = fired(
+    finding = fired_rule(
         rule,
         simvastatin(),
         draft_orders=[draft_order("21212", "Clarithromycin")],
@@ -244,7 +232,7 @@ def test_drafted_interacting_drug_involves_the_order(rule: RuleVersion) -> None:
 
 def test_combination_product_is_not_its_own_interaction(rule: RuleVersion) -> None:
     combo = medication_request("404011", "amlodipine 5 MG / atorvastatin 80 MG Oral Tablet")
-    finding = fired(rule, combo, leg_cramps())
+    finding = fired_rule(rule, combo, leg_cramps())
     assert finding.severity == "info"
     assert "interacting drug" not in finding.explanation
 
@@ -253,7 +241,7 @@ def test_combination_product_is_not_its_own_interaction(rule: RuleVersion) -> No
 
 
 def test_statin_with_leg_cramps_and_no_ck_is_info(rule: RuleVersion) -> None:
-    finding = fired(rule, atorvastatin(), leg_cramps())
+    finding = fired_rule(rule, atorvastatin(), leg_cramps())
     assert finding.severity == "info"
     assert finding.summary == (
         "Leg cramps on atorvastatin with no CK in 90 days: statin muscle symptoms possible; "
@@ -263,23 +251,23 @@ def test_statin_with_leg_cramps_and_no_ck_is_info(rule: RuleVersion) -> None:
 
 
 def test_statin_without_complaint_gives_no_card(rule: RuleVersion) -> None:
-    assert run(rule, atorvastatin()) is None
+    assert run_rule(rule, atorvastatin()) is None
 
 
 def test_restless_legs_is_not_a_cramp_complaint(rule: RuleVersion) -> None:
     rls = condition("32914008", system=SNOMED, display="Restless legs")
-    assert run(rule, atorvastatin(), rls) is None
+    assert run_rule(rule, atorvastatin(), rls) is None
 
 
 def test_ck_within_90_days_silences_the_info_card(rule: RuleVersion) -> None:
     normal_ck_89 = observation(CK, 120, "U/L", high=200, days_ago=89)
-    assert run(rule, atorvastatin(), leg_cramps(), normal_ck_89) is None
+    assert run_rule(rule, atorvastatin(), leg_cramps(), normal_ck_89) is None
     normal_ck_91 = observation(CK, 120, "U/L", high=200, days_ago=91)
-    assert fired(rule, atorvastatin(), leg_cramps(), normal_ck_91).severity == "info"
+    assert fired_rule(rule, atorvastatin(), leg_cramps(), normal_ck_91).severity == "info"
 
 
 def test_drafted_statin_with_cramps_involves_the_order(rule: RuleVersion) -> None:
-    finding = fired(
+    finding = fired_rule(
         rule,
         leg_cramps(),
         draft_orders=[draft_order("83367", "atorvastatin")],
@@ -294,14 +282,14 @@ def test_drafted_statin_with_cramps_involves_the_order(rule: RuleVersion) -> Non
 def test_statin_ended_within_30_days_still_counts(rule: RuleVersion) -> None:
     ck = observation(CK, 900, "U/L", high=200)
     recent = atorvastatin(status="stopped", days_ago=200, ended_days_ago=30)
-    assert fired(rule, recent, ck).severity == "warning"
+    assert fired_rule(rule, recent, ck).severity == "warning"
     old = atorvastatin(status="stopped", days_ago=200, ended_days_ago=31)
-    assert run(rule, old, ck) is None
+    assert run_rule(rule, old, ck) is None
 
 
 def test_text_only_statin_is_flagged_low_confidence(rule: RuleVersion) -> None:
     by_name = medication_request(None, "Simvistatin 10 MG")
-    finding = fired(rule, by_name, leg_cramps())
+    finding = fired_rule(rule, by_name, leg_cramps())
     assert finding.severity == "info"
     assert any("name only" in c for c in finding.cautions)
     assert finding.evidence[0].note
@@ -311,7 +299,7 @@ def test_text_only_statin_is_flagged_low_confidence(rule: RuleVersion) -> None:
 
 
 def test_predisposing_factors_are_listed(rule: RuleVersion) -> None:
-    finding = fired(
+    finding = fired_rule(
         rule,
         atorvastatin(),
         observation(CK, 500, "U/L", high=200),
@@ -328,5 +316,7 @@ def test_predisposing_factors_are_listed(rule: RuleVersion) -> None:
 
 
 def test_egfr_at_60_is_not_a_modifier(rule: RuleVersion) -> None:
-    finding = fired(rule, atorvastatin(), leg_cramps(), observation(EGFR, 60, "mL/min/{1.73_m2}"))
+    finding = fired_rule(
+        rule, atorvastatin(), leg_cramps(), observation(EGFR, 60, "mL/min/{1.73_m2}")
+    )
     assert "eGFR" not in finding.explanation

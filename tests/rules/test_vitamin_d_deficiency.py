@@ -15,17 +15,13 @@ from tests.support.fhir import (
     medication_request,
     observation,
 )
-from tests.support.rules import fired_rule, run_rule, versions
+from tests.support.rules import fired_rule, rule_fixture, run_rule
 
 VIT_D_MASS = "62292-8"  # ng/mL
 VIT_D_MOLES = "14635-7"  # nmol/L
 CALCIDIOL = "1989-3"  # ng/mL
 
-
-@pytest.fixture(params=versions("vitamin-d-deficiency"))
-def rule(request: pytest.FixtureRequest) -> RuleVersion:
-    version: RuleVersion = request.param
-    return version
+rule = rule_fixture("vitamin-d-deficiency")
 
 
 def leg_pain() -> dict[str, Any]:

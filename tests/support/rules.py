@@ -1,7 +1,7 @@
 """Running rule versions over FHIR test resources, and the checks every fired card must pass.
 
 Rule tests run against every version of their rule defined in the code (released or not): each
-rule test module defines a `rule` fixture parametrised with `versions("<rule-id>")`, and a test
+rule test module defines its `rule` fixture with `rule = rule_fixture("<rule-id>")`, and a test
 that holds only for some versions says so with `@pytest.mark.rule_versions(since=..., until=...)`
 (tests/conftest.py leaves the other versions out). So an old version keeps passing its own
 expectations while a new one is developed beside it.
@@ -24,7 +24,7 @@ from cds.terminology import Terminology
 from tests.support.fhir import AS_OF, record_facts
 
 # A card never claims a cause is ruled out (catalog §1.4): these words must not appear.
-RULING_OUT_WORDS = ("ruled out", "unlikely", "excluded")
+RULING_OUT_WORDS = ("ruled out", "rule out", "unlikely", "excluded")
 
 
 @cache
@@ -43,6 +43,18 @@ def versions(rule_id: str) -> list[ParameterSet]:
     if not found:
         raise LookupError(f"no rule {rule_id!r}")
     return [pytest.param(rule, id=rule.version) for rule in found]
+
+
+def rule_fixture(rule_id: str) -> object:
+    """A test module's `rule` fixture, `rule = rule_fixture("dvt-risk")`: each test that takes
+    `rule` runs once per version of the rule."""
+
+    @pytest.fixture(params=versions(rule_id))
+    def rule(request: pytest.FixtureRequest) -> RuleVersion:
+        version: RuleVersion = request.param
+        return version
+
+    return rule
 
 
 def in_range(version: str, *, since: str | None = None, until: str | None = None) -> bool:
@@ -77,11 +89,13 @@ def run_rule(rule: RuleVersion, *resources: Mapping[str, Any], **kwargs: Any) ->
 
 
 def fired_rule(rule: RuleVersion, *resources: Mapping[str, Any], **kwargs: Any) -> Finding:
-    """The finding, which must exist, fit the summary limit and never rule a cause out."""
+    """The finding, which must exist, fit the summary limit and never rule a cause out (in its
+    summary, explanation, cautions or the reasons of its suggestions)."""
     finding = run_rule(rule, *resources, **kwargs)
     assert finding is not None, f"{rule.key} did not fire"
     assert len(finding.summary) < 140
-    text = f"{finding.summary} {finding.explanation} {' '.join(finding.cautions)}".lower()
+    reasons = [s.reason for s in finding.suggestions]
+    text = " ".join([finding.summary, finding.explanation, *finding.cautions, *reasons]).lower()
     for phrase in RULING_OUT_WORDS:
-        assert phrase not in text
+        assert phrase not in text, f"{rule.key} says {phrase!r}"
     return finding

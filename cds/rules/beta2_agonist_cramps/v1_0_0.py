@@ -12,18 +12,13 @@ from dataclasses import dataclass
 
 from cds.facts import Facts
 from cds.record import ConditionEntry, LabEntry, MedicationEntry
-from cds.rules.base import (
-    DataRequirement,
-    Finding,
-    OrderSuggestion,
-    Provenance,
-    RuleLogic,
-    RuleVersion,
-)
+from cds.rules.base import Finding, Provenance, RuleLogic, RuleVersion
 from cds.rules.lib.complaints.v1 import complaint_evidence, pain_or_cramp_complaints
 from cds.rules.lib.electrolytes.v1 import ELECTROLYTE_WINDOW_DAYS, low_potassium
 from cds.rules.lib.evidence.v1 import medication_evidence, result_evidence
 from cds.rules.lib.medications.v1 import active_medications
+from cds.rules.lib.orders.v1 import BASIC_METABOLIC_PANEL, OrderSuggestion, order
+from cds.rules.lib.requirements.v1 import CONDITIONS, ENCOUNTERS, MEDICATIONS, observations
 from cds.rules.lib.results.v1 import lab_results, value_text
 from cds.rules.lib.text.v1 import drug_names, fit_summary, low_confidence_cautions
 
@@ -36,8 +31,8 @@ class Beta2AgonistCramps(RuleLogic):
 
     # §5: "K as in §2": a potassium this recent means the info card suggests no panel.
     potassium_window_days: int = ELECTROLYTE_WINDOW_DAYS
-    bmp: OrderSuggestion = OrderSuggestion(
-        "Basic metabolic panel", "51990-0", "Potassium on a beta-2 agonist with muscle cramps"
+    bmp: OrderSuggestion = order(
+        BASIC_METABOLIC_PANEL, "Potassium on a beta-2 agonist with muscle cramps"
     )
 
     def evaluate(self, facts: Facts) -> Finding | None:
@@ -128,13 +123,7 @@ RULE = RuleVersion(
     title="Beta-2 agonist and muscle cramps",
     severities=("info", "warning"),
     logic=LOGIC,
-    requires=(
-        DataRequirement("MedicationRequest"),
-        DataRequirement("MedicationStatement"),
-        DataRequirement("Observation", ("potassium", "leg-complaint")),
-        DataRequirement("Condition"),
-        DataRequirement("Encounter"),
-    ),
+    requires=(*MEDICATIONS, observations("potassium", "leg-complaint"), CONDITIONS, ENCOUNTERS),
     valuesets=("beta2-agonists", "potassium", "leg-cramp-complaint", "leg-complaint"),
     terminology="2026.11",
     provenance=Provenance(

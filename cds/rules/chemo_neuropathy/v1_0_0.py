@@ -7,16 +7,7 @@ from dataclasses import dataclass, replace
 
 from cds.facts import Facts
 from cds.record import MedicationEntry
-from cds.rules.base import (
-    DataRequirement,
-    Evidence,
-    Finding,
-    OrderSuggestion,
-    Provenance,
-    RuleLogic,
-    RuleVersion,
-    Severity,
-)
+from cds.rules.base import Evidence, Finding, Provenance, RuleLogic, RuleVersion, Severity
 from cds.rules.lib.complaints.v1 import (
     PAIN_CRAMP_OR_RESTLESS_VALUESETS,
     complaint_evidence,
@@ -25,6 +16,14 @@ from cds.rules.lib.complaints.v1 import (
 from cds.rules.lib.conditions.v1 import coded_conditions, has_condition
 from cds.rules.lib.evidence.v1 import condition_evidence, medication_evidence
 from cds.rules.lib.medications.v1 import medications_within
+from cds.rules.lib.orders.v1 import HBA1C, VITAMIN_B12, OrderSuggestion, order
+from cds.rules.lib.requirements.v1 import (
+    CONDITIONS,
+    ENCOUNTERS,
+    MEDICATIONS_GIVEN,
+    PATIENT,
+    observations,
+)
 from cds.rules.lib.results.v1 import lab_results
 from cds.rules.lib.text.v1 import capitalise, drug_names, fit_summary, low_confidence_cautions
 
@@ -40,12 +39,8 @@ class ChemoNeuropathy(RuleLogic):
     # recent.
     cofactor_lab_window_days: int = 365
 
-    b12_order: OrderSuggestion = OrderSuggestion(
-        "Vitamin B12 (cobalamin), serum", "2132-9", "Another treatable cause of neuropathy"
-    )
-    hba1c_order: OrderSuggestion = OrderSuggestion(
-        "HbA1c", "4548-4", "Diabetes as a co-factor of neuropathy"
-    )
+    b12_order: OrderSuggestion = order(VITAMIN_B12, "Another treatable cause of neuropathy")
+    hba1c_order: OrderSuggestion = order(HBA1C, "Diabetes as a co-factor of neuropathy")
 
     explanation: str = (
         "Vinca alkaloids, taxanes, platinum agents, bortezomib, thalidomide and brentuximab "
@@ -180,13 +175,11 @@ RULE = RuleVersion(
     severities=("info", "warning"),
     logic=LOGIC,
     requires=(
-        DataRequirement("Patient"),
-        DataRequirement("MedicationRequest"),
-        DataRequirement("MedicationStatement"),
-        DataRequirement("MedicationAdministration"),
-        DataRequirement("Condition"),
-        DataRequirement("Observation", ("vitamin-b12", "hba1c", "leg-complaint")),
-        DataRequirement("Encounter"),
+        PATIENT,
+        *MEDICATIONS_GIVEN,
+        CONDITIONS,
+        observations("vitamin-b12", "hba1c", "leg-complaint"),
+        ENCOUNTERS,
     ),
     valuesets=(
         "neurotoxic-chemotherapy",

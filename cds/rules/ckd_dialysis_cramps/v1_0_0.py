@@ -8,15 +8,8 @@ from dataclasses import dataclass
 
 from cds.facts import Facts
 from cds.record import LabEntry
-from cds.rules.base import (
-    DataRequirement,
-    Finding,
-    OrderSuggestion,
-    Provenance,
-    RuleLogic,
-    RuleVersion,
-)
-from cds.rules.lib.complaints.v1 import complaint_evidence, has_leg_complaint, leg_complaints
+from cds.rules.base import Finding, Provenance, RuleLogic, RuleVersion
+from cds.rules.lib.complaints.v1 import has_leg_complaint, leg_complaint_evidence
 from cds.rules.lib.electrolytes.v1 import ELECTROLYTE_WINDOW_DAYS
 from cds.rules.lib.kidney.v1 import (
     ELECTROLYTE_VALUESETS,
@@ -27,6 +20,14 @@ from cds.rules.lib.kidney.v1 import (
     kidney_status,
     low_calcium_or_magnesium,
 )
+from cds.rules.lib.orders.v1 import (
+    BASIC_METABOLIC_PANEL,
+    COMPREHENSIVE_METABOLIC_PANEL,
+    MAGNESIUM,
+    OrderSuggestion,
+    order,
+)
+from cds.rules.lib.requirements.v1 import CONDITIONS, ENCOUNTERS, PATIENT, observations, procedures
 from cds.rules.lib.results.v1 import lab_results, value_text
 from cds.rules.lib.text.v1 import SUMMARY_LIMIT, fit_summary
 
@@ -41,14 +42,10 @@ class CkdDialysisCramps(RuleLogic):
     advanced_categories: frozenset[str] = frozenset({"G4", "G5"})
     # §14 suggests only what is missing from this look-back (§2's, 90 days).
     lab_window_days: int = ELECTROLYTE_WINDOW_DAYS
-    bmp: OrderSuggestion = OrderSuggestion(
-        "Basic metabolic panel", "51990-0", "Potassium and calcium in CKD"
-    )
-    magnesium: OrderSuggestion = OrderSuggestion(
-        "Magnesium, serum", "19123-9", "Magnesium in CKD with cramps"
-    )
-    cmp: OrderSuggestion = OrderSuggestion(
-        "Comprehensive metabolic panel", "24323-8", "Calcium and albumin in CKD with cramps"
+    bmp: OrderSuggestion = order(BASIC_METABOLIC_PANEL, "Potassium and calcium in CKD")
+    magnesium: OrderSuggestion = order(MAGNESIUM, "Magnesium in CKD with cramps")
+    cmp: OrderSuggestion = order(
+        COMPREHENSIVE_METABOLIC_PANEL, "Calcium and albumin in CKD with cramps"
     )
     explanation: str = (
         "Muscle cramps and restless legs are common in chronic kidney disease, more so in "
@@ -110,7 +107,7 @@ class CkdDialysisCramps(RuleLogic):
             evidence=(
                 *kidney.evidence(facts),
                 *(m.evidence for m in low),
-                *complaint_evidence(leg_complaints(facts)),
+                *leg_complaint_evidence(facts),
             ),
             suggestions=self.suggestions(facts),
             cautions=(self.egfr_caution,),
@@ -132,7 +129,7 @@ class CkdDialysisCramps(RuleLogic):
             evidence=(
                 *kidney.evidence(facts),
                 *(m.evidence for m in low),
-                *complaint_evidence(leg_complaints(facts)),
+                *leg_complaint_evidence(facts),
             ),
             suggestions=self.suggestions(facts),
             cautions=tuple(cautions),
@@ -208,13 +205,11 @@ RULE = RuleVersion(
     severities=("info", "warning"),
     logic=LOGIC,
     requires=(
-        DataRequirement("Patient"),
-        DataRequirement("Condition"),
-        DataRequirement(
-            "Observation", (*ELECTROLYTE_VALUESETS, "egfr", "potassium", "leg-complaint")
-        ),
-        DataRequirement("Procedure", ("dialysis",)),
-        DataRequirement("Encounter"),
+        PATIENT,
+        CONDITIONS,
+        observations(*ELECTROLYTE_VALUESETS, "egfr", "potassium", "leg-complaint"),
+        procedures("dialysis"),
+        ENCOUNTERS,
     ),
     valuesets=(*KIDNEY_VALUESETS, *ELECTROLYTE_VALUESETS, "potassium", "leg-complaint"),
     terminology="2026.11",

@@ -7,17 +7,8 @@ from dataclasses import dataclass, replace
 
 from cds.facts import Facts
 from cds.record import LabEntry, MedicationEntry
-from cds.rules.base import (
-    DataRequirement,
-    Evidence,
-    Finding,
-    OrderSuggestion,
-    Provenance,
-    RuleLogic,
-    RuleVersion,
-    Severity,
-)
-from cds.rules.lib.complaints.v1 import complaint_evidence, has_leg_complaint, leg_complaints
+from cds.rules.base import Evidence, Finding, Provenance, RuleLogic, RuleVersion, Severity
+from cds.rules.lib.complaints.v1 import has_leg_complaint, leg_complaint_evidence
 from cds.rules.lib.electrolytes.v1 import (
     CA_HIGH,
     CA_LOW,
@@ -29,8 +20,26 @@ from cds.rules.lib.electrolytes.v1 import (
 )
 from cds.rules.lib.evidence.v1 import lab_evidence, medication_evidence
 from cds.rules.lib.medications.v1 import active_medications
+from cds.rules.lib.orders.v1 import (
+    BASIC_METABOLIC_PANEL,
+    COMPREHENSIVE_METABOLIC_PANEL,
+    MAGNESIUM,
+    OrderSuggestion,
+    order,
+)
+from cds.rules.lib.requirements.v1 import CONDITIONS, MEDICATIONS, PATIENT, observations
 from cds.rules.lib.results.v1 import certainly_below, is_low, lab_results, latest_lab
 from cds.rules.lib.text.v1 import drug_names, fit_summary, fmt, low_confidence_cautions
+
+# The results it reads (its Observations).
+RESULTS: tuple[str, ...] = (
+    "potassium",
+    "magnesium",
+    "sodium",
+    "calcium-total",
+    "calcium-corrected",
+    "albumin",
+)
 
 
 @dataclass(frozen=True)
@@ -55,15 +64,9 @@ class DiureticElectrolytes(RuleLogic):
     na_low: float = 135.0  # mmol/L, thiazide hyponatraemia
     ca_low: float = CA_LOW  # mg/dL, albumin-corrected, on a loop diuretic
     ca_high: float = CA_HIGH  # mg/dL, albumin-corrected, on a thiazide
-    bmp: OrderSuggestion = OrderSuggestion(
-        "Basic metabolic panel", "51990-0", "Electrolytes on a diuretic"
-    )
-    magnesium: OrderSuggestion = OrderSuggestion(
-        "Magnesium, serum", "19123-9", "Magnesium on a diuretic"
-    )
-    cmp: OrderSuggestion = OrderSuggestion(
-        "Comprehensive metabolic panel", "24323-8", "Calcium and albumin on a diuretic"
-    )
+    bmp: OrderSuggestion = order(BASIC_METABOLIC_PANEL, "Electrolytes on a diuretic")
+    magnesium: OrderSuggestion = order(MAGNESIUM, "Magnesium on a diuretic")
+    cmp: OrderSuggestion = order(COMPREHENSIVE_METABOLIC_PANEL, "Calcium and albumin on a diuretic")
 
     def evaluate(self, facts: Facts) -> Finding | None:
         loops = active_medications(facts, "loop-diuretics")
@@ -79,29 +82,10 @@ class DiureticElectrolytes(RuleLogic):
     def abnormal_results(
         self, facts: Facts, *, on_loop: bool, on_thiazide: bool
     ) -> list[_Abnormal]:
-        found: list[_Abnormal] = []
-        potassium = low_potassium(facts)
-        if potassium is not None and potassium.value is not None:
-            found.append(
-                _Abnormal(
-                    "potassium",
-                    potassium,
-                    certainly_below(potassium, self.k_critical),
-                    f"Low potassium (K {fmt(potassium.value)} mmol/L)",
-                    lab_evidence(potassium, "Potassium", "mmol/L"),
-                )
-            )
-        magnesium = low_magnesium(facts)
-        if magnesium is not None and magnesium.value is not None:
-            found.append(
-                _Abnormal(
-                    "magnesium",
-                    magnesium,
-                    certainly_below(magnesium, self.mg_critical),
-                    f"Low magnesium (Mg {fmt(magnesium.value)} mmol/L)",
-                    lab_evidence(magnesium, "Magnesium", "mmol/L"),
-                )
-            )
+        found = [
+            *self.low_result("potassium", "K", low_potassium(facts), self.k_critical),
+            *self.low_result("magnesium", "Mg", low_magnesium(facts), self.mg_critical),
+        ]
         if on_thiazide:
             sodium = latest_lab(facts, "sodium", within_days=self.lab_window_days)
             if sodium and sodium.value is not None and is_low(sodium, self.na_low):
@@ -121,6 +105,22 @@ class DiureticElectrolytes(RuleLogic):
             elif on_loop and calcium.certainly_below(self.ca_low):
                 found.append(self.calcium_change(calcium, "Low"))
         return found
+
+    def low_result(
+        self, analyte: str, symbol: str, lab: LabEntry | None, critical_below: float
+    ) -> list[_Abnormal]:
+        """A low potassium or magnesium (mmol/L), as the `electrolytes` library judged it."""
+        if lab is None or lab.value is None:
+            return []
+        return [
+            _Abnormal(
+                analyte,
+                lab,
+                certainly_below(lab, critical_below),
+                f"Low {analyte} ({symbol} {fmt(lab.value)} mmol/L)",
+                lab_evidence(lab, analyte.capitalize(), "mmol/L"),
+            )
+        ]
 
     def calcium_change(self, calcium: Calcium, direction: str) -> _Abnormal:
         evidence = calcium.evidence()
@@ -181,7 +181,7 @@ class DiureticElectrolytes(RuleLogic):
         evidence = (
             *(medication_evidence(m) for m in diuretics),
             *(a.evidence for a in abnormal),
-            *complaint_evidence(leg_complaints(facts)),
+            *leg_complaint_evidence(facts),
         )
         return Finding(
             severity=severity,
@@ -219,7 +219,7 @@ class DiureticElectrolytes(RuleLogic):
             ),
             evidence=(
                 *(medication_evidence(m) for m in diuretics),
-                *complaint_evidence(leg_complaints(facts)),
+                *leg_complaint_evidence(facts),
             ),
             suggestions=(self.bmp, self.magnesium),
             cautions=low_confidence_cautions(diuretics),
@@ -236,27 +236,13 @@ RULE = RuleVersion(
     title="Diuretic-induced electrolyte disturbance",
     severities=("info", "warning", "critical"),
     logic=LOGIC,
-    requires=(
-        DataRequirement("Patient"),
-        DataRequirement("MedicationRequest"),
-        DataRequirement("MedicationStatement"),
-        DataRequirement(
-            "Observation",
-            ("potassium", "magnesium", "sodium", "calcium-total", "calcium-corrected", "albumin"),
-        ),
-        DataRequirement("Condition"),
-    ),
+    requires=(PATIENT, *MEDICATIONS, observations(*RESULTS), CONDITIONS),
     valuesets=(
         "loop-diuretics",
         "thiazide-diuretics",
         "potassium-supplements",
         "magnesium-supplements",
-        "potassium",
-        "magnesium",
-        "sodium",
-        "calcium-total",
-        "calcium-corrected",
-        "albumin",
+        *RESULTS,
         "leg-complaint",
     ),
     terminology="2026.11",

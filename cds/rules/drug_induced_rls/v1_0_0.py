@@ -11,7 +11,6 @@ from cds.facts import Facts
 from cds.fhirtime import days_between
 from cds.record import ConditionEntry, MedicationEntry
 from cds.rules.base import (
-    DataRequirement,
     Evidence,
     Finding,
     Provenance,
@@ -28,6 +27,7 @@ from cds.rules.lib.complaints.v1 import (
 from cds.rules.lib.conditions.v1 import coded_conditions
 from cds.rules.lib.evidence.v1 import condition_evidence, medication_evidence, unique_by_reference
 from cds.rules.lib.medications.v1 import active_medications
+from cds.rules.lib.requirements.v1 import CONDITIONS, ENCOUNTERS, MEDICATIONS, PATIENT, observations
 from cds.rules.lib.text.v1 import capitalise, drug_names, fit_summary, low_confidence_cautions
 
 # (value set, dopamine-blocking): dopamine blockers also cause akathisia, the main
@@ -234,14 +234,7 @@ RULE = RuleVersion(
     title="Drug-induced or drug-worsened restless legs (or akathisia)",
     severities=("info", "warning"),
     logic=LOGIC,
-    requires=(
-        DataRequirement("Patient"),
-        DataRequirement("MedicationRequest"),
-        DataRequirement("MedicationStatement"),
-        DataRequirement("Condition"),
-        DataRequirement("Observation", ("leg-complaint",)),
-        DataRequirement("Encounter"),
-    ),
+    requires=(PATIENT, *MEDICATIONS, CONDITIONS, observations("leg-complaint"), ENCOUNTERS),
     valuesets=(
         *(name for name, _ in CULPRIT_CLASSES),
         "akathisia",

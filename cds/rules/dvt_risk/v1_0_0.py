@@ -15,7 +15,6 @@ from cds.rules.base import (
     DataRequirement,
     Evidence,
     Finding,
-    OrderSuggestion,
     Provenance,
     RuleLogic,
     RuleVersion,
@@ -36,8 +35,16 @@ from cds.rules.lib.evidence.v1 import (
     unique_evidence,
 )
 from cds.rules.lib.medications.v1 import active_medications, medications_within
+from cds.rules.lib.orders.v1 import D_DIMER, VENOUS_DUPLEX_BOTH_LEGS, OrderSuggestion, order
 from cds.rules.lib.pregnancy.v1 import PREGNANCY_VALUESETS, current_pregnancy
 from cds.rules.lib.procedures.v1 import inpatient_stays, procedures_within
+from cds.rules.lib.requirements.v1 import (
+    CONDITIONS,
+    ENCOUNTERS,
+    MEDICATIONS_GIVEN,
+    PROCEDURES,
+    observations,
+)
 from cds.rules.lib.results.v1 import certainly_at_least, latest_lab
 from cds.rules.lib.text.v1 import (
     drug_names,
@@ -70,17 +77,14 @@ VALUESETS: tuple[str, ...] = (
 OBSERVATION_VALUESETS: tuple[str, ...] = ("bmi", "pregnancy-status", "gestational-age")
 # Everything but Observations; pe-red-flags adds its vital signs to OBSERVATION_VALUESETS.
 NON_OBSERVATION_REQUIREMENTS: tuple[DataRequirement, ...] = (
-    DataRequirement("Condition"),
-    DataRequirement("Procedure"),
-    DataRequirement("Encounter"),
-    DataRequirement("MedicationRequest"),
-    DataRequirement("MedicationStatement"),
-    # Chemotherapy given in clinic is recorded as an administration (§1.2).
-    DataRequirement("MedicationAdministration"),
+    CONDITIONS,
+    PROCEDURES,
+    ENCOUNTERS,
+    *MEDICATIONS_GIVEN,
 )
 REQUIREMENTS: tuple[DataRequirement, ...] = (
     *NON_OBSERVATION_REQUIREMENTS,
-    DataRequirement("Observation", OBSERVATION_VALUESETS),
+    observations(*OBSERVATION_VALUESETS),
 )
 
 
@@ -145,15 +149,11 @@ class DvtRisk(RuleLogic):
     wells_likely: int = 2
     # §10: a record score of 1 with a coded one-sided swelling is also a warning.
     wells_with_unilateral_swelling: int = 1
-    duplex: OrderSuggestion = OrderSuggestion(
-        "Venous duplex ultrasound, both legs",
-        "39420-5",
-        "Suspected DVT: imaging per the Wells pathway",
+    duplex: OrderSuggestion = order(
+        VENOUS_DUPLEX_BOTH_LEGS, "Suspected DVT: imaging per the Wells pathway"
     )
-    d_dimer: OrderSuggestion = OrderSuggestion(
-        "D-dimer (FEU)",
-        "48065-7",
-        "Only if the clinician's full Wells score is 1 or less",
+    d_dimer: OrderSuggestion = order(
+        D_DIMER, "Only if the clinician's full Wells score is 1 or less"
     )
     exam_caution: str = (
         "Exam items cannot be assessed from the record (tenderness along the deep veins, entire "

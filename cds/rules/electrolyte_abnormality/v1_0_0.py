@@ -12,16 +12,8 @@ from dataclasses import dataclass, replace
 
 from cds.facts import Facts
 from cds.record import LabEntry
-from cds.rules.base import (
-    DataRequirement,
-    Evidence,
-    Finding,
-    OrderSuggestion,
-    Provenance,
-    RuleLogic,
-    RuleVersion,
-)
-from cds.rules.lib.complaints.v1 import complaint_evidence, has_leg_complaint, leg_complaints
+from cds.rules.base import Evidence, Finding, Provenance, RuleLogic, RuleVersion
+from cds.rules.lib.complaints.v1 import has_leg_complaint, leg_complaint_evidence
 from cds.rules.lib.conditions.v1 import conditions_within
 from cds.rules.lib.electrolytes.v1 import (
     CA_HIGH,
@@ -33,6 +25,14 @@ from cds.rules.lib.electrolytes.v1 import (
     albumin_corrected_calcium,
 )
 from cds.rules.lib.evidence.v1 import condition_evidence, result_evidence
+from cds.rules.lib.orders.v1 import (
+    BASIC_METABOLIC_PANEL,
+    COMPREHENSIVE_METABOLIC_PANEL,
+    MAGNESIUM,
+    OrderSuggestion,
+    order,
+)
+from cds.rules.lib.requirements.v1 import CONDITIONS, ENCOUNTERS, observations
 from cds.rules.lib.results.v1 import (
     certainly_above,
     certainly_at_least,
@@ -46,6 +46,8 @@ from cds.rules.lib.results.v1 import (
 from cds.rules.lib.text.v1 import fit_summary, fmt
 
 CALCIUM_ANALYTES = ("calcium-total", "calcium-corrected", "calcium-ionized")
+# The results it reads (its Observations, with the complaints).
+RESULTS: tuple[str, ...] = ("potassium", "magnesium", "sodium", *CALCIUM_ANALYTES, "albumin")
 
 # (value set of the coded disorder, its name on the card, the analytes that measure it)
 CodedDisorder = tuple[str, str, tuple[str, ...]]
@@ -112,14 +114,10 @@ class ElectrolyteAbnormality(RuleLogic):
         ("hypercalcemia", "hypercalcaemia", CALCIUM_ANALYTES),
         ("dehydration", "dehydration", ("sodium", "potassium")),
     )
-    bmp: OrderSuggestion = OrderSuggestion(
-        "Basic metabolic panel", "51990-0", "Recheck electrolytes"
-    )
-    magnesium: OrderSuggestion = OrderSuggestion(
-        "Magnesium, serum", "19123-9", "Magnesium with muscle cramps"
-    )
-    cmp: OrderSuggestion = OrderSuggestion(
-        "Comprehensive metabolic panel", "24323-8", "Calcium with albumin for correction"
+    bmp: OrderSuggestion = order(BASIC_METABOLIC_PANEL, "Recheck electrolytes")
+    magnesium: OrderSuggestion = order(MAGNESIUM, "Magnesium with muscle cramps")
+    cmp: OrderSuggestion = order(
+        COMPREHENSIVE_METABOLIC_PANEL, "Calcium with albumin for correction"
     )
     uncorrected_caution: str = (
         "No albumin result within the window: calcium was judged as measured, not corrected "
@@ -135,35 +133,33 @@ class ElectrolyteAbnormality(RuleLogic):
     # -- how each analyte is judged ----------------------------------------------------------
 
     def potassium_limits(self) -> _Limits:
-        return _Limits(
-            "potassium",
-            "potassium",
-            "mmol/L",
-            1,
-            default_low=self.k_low,
-            critical_below=self.k_critical_below,
-        )
+        return self.low_only_limits("potassium", 1, self.k_low, self.k_critical_below)
 
     def magnesium_limits(self) -> _Limits:
+        return self.low_only_limits("magnesium", 2, self.mg_low, self.mg_critical_below)
+
+    def low_only_limits(
+        self, analyte: str, digits: int, low: float, critical_below: float
+    ) -> _Limits:
+        """Potassium and magnesium (mmol/L): a default lower limit and a critical one, but no
+        default upper limit, so a high value is flagged by the lab alone."""
         return _Limits(
-            "magnesium",
-            "magnesium",
-            "mmol/L",
-            2,
-            default_low=self.mg_low,
-            critical_below=self.mg_critical_below,
+            analyte, analyte, "mmol/L", digits, default_low=low, critical_below=critical_below
         )
 
     def sodium_limits(self) -> _Limits:
+        # §3: outside 135-145 mmol/L is a warning whatever the lab's range says, so these are
+        # both the defaults and the limits that always apply.
+        low, high = self.na_low, self.na_high
         return _Limits(
             "sodium",
             "sodium",
             "mmol/L",
             1,
-            default_low=self.na_low,
-            default_high=self.na_high,
-            always_low_below=self.na_low,
-            always_high_above=self.na_high,
+            default_low=low,
+            default_high=high,
+            always_low_below=low,
+            always_high_above=high,
             critical_below=self.na_critical_below,
             critical_at_or_above=self.na_critical_at_or_above,
         )
@@ -185,18 +181,13 @@ class ElectrolyteAbnormality(RuleLogic):
         )
 
     def uncorrected_calcium_limits(self) -> _Limits:
-        return _Limits(
-            "calcium",
-            "calcium (total, uncorrected)",
-            "mg/dL",
-            1,
-            default_low=self.ca_low,
-            default_high=self.ca_high,
-            # Low albumin lowers the total: an uncorrected low total is no evidence of a
-            # critically low corrected calcium, while a total >= 14 stays >= 14 unless albumin
-            # is above 4 g/dL.
+        # The reported corrected calcium's limits without its critical low: low albumin lowers
+        # the total, so an uncorrected low total is no evidence of a critically low corrected
+        # calcium, while a total >= 14 stays >= 14 unless albumin is above 4 g/dL.
+        return replace(
+            self.reported_calcium_limits(),
+            name="calcium (total, uncorrected)",
             critical_below=None,
-            critical_at_or_above=self.ca_critical_at_or_above,
         )
 
     def calculated_calcium_limits(self) -> _Limits:
@@ -354,7 +345,7 @@ class ElectrolyteAbnormality(RuleLogic):
             explanation=explanation,
             evidence=(
                 *(a.evidence for a in abnormal),
-                *complaint_evidence(leg_complaints(facts)),
+                *leg_complaint_evidence(facts),
             ),
             suggestions=self.abnormal_suggestions(facts, abnormal),
             cautions=tuple(cautions),
@@ -414,7 +405,7 @@ class ElectrolyteAbnormality(RuleLogic):
             ),
             evidence=(
                 *(condition_evidence(c) for _, _, c in unmeasured),
-                *complaint_evidence(leg_complaints(facts)),
+                *leg_complaint_evidence(facts),
             ),
             suggestions=tuple(suggestions),
             specificity=45,  # a coded diagnosis without a value: the least specific of this rule
@@ -429,38 +420,10 @@ RULE = RuleVersion(
     title="Electrolyte or volume disturbance",
     severities=("info", "warning", "critical"),
     logic=LOGIC,
-    requires=(
-        DataRequirement(
-            "Observation",
-            (
-                "potassium",
-                "magnesium",
-                "sodium",
-                "calcium-total",
-                "calcium-corrected",
-                "calcium-ionized",
-                "albumin",
-                "leg-complaint",  # a complaint may be recorded as a coded Observation
-            ),
-        ),
-        DataRequirement("Condition"),
-        DataRequirement("Encounter"),
-    ),
+    requires=(observations(*RESULTS, "leg-complaint"), CONDITIONS, ENCOUNTERS),
     valuesets=(
-        "potassium",
-        "magnesium",
-        "sodium",
-        "calcium-total",
-        "calcium-corrected",
-        "calcium-ionized",
-        "albumin",
-        "hypokalemia",
-        "hypomagnesemia",
-        "hyponatremia",
-        "hypernatremia",
-        "hypocalcemia",
-        "hypercalcemia",
-        "dehydration",
+        *RESULTS,
+        *(valueset for valueset, _, _ in LOGIC.coded_disorders),
         "leg-complaint",
     ),
     terminology="2026.11",

@@ -13,20 +13,12 @@ from dataclasses import dataclass
 
 from cds.facts import Facts
 from cds.record import ConditionEntry, MedicationEntry
-from cds.rules.base import (
-    DataRequirement,
-    Evidence,
-    Finding,
-    OrderSuggestion,
-    Provenance,
-    RuleLogic,
-    RuleVersion,
-    Severity,
-)
-from cds.rules.lib.complaints.v1 import complaint_evidence, has_leg_complaint, leg_complaints
+from cds.rules.base import Evidence, Finding, Provenance, RuleLogic, RuleVersion, Severity
+from cds.rules.lib.complaints.v1 import has_leg_complaint, leg_complaint_evidence
 from cds.rules.lib.conditions.v1 import coded_conditions
 from cds.rules.lib.cramp_labs.v1 import (
     FREE_T4_PAIRING_DAYS,
+    STATIN_CONTEXT_VALUESETS,
     THYROID_WINDOW_DAYS,
     TSH_TREATMENT_THRESHOLD,
     HighTsh,
@@ -37,8 +29,13 @@ from cds.rules.lib.cramp_labs.v1 import (
 )
 from cds.rules.lib.evidence.v1 import condition_evidence, medication_evidence
 from cds.rules.lib.medications.v1 import active_medications
+from cds.rules.lib.orders.v1 import FREE_T4, TSH, OrderSuggestion, order
+from cds.rules.lib.requirements.v1 import CONDITIONS, ENCOUNTERS, MEDICATIONS, observations
 from cds.rules.lib.results.v1 import certainly_at_least, latest_lab, value_text
 from cds.rules.lib.text.v1 import drug_names, fit_summary, fmt, low_confidence_cautions
+
+# The results it reads (its Observations, with the complaints).
+RESULTS: tuple[str, ...] = ("tsh", "free-t4")
 
 
 @dataclass(frozen=True)
@@ -53,12 +50,8 @@ class Hypothyroidism(RuleLogic):
     tsh_treatment_threshold: float = TSH_TREATMENT_THRESHOLD  # mIU/L
     conditions_shown: int = 2  # coded hypothyroidism entries listed as evidence
 
-    tsh_order: OrderSuggestion = OrderSuggestion(
-        "TSH", "3016-3", "Thyroid function with statin muscle symptoms"
-    )
-    free_t4_order: OrderSuggestion = OrderSuggestion(
-        "Free T4", "3024-7", "Free T4 to classify a high TSH"
-    )
+    tsh_order: OrderSuggestion = order(TSH, "Thyroid function with statin muscle symptoms")
+    free_t4_order: OrderSuggestion = order(FREE_T4, "Free T4 to classify a high TSH")
 
     def evaluate(self, facts: Facts) -> Finding | None:
         thyroid = high_tsh(facts)
@@ -121,7 +114,7 @@ class Hypothyroidism(RuleLogic):
             evidence.append(free_t4_evidence(thyroid.free_t4))
         evidence += [condition_evidence(c) for c in known[: self.conditions_shown]]
         evidence += [medication_evidence(m) for m in drugs]
-        evidence += complaint_evidence(leg_complaints(facts))
+        evidence += leg_complaint_evidence(facts)
         cautions = list(low_confidence_cautions(drugs))
         if thyroid.free_t4 is None:
             # The pairing window is the library's: `cramp_labs.high_tsh` pairs the free T4.
@@ -189,7 +182,7 @@ class Hypothyroidism(RuleLogic):
             evidence.append(tsh_evidence(latest_tsh))
         if statin is not None:
             evidence += [medication_evidence(m) for m in statin.statins]
-        evidence += complaint_evidence(leg_complaints(facts))
+        evidence += leg_complaint_evidence(facts)
         drugs = [*levothyroxine, *(statin.statins if statin is not None else [])]
         return Finding(
             severity="info",
@@ -217,21 +210,12 @@ RULE = RuleVersion(
     title="Hypothyroidism and muscle cramps",
     severities=("info", "warning"),
     logic=LOGIC,
-    requires=(
-        DataRequirement("MedicationRequest"),
-        DataRequirement("MedicationStatement"),
-        DataRequirement("Observation", ("tsh", "free-t4", "leg-complaint")),
-        DataRequirement("Condition"),
-        DataRequirement("Encounter"),
-    ),
+    requires=(*MEDICATIONS, observations(*RESULTS, "leg-complaint"), CONDITIONS, ENCOUNTERS),
     valuesets=(
-        "tsh",
-        "free-t4",
+        *RESULTS,
         "hypothyroidism",
         "levothyroxine",
-        "statins",
-        "sams-myopathy",
-        "leg-complaint",
+        *STATIN_CONTEXT_VALUESETS,
     ),
     terminology="2026.11",
     provenance=Provenance(

@@ -1,4 +1,5 @@
-"""Versioned rule libraries: the clinical questions rule versions share.
+"""Versioned rule libraries: the clinical questions rule versions share, and what they declare
+alike (the orderables they suggest, `orders`; the FHIR data they read, `requirements`).
 
 Each library is a package of version modules (`complaints/v1.py`, later `complaints/v2.py`).
 What a library function decides is part of the fingerprint of every released rule version that

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from cds.facts import Facts
 from cds.record import ConditionEntry
 from cds.rules.base import (
-    DataRequirement,
     Evidence,
     Finding,
     Provenance,
@@ -27,6 +26,7 @@ from cds.rules.lib.evidence.v1 import (
     lab_evidence,
     unique_evidence,
 )
+from cds.rules.lib.requirements.v1 import CONDITIONS, ENCOUNTERS, observations
 from cds.rules.lib.results.v1 import latest_lab
 from cds.rules.lib.text.v1 import fit_summary
 
@@ -167,11 +167,7 @@ RULE = RuleVersion(
     title="Other documented causes of leg pain",
     severities=("info",),
     logic=LOGIC,
-    requires=(
-        DataRequirement("Condition"),
-        DataRequirement("Encounter"),
-        DataRequirement("Observation", ("sodium", "potassium")),
-    ),
+    requires=(CONDITIONS, ENCOUNTERS, observations("sodium", "potassium")),
     valuesets=(
         *(kind.valueset for kind in LOGIC.explanations),
         "sodium",

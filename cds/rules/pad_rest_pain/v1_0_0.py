@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from cds.facts import Facts
 from cds.record import ConditionEntry
 from cds.rules.base import (
-    DataRequirement,
     Evidence,
     Finding,
     OrderSuggestion,
@@ -28,11 +27,12 @@ from cds.rules.base import (
 from cds.rules.lib.complaints.v1 import (
     COMPLAINT_VALUESETS,
     complaint_evidence,
-    leg_complaints,
+    leg_complaint_evidence,
     pain_or_cramp_complaints,
 )
 from cds.rules.lib.conditions.v1 import coded_conditions, family_history_of
 from cds.rules.lib.evidence.v1 import condition_code, conditions_evidence, unique_evidence
+from cds.rules.lib.requirements.v1 import CONDITIONS, ENCOUNTERS, FAMILY_HISTORY, PATIENT
 from cds.rules.lib.text.v1 import fit_summary, join_parts
 
 
@@ -94,7 +94,7 @@ class PadRestPain(RuleLogic):
                 f"assessment (2016 AHA/ACC PAD guideline). {self.abi_advice}"
             ),
             evidence=unique_evidence(
-                (*conditions_evidence(rest_pain), *complaint_evidence(leg_complaints(facts)))
+                (*conditions_evidence(rest_pain), *leg_complaint_evidence(facts))
             ),
             cautions=(self.abi_caution,),
             # The most specific card for ischaemic leg pain, and time-sensitive.
@@ -216,12 +216,7 @@ RULE = RuleVersion(
     title="Peripheral artery disease and ischaemic rest pain",
     severities=("info", "warning", "critical"),
     logic=LOGIC,
-    requires=(
-        DataRequirement("Patient"),
-        DataRequirement("Condition"),
-        DataRequirement("Encounter"),
-        DataRequirement("FamilyMemberHistory"),
-    ),
+    requires=(PATIENT, CONDITIONS, ENCOUNTERS, FAMILY_HISTORY),
     valuesets=(
         "pad-rest-pain",
         "pad",

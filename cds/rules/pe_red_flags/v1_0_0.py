@@ -9,21 +9,13 @@ so this card carries the DVT evidence too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from math import ceil
 
 from cds.facts import Facts
 from cds.record import LabEntry
-from cds.rules.base import (
-    DataRequirement,
-    Evidence,
-    Finding,
-    OrderSuggestion,
-    Provenance,
-    RuleLogic,
-    RuleVersion,
-)
+from cds.rules.base import Evidence, Finding, Provenance, RuleLogic, RuleVersion
 from cds.rules.dvt_risk.v1_0_0 import LOGIC as DVT_RISK_1_0_0
 from cds.rules.dvt_risk.v1_0_0 import (
     NON_OBSERVATION_REQUIREMENTS,
@@ -32,13 +24,17 @@ from cds.rules.dvt_risk.v1_0_0 import (
     DvtRisk,
 )
 from cds.rules.dvt_risk.v1_0_0 import VALUESETS as DVT_VALUESETS
-from cds.rules.lib.complaints.v1 import complaint_evidence, leg_complaints, swelling_complaints
+from cds.rules.lib.complaints.v1 import leg_complaint_evidence, swelling_complaints
 from cds.rules.lib.conditions.v1 import coded_conditions, conditions_within
 from cds.rules.lib.evidence.v1 import conditions_evidence, lab_evidence, unique_evidence
+from cds.rules.lib.orders.v1 import VENOUS_DUPLEX_BOTH_LEGS, OrderSuggestion, order
+from cds.rules.lib.requirements.v1 import observations
 from cds.rules.lib.results.v1 import certainly_at_least, certainly_below, lab_results, value_text
 from cds.rules.lib.text.v1 import capitalise, drug_names, fit_summary, join_parts
 
 HOURS_PER_DAY = 24
+# The vital signs it reads (its Observations, besides dvt-risk's).
+VITAL_SIGNS: tuple[str, ...] = ("heart-rate", "oxygen-saturation", "respiratory-rate")
 
 
 @dataclass(frozen=True)
@@ -62,9 +58,8 @@ class PeRedFlags(RuleLogic):
     summary_tail: str = ": possible pulmonary embolism. Evaluate urgently."
     summary_limit: int = 139  # CDS Hooks: under 140 characters
     # The duplex dvt-risk suggests, offered as optional: the PE pathway comes first.
-    optional_duplex: OrderSuggestion = replace(
-        DVT_RISK_1_0_0.duplex,
-        reason="Optional: if DVT is suspected. Does not replace the PE pathway.",
+    optional_duplex: OrderSuggestion = order(
+        VENOUS_DUPLEX_BOTH_LEGS, "Optional: if DVT is suspected. Does not replace the PE pathway."
     )
     threshold_caution: str = (
         "The vital-sign triggers (heart rate 100/min or more, SpO2 below 95 %) are borrowed "
@@ -94,7 +89,7 @@ class PeRedFlags(RuleLogic):
             *(e for s in signals for e in s.evidence),
             *self.dvt_risk.assessment_evidence(assessment),
             *conditions_evidence(known_pe),
-            *complaint_evidence(leg_complaints(facts)),
+            *leg_complaint_evidence(facts),
         )
         return Finding(
             severity="critical",
@@ -150,21 +145,17 @@ class PeRedFlags(RuleLogic):
         # Comparator results count only when unambiguous: ">120" is at or above 100, "<120" may
         # not be; "<95" is below 95, ">90" may not be.
         if heart_rate is not None and certainly_at_least(heart_rate, self.heart_rate_red_flag):
-            flags.append(
-                _Signal(
-                    f"HR {value_text(heart_rate, 1)}/min",
-                    (lab_evidence(heart_rate, "Heart rate", "/min", 1),),
-                )
-            )
+            flags.append(self.vital_sign_flag(heart_rate, "HR", "Heart rate", "/min"))
         saturation = self.latest_vital(facts, "oxygen-saturation")
         if saturation is not None and certainly_below(saturation, self.spo2_red_flag):
-            flags.append(
-                _Signal(
-                    f"SpO2 {value_text(saturation, 1)}%",
-                    (lab_evidence(saturation, "Oxygen saturation", "%", 1),),
-                )
-            )
+            flags.append(self.vital_sign_flag(saturation, "SpO2", "Oxygen saturation", "%"))
         return flags
+
+    def vital_sign_flag(self, vital: LabEntry, short: str, label: str, unit: str) -> _Signal:
+        """A vital sign as a red flag: "HR 112/min" in the summary, and its evidence line."""
+        return _Signal(
+            f"{short} {value_text(vital, 1)}{unit}", (lab_evidence(vital, label, unit, 1),)
+        )
 
     def respiratory_rate(self, facts: Facts) -> tuple[Evidence, ...]:
         """Context only: §11 reads the respiratory rate but gives it no threshold."""
@@ -217,19 +208,11 @@ RULE = RuleVersion(
     title="Possible pulmonary embolism: DVT signal with red flags",
     severities=("critical",),
     logic=LOGIC,
-    requires=(
-        *NON_OBSERVATION_REQUIREMENTS,
-        DataRequirement(
-            "Observation",
-            ("heart-rate", "oxygen-saturation", "respiratory-rate", *OBSERVATION_VALUESETS),
-        ),
-    ),
+    requires=(*NON_OBSERVATION_REQUIREMENTS, observations(*VITAL_SIGNS, *OBSERVATION_VALUESETS)),
     valuesets=(
         "pe-symptoms",
         "pulmonary-embolism",
-        "heart-rate",
-        "oxygen-saturation",
-        "respiratory-rate",
+        *VITAL_SIGNS,
         *DVT_VALUESETS,
     ),
     terminology="2026.11",

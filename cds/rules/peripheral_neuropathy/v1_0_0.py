@@ -8,15 +8,7 @@ from dataclasses import dataclass
 
 from cds.facts import Facts
 from cds.record import ConditionEntry, LabEntry
-from cds.rules.base import (
-    DataRequirement,
-    Evidence,
-    Finding,
-    OrderSuggestion,
-    Provenance,
-    RuleLogic,
-    RuleVersion,
-)
+from cds.rules.base import Evidence, Finding, Provenance, RuleLogic, RuleVersion
 from cds.rules.lib.complaints.v1 import (
     PAIN_CRAMP_OR_RESTLESS_VALUESETS,
     complaint_evidence,
@@ -26,11 +18,15 @@ from cds.rules.lib.complaints.v1 import (
 )
 from cds.rules.lib.conditions.v1 import coded_conditions, has_condition
 from cds.rules.lib.evidence.v1 import condition_evidence, lab_evidence, unique_by_reference
+from cds.rules.lib.orders.v1 import HBA1C, VITAMIN_B12, OrderSuggestion, order
+from cds.rules.lib.requirements.v1 import CONDITIONS, ENCOUNTERS, PATIENT, observations
 from cds.rules.lib.results.v1 import certainly_at_least, lab_results, latest_lab
 from cds.rules.lib.text.v1 import fit_summary, fmt
 
 # The IFCC unit of HbA1c, as labs report it (the record holds NGSP %, converted).
 IFCC_UNIT = "mmol/mol"
+# The results it reads (its Observations, with the complaints).
+RESULTS: tuple[str, ...] = ("hba1c", "glucose", "vitamin-b12")
 
 
 @dataclass(frozen=True)
@@ -44,12 +40,8 @@ class PeripheralNeuropathy(RuleLogic):
     b12_window_days: int = 365  # B12 is suggested only when none in this window
     glucose_window_days: int = 365  # shown as context next to an undiagnosed HbA1c
     conditions_shown: int = 3  # diabetes, neuropathy and alcohol codes listed on the candidate card
-    hba1c_order: OrderSuggestion = OrderSuggestion(
-        "HbA1c", "4548-4", "Confirm or monitor glycaemia"
-    )
-    b12_order: OrderSuggestion = OrderSuggestion(
-        "Vitamin B12 (cobalamin), serum", "2132-9", "Another treatable cause of neuropathy"
-    )
+    hba1c_order: OrderSuggestion = order(HBA1C, "Confirm or monitor glycaemia")
+    b12_order: OrderSuggestion = order(VITAMIN_B12, "Another treatable cause of neuropathy")
     undiagnosed_explanation: str = (
         "An HbA1c of 6.5 % (48 mmol/mol) or more meets the ADA diagnostic threshold for "
         "diabetes, but no diabetes diagnosis is on record. ADA asks for a confirming repeat test "
@@ -240,16 +232,9 @@ RULE = RuleVersion(
     title="Diabetic and alcohol-related peripheral neuropathy",
     severities=("info", "warning"),
     logic=LOGIC,
-    requires=(
-        DataRequirement("Patient"),
-        DataRequirement("Condition"),
-        DataRequirement("Observation", ("hba1c", "glucose", "vitamin-b12", "leg-complaint")),
-        DataRequirement("Encounter"),
-    ),
+    requires=(PATIENT, CONDITIONS, observations(*RESULTS, "leg-complaint"), ENCOUNTERS),
     valuesets=(
-        "hba1c",
-        "glucose",
-        "vitamin-b12",
+        *RESULTS,
         "diabetes",
         "diabetic-neuropathy",
         "peripheral-neuropathy-any",

@@ -8,15 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cds.facts import Facts
-from cds.rules.base import (
-    DataRequirement,
-    Evidence,
-    Finding,
-    OrderSuggestion,
-    Provenance,
-    RuleLogic,
-    RuleVersion,
-)
+from cds.rules.base import Evidence, Finding, Provenance, RuleLogic, RuleVersion
 from cds.rules.lib.complaints.v1 import (
     COMPLAINT_VALUESETS,
     complaint_evidence,
@@ -25,7 +17,9 @@ from cds.rules.lib.complaints.v1 import (
 )
 from cds.rules.lib.electrolytes.v1 import ELECTROLYTE_WINDOW_DAYS, MG_LOW
 from cds.rules.lib.evidence.v1 import lab_evidence, unique_evidence
+from cds.rules.lib.orders.v1 import MAGNESIUM, OrderSuggestion, order
 from cds.rules.lib.pregnancy.v1 import PREGNANCY_VALUESETS, current_pregnancy
+from cds.rules.lib.requirements.v1 import CONDITIONS, ENCOUNTERS, PROCEDURES, observations
 from cds.rules.lib.results.v1 import is_low, latest_lab
 from cds.rules.lib.text.v1 import fit_summary
 
@@ -38,9 +32,7 @@ class PregnancyLegCramps(RuleLogic):
     third_trimester_weeks: float = 28.0
     lab_window_days: int = ELECTROLYTE_WINDOW_DAYS  # §2 look-back for the magnesium and calcium
     magnesium_low: float = MG_LOW  # mmol/L, the §2 default when the lab gives no range
-    magnesium_order: OrderSuggestion = OrderSuggestion(
-        "Magnesium, serum", "19123-9", "If the cramps are severe"
-    )
+    magnesium_order: OrderSuggestion = order(MAGNESIUM, "If the cramps are severe")
     dvt_caution: str = (
         "Pregnancy and the weeks after birth raise DVT risk: a swollen, painful or one-sided leg "
         "needs DVT assessment, not reassurance about cramps."
@@ -121,12 +113,10 @@ RULE = RuleVersion(
     severities=("info",),
     logic=LOGIC,
     requires=(
-        DataRequirement("Condition"),
-        DataRequirement("Encounter"),
-        DataRequirement("Procedure"),
-        DataRequirement(
-            "Observation", ("pregnancy-status", "gestational-age", "magnesium", "calcium-total")
-        ),
+        CONDITIONS,
+        ENCOUNTERS,
+        PROCEDURES,
+        observations("pregnancy-status", "gestational-age", "magnesium", "calcium-total"),
     ),
     valuesets=(
         *PREGNANCY_VALUESETS,

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cds.facts import Facts
-from cds.rules.base import DataRequirement, Finding, Provenance, RuleLogic, RuleVersion
-from cds.rules.lib.complaints.v1 import complaint_evidence, leg_complaints
+from cds.rules.base import Finding, Provenance, RuleLogic, RuleVersion
+from cds.rules.lib.complaints.v1 import leg_complaint_evidence
 from cds.rules.lib.evidence.v1 import medication_evidence
 from cds.rules.lib.medications.v1 import active_medications
+from cds.rules.lib.requirements.v1 import CONDITIONS, MEDICATIONS
 from cds.rules.lib.text.v1 import fit_summary, low_confidence_cautions
 
 
@@ -42,7 +43,7 @@ class QuinineForCramps(RuleLogic):
             explanation=self.explanation(),
             evidence=(
                 *(medication_evidence(m) for m in quinine),
-                *complaint_evidence(leg_complaints(facts)),
+                *leg_complaint_evidence(facts),
             ),
             cautions=low_confidence_cautions(quinine),
             involves_draft_order=drafted,
@@ -69,11 +70,7 @@ RULE = RuleVersion(
     title="Quinine for leg cramps",
     severities=("warning",),
     logic=LOGIC,
-    requires=(
-        DataRequirement("MedicationRequest"),
-        DataRequirement("MedicationStatement"),
-        DataRequirement("Condition"),
-    ),
+    requires=(*MEDICATIONS, CONDITIONS),
     valuesets=("quinine", "leg-complaint"),
     terminology="2026.11",
     provenance=Provenance(

@@ -7,16 +7,7 @@ from dataclasses import dataclass, replace
 
 from cds.facts import Facts
 from cds.record import ConditionEntry, LabEntry, MedicationEntry
-from cds.rules.base import (
-    DataRequirement,
-    Evidence,
-    Finding,
-    OrderSuggestion,
-    Provenance,
-    RuleLogic,
-    RuleVersion,
-    Severity,
-)
+from cds.rules.base import Evidence, Finding, Provenance, RuleLogic, RuleVersion, Severity
 from cds.rules.lib.complaints.v1 import RESTLESS_LEGS, complaint_evidence, complaints_in
 from cds.rules.lib.conditions.v1 import coded_conditions, family_history_of, has_condition
 from cds.rules.lib.evidence.v1 import (
@@ -27,7 +18,25 @@ from cds.rules.lib.evidence.v1 import (
 )
 from cds.rules.lib.kidney.v1 import KIDNEY_VALUESETS, KidneyStatus, kidney_status
 from cds.rules.lib.medications.v1 import active_medications
+from cds.rules.lib.orders.v1 import (
+    CBC,
+    FERRITIN,
+    IRON,
+    IRON_BINDING_CAPACITY,
+    IRON_SATURATION,
+    OrderSuggestion,
+    order,
+)
 from cds.rules.lib.pregnancy.v1 import current_pregnancy
+from cds.rules.lib.requirements.v1 import (
+    CONDITIONS,
+    ENCOUNTERS,
+    FAMILY_HISTORY,
+    MEDICATIONS,
+    PATIENT,
+    observations,
+    procedures,
+)
 from cds.rules.lib.results.v1 import (
     certainly_at_least,
     certainly_at_most,
@@ -37,6 +46,17 @@ from cds.rules.lib.results.v1 import (
     value_text,
 )
 from cds.rules.lib.text.v1 import drug_names, fit_summary, fmt, join_parts, low_confidence_cautions
+
+# The results it judges itself (the kidney and pregnancy libraries read the eGFR, the
+# pregnancy status and the gestational age).
+RESULTS: tuple[str, ...] = (
+    "ferritin",
+    "iron",
+    "tibc",
+    "transferrin-saturation",
+    "hemoglobin",
+    "bmi",
+)
 
 
 @dataclass(frozen=True)
@@ -90,19 +110,11 @@ class RlsSecondaryCauses(RuleLogic):
     # behaviour.
     pregnancy_ended_after_weeks: float = 44.0
     names_in_summary_chars: int = 60  # room for the association list in a < 140-character summary
-    ferritin_order: OrderSuggestion = OrderSuggestion(
-        "Ferritin", "2276-4", "Iron stores in restless legs (AASM 2024)"
-    )
-    iron_order: OrderSuggestion = OrderSuggestion(
-        "Iron, serum", "2498-4", "Transferrin saturation needs serum iron"
-    )
-    tibc_order: OrderSuggestion = OrderSuggestion(
-        "Iron binding capacity (TIBC)", "2500-7", "Transferrin saturation"
-    )
-    tsat_order: OrderSuggestion = OrderSuggestion(
-        "Iron saturation (TSAT)", "2502-3", "Iron status in restless legs"
-    )
-    cbc_order: OrderSuggestion = OrderSuggestion("CBC", "58410-2", "Anaemia in restless legs")
+    ferritin_order: OrderSuggestion = order(FERRITIN, "Iron stores in restless legs (AASM 2024)")
+    iron_order: OrderSuggestion = order(IRON, "Transferrin saturation needs serum iron")
+    tibc_order: OrderSuggestion = order(IRON_BINDING_CAPACITY, "Transferrin saturation")
+    tsat_order: OrderSuggestion = order(IRON_SATURATION, "Iron status in restless legs")
+    cbc_order: OrderSuggestion = order(CBC, "Anaemia in restless legs")
     ferritin_caution: str = (
         "Ferritin is an acute-phase reactant: inflammation, infection, liver disease and kidney "
         "disease raise it, so a normal or high value can hide iron deficiency. Ferritin assays "
@@ -462,38 +474,18 @@ RULE = RuleVersion(
     severities=("info", "warning"),
     logic=LOGIC,
     requires=(
-        DataRequirement("Patient"),
-        DataRequirement("Condition"),
-        DataRequirement(
-            "Observation",
-            (
-                "ferritin",
-                "iron",
-                "tibc",
-                "transferrin-saturation",
-                "hemoglobin",
-                "bmi",
-                "egfr",
-                "pregnancy-status",
-                "gestational-age",
-                "leg-complaint",
-            ),
-        ),
-        DataRequirement("MedicationRequest"),
-        DataRequirement("MedicationStatement"),
-        DataRequirement("Procedure", ("dialysis",)),
-        DataRequirement("Encounter"),
-        DataRequirement("FamilyMemberHistory"),
+        PATIENT,
+        CONDITIONS,
+        observations(*RESULTS, "egfr", "pregnancy-status", "gestational-age", "leg-complaint"),
+        *MEDICATIONS,
+        procedures("dialysis"),
+        ENCOUNTERS,
+        FAMILY_HISTORY,
     ),
     valuesets=(
         "restless-legs",
         "leg-complaint",
-        "ferritin",
-        "iron",
-        "tibc",
-        "transferrin-saturation",
-        "hemoglobin",
-        "bmi",
+        *RESULTS,
         "pregnancy",
         "pregnancy-status",
         "gestational-age",

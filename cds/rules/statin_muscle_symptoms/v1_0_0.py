@@ -13,25 +13,27 @@ from dataclasses import dataclass
 
 from cds.facts import Facts
 from cds.record import AllergyEntry, ConditionEntry, LabEntry, MedicationEntry
-from cds.rules.base import (
-    DataRequirement,
-    Evidence,
-    Finding,
-    OrderSuggestion,
-    Provenance,
-    RuleLogic,
-    RuleVersion,
-    Severity,
-)
-from cds.rules.lib.complaints.v1 import (
-    complaint_evidence,
-    leg_complaints,
-    pain_or_cramp_complaints,
-)
+from cds.rules.base import Evidence, Finding, Provenance, RuleLogic, RuleVersion, Severity
+from cds.rules.lib.complaints.v1 import leg_complaint_evidence, pain_or_cramp_complaints
 from cds.rules.lib.conditions.v1 import coded_conditions
 from cds.rules.lib.cramp_labs.v1 import high_tsh, low_vitamin_d, tsh_evidence, vitamin_d_evidence
 from cds.rules.lib.evidence.v1 import condition_evidence, medication_evidence, result_evidence
 from cds.rules.lib.medications.v1 import active_allergies_to, active_medications
+from cds.rules.lib.orders.v1 import (
+    BASIC_METABOLIC_PANEL,
+    CREATINE_KINASE,
+    TSH,
+    VITAMIN_D_25OH,
+    OrderSuggestion,
+    order,
+)
+from cds.rules.lib.requirements.v1 import (
+    ALLERGIES,
+    CONDITIONS,
+    ENCOUNTERS,
+    MEDICATIONS,
+    observations,
+)
 from cds.rules.lib.results.v1 import (
     certainly_above,
     certainly_below,
@@ -41,6 +43,9 @@ from cds.rules.lib.results.v1 import (
     value_text,
 )
 from cds.rules.lib.text.v1 import capitalise, drug_names, fit_summary, fmt, low_confidence_cautions
+
+# The results it reads (its Observations, with the complaints).
+RESULTS: tuple[str, ...] = ("creatine-kinase", "tsh", "free-t4", "vitamin-d-25oh", "egfr")
 
 
 @dataclass(frozen=True)
@@ -75,18 +80,12 @@ class StatinMuscleSymptoms(RuleLogic):
     modifier_window_days: int = 365
     egfr_low: float = 60.0  # mL/min/1.73 m2, a modifier below it
 
-    ck_order: OrderSuggestion = OrderSuggestion(
-        "Creatine kinase", "2157-6", "Statin muscle symptoms"
+    ck_order: OrderSuggestion = order(CREATINE_KINASE, "Statin muscle symptoms")
+    tsh_order: OrderSuggestion = order(TSH, "Hypothyroidism predisposes to statin myopathy")
+    vitamin_d_order: OrderSuggestion = order(
+        VITAMIN_D_25OH, "Vitamin D deficiency predisposes to statin muscle symptoms"
     )
-    tsh_order: OrderSuggestion = OrderSuggestion(
-        "TSH", "3016-3", "Hypothyroidism predisposes to statin myopathy"
-    )
-    vitamin_d_order: OrderSuggestion = OrderSuggestion(
-        "25-OH vitamin D", "62292-8", "Vitamin D deficiency predisposes to statin muscle symptoms"
-    )
-    bmp_order: OrderSuggestion = OrderSuggestion(
-        "Basic metabolic panel", "51990-0", "Renal function on a statin"
-    )
+    bmp_order: OrderSuggestion = order(BASIC_METABOLIC_PANEL, "Renal function on a statin")
 
     symptom_pattern_caution: str = (
         "The symptom pattern (symmetric, proximal, timing after a statin start or dose change) "
@@ -134,7 +133,7 @@ class StatinMuscleSymptoms(RuleLogic):
         evidence += [self.intolerance_evidence(a) for a in intolerances]
         modifiers, modifier_evidence = self.predisposing_factors(facts, interactions)
         evidence += modifier_evidence
-        evidence += complaint_evidence(leg_complaints(facts))
+        evidence += leg_complaint_evidence(facts)
 
         cautions = [*low_confidence_cautions(involved_drugs), self.symptom_pattern_caution]
         if severity == "critical":
@@ -334,15 +333,11 @@ RULE = RuleVersion(
     severities=("info", "warning", "critical"),
     logic=LOGIC,
     requires=(
-        DataRequirement("MedicationRequest"),
-        DataRequirement("MedicationStatement"),
-        DataRequirement(
-            "Observation",
-            ("creatine-kinase", "tsh", "free-t4", "vitamin-d-25oh", "egfr", "leg-complaint"),
-        ),
-        DataRequirement("Condition"),
-        DataRequirement("AllergyIntolerance"),
-        DataRequirement("Encounter"),
+        *MEDICATIONS,
+        observations(*RESULTS, "leg-complaint"),
+        CONDITIONS,
+        ALLERGIES,
+        ENCOUNTERS,
     ),
     valuesets=(
         "statins",
@@ -350,11 +345,7 @@ RULE = RuleVersion(
         "strong-cyp3a4-inhibitors",
         "statin-fibrate-cyclosporine",
         "statin-interacting-drugs",
-        "creatine-kinase",
-        "tsh",
-        "free-t4",
-        "vitamin-d-25oh",
-        "egfr",
+        *RESULTS,
         "sams-myopathy",
         "rhabdomyolysis",
         "leg-cramp-complaint",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from cds.facts import Facts
 from cds.record import ConditionEntry
-from cds.rules.base import DataRequirement, Finding, Provenance, RuleLogic, RuleVersion
+from cds.rules.base import Finding, Provenance, RuleLogic, RuleVersion
 from cds.rules.lib.complaints.v1 import (
     COMPLAINT_VALUESETS,
     complaint_evidence,
@@ -23,6 +23,7 @@ from cds.rules.lib.evidence.v1 import (
     conditions_evidence,
     unique_evidence,
 )
+from cds.rules.lib.requirements.v1 import CONDITIONS, ENCOUNTERS
 from cds.rules.lib.text.v1 import fit_summary
 
 
@@ -113,7 +114,7 @@ RULE = RuleVersion(
     title="Chronic venous insufficiency, varicose veins and post-thrombotic syndrome",
     severities=("info",),
     logic=LOGIC,
-    requires=(DataRequirement("Condition"), DataRequirement("Encounter")),
+    requires=(CONDITIONS, ENCOUNTERS),
     valuesets=("venous-insufficiency", "lymphedema", "vte-history", *COMPLAINT_VALUESETS),
     terminology="2026.11",
     provenance=Provenance(

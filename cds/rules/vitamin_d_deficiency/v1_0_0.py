@@ -11,19 +11,15 @@ from dataclasses import dataclass
 
 from cds.facts import Facts
 from cds.record import MedicationEntry
-from cds.rules.base import (
-    DataRequirement,
-    Evidence,
-    Finding,
-    OrderSuggestion,
-    Provenance,
-    RuleLogic,
-    RuleVersion,
-    Severity,
+from cds.rules.base import Evidence, Finding, Provenance, RuleLogic, RuleVersion, Severity
+from cds.rules.lib.complaints.v1 import (
+    complaint_evidence,
+    has_leg_complaint,
+    leg_complaint_evidence,
 )
-from cds.rules.lib.complaints.v1 import complaint_evidence, has_leg_complaint, leg_complaints
 from cds.rules.lib.conditions.v1 import coded_conditions
 from cds.rules.lib.cramp_labs.v1 import (
+    STATIN_CONTEXT_VALUESETS,
     VITAMIN_D_DEFICIENT,
     VITAMIN_D_INSUFFICIENT,
     VITAMIN_D_WINDOW_DAYS,
@@ -35,8 +31,13 @@ from cds.rules.lib.cramp_labs.v1 import (
 )
 from cds.rules.lib.evidence.v1 import condition_evidence, medication_evidence
 from cds.rules.lib.medications.v1 import active_medications
+from cds.rules.lib.orders.v1 import VITAMIN_D_25OH, OrderSuggestion, order
+from cds.rules.lib.requirements.v1 import CONDITIONS, ENCOUNTERS, MEDICATIONS, observations
 from cds.rules.lib.results.v1 import lab_results, value_text
 from cds.rules.lib.text.v1 import drug_names, fit_summary, fmt, low_confidence_cautions
+
+# The results it reads (its Observations, with the complaints).
+RESULTS: tuple[str, ...] = ("vitamin-d-25oh",)
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,8 @@ class VitaminDDeficiency(RuleLogic):
     result_window_days: int = VITAMIN_D_WINDOW_DAYS
     # How many coded deficiency entries the coded-without-result card lists.
     coded_conditions_shown: int = 2
-    vitamin_d: OrderSuggestion = OrderSuggestion(
-        "25-OH vitamin D", "62292-8", "Statin muscle symptoms with low or unknown vitamin D"
+    vitamin_d: OrderSuggestion = order(
+        VITAMIN_D_25OH, "Statin muscle symptoms with low or unknown vitamin D"
     )
 
     def evaluate(self, facts: Facts) -> Finding | None:
@@ -149,7 +150,7 @@ class VitaminDDeficiency(RuleLogic):
                 *(medication_evidence(m) for m in statin.statins),
                 *complaint_evidence(statin.symptoms),
             ]
-        return list(complaint_evidence(leg_complaints(facts)))
+        return list(leg_complaint_evidence(facts))
 
     def involves_draft_order(
         self, supplements: list[MedicationEntry], statin: StatinMuscleContext | None
@@ -167,20 +168,12 @@ RULE = RuleVersion(
     title="Vitamin D deficiency",
     severities=("info", "warning"),
     logic=LOGIC,
-    requires=(
-        DataRequirement("MedicationRequest"),
-        DataRequirement("MedicationStatement"),
-        DataRequirement("Observation", ("vitamin-d-25oh", "leg-complaint")),
-        DataRequirement("Condition"),
-        DataRequirement("Encounter"),
-    ),
+    requires=(*MEDICATIONS, observations(*RESULTS, "leg-complaint"), CONDITIONS, ENCOUNTERS),
     valuesets=(
-        "vitamin-d-25oh",
+        *RESULTS,
         "vitamin-d-deficiency",
         "vitamin-d-supplements",
-        "statins",
-        "sams-myopathy",
-        "leg-complaint",
+        *STATIN_CONTEXT_VALUESETS,
     ),
     terminology="2026.11",
     provenance=Provenance(

@@ -18,6 +18,7 @@ from cds.rules.lib.complaints.v1 import (
     complaint_evidence,
     complaints_in,
     has_leg_complaint,
+    leg_complaint_evidence,
     leg_complaints,
     pain_cramp_or_restless_complaints,
     pain_or_cramp_complaints,
@@ -182,3 +183,5 @@ def test_complaint_evidence_lists_two(terminology: Terminology) -> None:
         "Complaint 0",
         "Complaint 1",
     ]
+    # What a card lists when it shows the complaints on record, of any kind.
+    assert leg_complaint_evidence(f) == complaint_evidence(leg_complaints(f))

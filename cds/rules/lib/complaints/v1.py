@@ -128,3 +128,8 @@ def complaint_evidence(
     """The first COMPLAINTS_SHOWN complaints as evidence lines (`what` labels an entry that
     has no wording of its own)."""
     return tuple(condition_evidence(c, what) for c in complaints[:COMPLAINTS_SHOWN])
+
+
+def leg_complaint_evidence(facts: Facts) -> tuple[Evidence, ...]:
+    """The leg complaints on record as a card lists them (the first COMPLAINTS_SHOWN)."""
+    return complaint_evidence(leg_complaints(facts))

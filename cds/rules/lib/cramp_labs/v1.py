@@ -14,7 +14,7 @@ from typing import Literal
 from cds.facts import Facts
 from cds.record import ConditionEntry, LabEntry, MedicationEntry
 from cds.rules.base import Evidence
-from cds.rules.lib.complaints.v1 import leg_complaints
+from cds.rules.lib.complaints.v1 import ANY_LEG_COMPLAINT, leg_complaints
 from cds.rules.lib.conditions.v1 import coded_conditions
 from cds.rules.lib.evidence.v1 import result_evidence
 from cds.rules.lib.medications.v1 import active_medications
@@ -126,6 +126,9 @@ def vitamin_d_evidence(lab: LabEntry) -> Evidence:
 
 
 # -- statin context --------------------------------------------------------------------------
+
+# Value sets `statin_muscle_context` reads; rules that ask it list them in their own `valuesets`.
+STATIN_CONTEXT_VALUESETS: tuple[str, ...] = ("statins", "sams-myopathy", ANY_LEG_COMPLAINT)
 
 
 @dataclass(frozen=True)

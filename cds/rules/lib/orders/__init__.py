@@ -1,0 +1,1 @@
+"""The `orders` rule library, by version (see `cds.rules.lib`)."""

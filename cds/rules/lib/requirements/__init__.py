@@ -1,0 +1,1 @@
+"""The `requirements` rule library, by version (see `cds.rules.lib`)."""
