@@ -38,8 +38,10 @@ from typing import Literal
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CODES = REPO_ROOT.parent / "shared" / "clinical-codes" / "codes.tsv"
 DEFAULT_OUT = REPO_ROOT / "cds" / "terminology"
-# The terminology release the VALUESETS table below defines.
-RELEASE = "2026.11"
+# The terminology release this script builds: the VALUESETS table below, with every row of each
+# role that names a value set (clinical-content.md §22.1: "each role is one value set, selected
+# whole"). Release 2026.11 (the table alone) is frozen in cds/terminology/data/2026.11/.
+RELEASE = "2026.12"
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -83,6 +85,9 @@ UNVERIFIED_CODES = frozenset(
 UNVERIFIED_ICD_CATEGORIES = ("M16", "M17")
 
 MEDICATION_ROLES = ("med-ingredient", "med-interacting", "med-context")
+# codes.tsv roles that say how a row is used rather than which set it belongs to: the table
+# below picks their rows. Any other role names a value set and is added to it whole.
+PICKED_ROLES = frozenset({*MEDICATION_ROLES, "med-product", "condition", "lab", "order"})
 
 # Rule ids of codes.tsv, shortened so the table below stays readable.
 DIURETIC = "diuretic-electrolytes"
@@ -435,6 +440,16 @@ CONDITIONS = Group(
             ),
         ),
         Spec(
+            "leg-pain",
+            "leg pain alone, without cramps (§1.6): M79.604-6, M79.661-9",
+            (Rows(OTHER, "condition", "M79.604 M79.605 M79.606 M79.661 M79.662 M79.669"),),
+        ),
+        Spec(
+            "leg-cramp",
+            "leg cramps alone (§22.2 j): R25.2 cramp and spasm, G47.62 sleep related leg cramps",
+            (Rows(ELECTROLYTE, "condition", "R25.2 G47.62"),),
+        ),
+        Spec(
             "restless-legs",
             "restless legs syndrome and periodic limb movement disorder (§8)",
             (Rows(RLS, "condition", "G25.81 32914008 G47.61"),),
@@ -633,6 +648,10 @@ CONDITIONS = Group(
         ),
         Spec("mi", "myocardial infarction (§10)", (Rows(DVT, "condition", "22298006"),)),
         Spec(
+            "cesarean",
+            "cesarean birth: major surgery for the Wells item, and childbirth (§22.2 i)",
+        ),
+        Spec(
             "stroke",
             "stroke, cerebral infarction (§10)",
             (Rows(DVT, "condition", "230690007 432504007 422504002"),),
@@ -807,14 +826,15 @@ NOTES = """\
   `statins` ⊇ `cyp3a4-sensitive-statins`.
 - **Text matching aliases** (misspellings and brand names seen in Synthea) live in
   `cds/terminology/aliases.py`: they are matching rules, not codes.
-- **Known gaps: Synthea codes that codes.tsv lacks, so no set matches them.** Adding them
-  takes verification in codes.tsv first. Observations (72 of 90 patients each): glucose
-  2339-0, creatinine 38483-4 and calcium 49765-1, all "in Blood". Conditions: normal pregnancy
-  72892002 (13 patients), BMI 30+ obesity 162864005 (38), chronic congestive heart failure
-  88805009 (15), CKD stage 2 431856006, diabetic renal disease 127013003, idiopathic atrophic
-  hypothyroidism 83664006, smokes tobacco daily 449868002, alcoholism 7200002, chronic
-  obstructive bronchitis 185086009, emphysema 87433001, chronic paralysis due to spinal cord
-  lesion 698754002, and the colon and prostate malignancies (363406005, 109838007, 314994000).
+- **Release 2026.12 (§22.1).** Every codes.tsv role that names a value set is added to it
+  whole, so the sets now hold the codes real records use: glucose 2339-0, creatinine 38483-4
+  and calcium 49765-1 "in Blood", normal pregnancy 72892002, BMI 30+ obesity 162864005, chronic
+  congestive heart failure 88805009, CKD stage 2 431856006, idiopathic atrophic hypothyroidism
+  83664006, smokes tobacco daily 449868002, alcoholism 7200002, chronic obstructive bronchitis
+  185086009, emphysema 87433001 and the colon and prostate malignancies (363406005, 109838007,
+  314994000) are all matched; diabetic renal disease 127013003 is in `diabetes`. Still in no
+  set: chronic paralysis due to spinal cord lesion 698754002 (not verified in codes.tsv).
+  Release 2026.11 (the sets before §22) is kept as it was, for the rule versions that read it.
   SNOMED descendants are not expanded, because no hierarchy ships with the service.
 """
 
@@ -978,6 +998,15 @@ def build_valuesets(
     for row in rows:
         by_rule_role.setdefault((row.rule, row.role), []).append(row)
 
+    whole_roles: dict[str, list[CodeRow]] = {}
+    for row in rows:
+        if row.role not in PICKED_ROLES:
+            whole_roles.setdefault(row.role, []).append(row)
+    named = {spec.name for group in VALUESETS for spec in group.specs}
+    unwired = sorted(set(whole_roles) - named)
+    if unwired:
+        raise BuildError(f"codes.tsv roles that name no value set: {', '.join(unwired)}")
+
     built: dict[str, list[Entry]] = {}
     for group in VALUESETS:
         for spec in group.specs:
@@ -995,6 +1024,10 @@ def build_valuesets(
                     if pick.match == "prefix" and row.system != ICD10CM:
                         raise BuildError(f"{spec.name}: prefix match only for ICD-10-CM")
                     add(Entry(row.system, row.code, row.display, row.source, pick.match))
+            # §22.1: the role named like the set, whole (before the includes, so a set that
+            # includes this one sees it whole too).
+            for row in whole_roles.get(spec.name, ()):
+                add(Entry(row.system, row.code, row.display, row.source, "exact"))
             for included in spec.includes:
                 if included not in built:
                     raise BuildError(f"{spec.name}: include {included} must be defined earlier")

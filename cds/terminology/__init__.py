@@ -190,6 +190,23 @@ class ValueSet:
                     return coding
         return None
 
+    def display_of(self, coding: Coding) -> str | None:
+        """The display the verified code list gives the entry `coding` matches (the code list's
+        wording, never the record's), or None."""
+        system, code = coding.get("system"), coding.get("code")
+        if not isinstance(system, str) or not isinstance(code, str):
+            return None
+        wanted_system, wanted_code = _key(system, code)
+        for entry in self.entries:
+            entry_system, entry_code = _key(entry.system, entry.code)
+            if entry_system != wanted_system:
+                continue
+            if entry_code == wanted_code or (
+                entry.match == "prefix" and wanted_code.startswith(entry_code)
+            ):
+                return entry.display
+        return None
+
     def contains_ingredient(self, medication: MedicationMatch) -> bool:
         return not self._rxnorm.isdisjoint(medication.ingredients)
 

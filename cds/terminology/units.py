@@ -160,6 +160,8 @@ _CONVERSIONS: Mapping[str, Mapping[str, _Conversion]] = MappingProxyType(
         "creatinine": _table(
             (("mg/dL",), _SAME),
             (("umol/L",), _Conversion(1 / _CREATININE_UMOL_L_PER_MG_DL)),
+            # The same, reported in mmol/L (1 mmol/L = 1000 umol/L; HL7 R4 examples do).
+            (("mmol/L",), _Conversion(1000 / _CREATININE_UMOL_L_PER_MG_DL)),
         ),
         "egfr": _table((_EGFR, _SAME)),
         "tsh": _table((("mIU/L", "uIU/mL", "mU/L", "uU/mL", "m[IU]/L", "u[IU]/mL"), _SAME)),

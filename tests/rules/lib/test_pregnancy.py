@@ -20,6 +20,7 @@ from tests.support.fhir import (
     procedure,
     when,
 )
+from tests.support.rules import terminology_release
 
 PREGNANCY_STATUS = "82810-3"
 GESTATIONAL_AGE = "49051-6"
@@ -172,9 +173,9 @@ def test_an_old_gestational_age_is_not_used(terminology: Terminology) -> None:
     assert pregnancy.gestational_weeks is None
 
 
-def test_a_pregnancy_status_as_a_condition_code_in_icd10_is_not_guessed(
-    terminology: Terminology,
-) -> None:
-    # Only the value set's codes count: a Z33.1-like code outside it proves nothing here.
+def test_only_the_value_sets_codes_count() -> None:
+    # Z33.1 "Pregnant state, incidental" joined the `pregnancy` set in terminology release
+    # 2026.12 (VSAC Pregnancy, §22.1): before it, the code proved nothing, after it, it does.
     other = condition("Z33.1", system=ICD10, onset_days_ago=30)
-    assert pregnancy_of(terminology, other) is None
+    assert pregnancy_of(terminology_release("2026.11"), other) is None
+    assert pregnancy_of(terminology_release("2026.12"), other) is not None
