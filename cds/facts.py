@@ -102,6 +102,12 @@ class RecordFacts:
         vs = self.terminology.valueset(valueset)
         return [o for o in self.record.complaint_observations if vs.match(o.codings) is not None]
 
+    def coded_observations_in(self, valueset: str) -> list[ConditionEntry]:
+        """Observations whose code or coded value is in a value set (a complaint or symptom
+        recorded as an Observation), as condition-like entries with all their codings."""
+        vs = self.terminology.valueset(valueset)
+        return [o for o in self.record.coded_observations if vs.match(o.codings) is not None]
+
 
 class Facts:
     """The record as one rule version may read it: its declared value sets only."""
@@ -191,6 +197,10 @@ class Facts:
     def observations_in(self, name: str) -> list[ConditionEntry]:
         self._note(name)
         return self._shared.observations_in(name)
+
+    def coded_observations_in(self, name: str) -> list[ConditionEntry]:
+        self._note(name)
+        return self._shared.coded_observations_in(name)
 
     def results_of(self, analyte: str) -> Sequence[LabEntry]:
         """Every usable result of an analyte (a value set name), newest first, undated last."""

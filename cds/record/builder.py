@@ -102,6 +102,9 @@ LAB_ANALYTES: tuple[str, ...] = (
 )
 # Observations read for their coded answer rather than a quantity.
 CODED_OBSERVATIONS: tuple[str, ...] = ("pregnancy-status", "smoking-status")
+# Value sets whose codes make an Observation a coded finding the record keeps (by its code or
+# its coded value): leg complaints (§1.6) and PE symptoms (§11, §22.2 e).
+FINDING_VALUESETS: tuple[str, ...] = ("leg-complaint", "pe-symptoms")
 
 ACTIVE_MEDICATION_STATUSES = frozenset({"active", "on-hold"})
 ENDED_MEDICATION_STATUSES = frozenset({"completed", "stopped"})
@@ -118,7 +121,7 @@ LAB_INTERPRETATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-Observatio
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 LOINC = "http://loinc.org"
 _LOINC_OID = "urn:oid:2.16.840.1.113883.6.1"  # the HL7 v3 OID some EHRs still send for LOINC
-_MEMO_LIMIT = 4096  # codes remembered by RecordBuilder._may_be_complaint
+_MEMO_LIMIT = 4096  # codes remembered by RecordBuilder._may_be_finding
 _MEDICATION_KINDS = frozenset(
     {"MedicationRequest", "MedicationStatement", "MedicationAdministration"}
 )
@@ -177,11 +180,12 @@ class RecordBuilder:
                     index.setdefault(code, analyte)
         self._loinc_to_analyte = index
         self._complaint = terminology.valueset("leg-complaint")
-        self._complaint_codes = _prefilter(self._complaint)
-        # code as given -> may be a complaint (_may_be_complaint): a long record repeats the
-        # same few Observation codes. Bounded, as codes come from requests; never changes an
+        self._findings = tuple(terminology.valueset(name) for name in FINDING_VALUESETS)
+        self._finding_codes = _prefilter(*self._findings)
+        # code as given -> may be a finding (_may_be_finding): a long record repeats the same
+        # few Observation codes. Bounded, as codes come from requests; never changes an
         # answer, so sharing the builder across requests and threads stays safe.
-        self._complaint_memo: dict[str, bool] = {}
+        self._finding_memo: dict[str, bool] = {}
         self._handlers: dict[str, Handler] = {
             "Patient": self._patient,
             "Condition": self._condition,
@@ -342,11 +346,11 @@ class RecordBuilder:
                         break
         if analyte is None:
             value_concept = r.get("valueCodeableConcept")
-            if self._may_be_complaint(codings) or (
+            if self._may_be_finding(codings) or (
                 value_concept is not None
-                and self._may_be_complaint(as_dict(value_concept).get("coding"))
+                and self._may_be_finding(as_dict(value_concept).get("coding"))
             ):
-                self._complaint_observation(r, build.record)
+                self._coded_observation(r, build.record)
             return
         self._lab(r, analyte, build.record)
 
@@ -427,15 +431,15 @@ class RecordBuilder:
                 return bounds[0], bounds[1]
         return None, None
 
-    def _may_be_complaint(self, codings: Any) -> bool:
-        """False only when no coding can be in the leg-complaint set (a cheap pre-filter;
+    def _may_be_finding(self, codings: Any) -> bool:
+        """False only when no coding can be in a FINDING_VALUESETS set (a cheap pre-filter;
         ValueSet.match decides)."""
-        codes = self._complaint_codes
+        codes = self._finding_codes
         if codes is None:
             return True
         if not isinstance(codings, list):
             return False
-        memo = self._complaint_memo
+        memo = self._finding_memo
         for coding in codings:
             if isinstance(coding, dict):
                 code = coding.get("code")
@@ -450,20 +454,37 @@ class RecordBuilder:
                         return True
         return False
 
-    def _complaint_observation(self, r: Mapping[str, Any], record: PatientRecord) -> None:
-        # A leg complaint can be recorded as an Observation (coded finding); keep only those.
+    def _coded_observation(self, r: Mapping[str, Any], record: PatientRecord) -> None:
+        # A complaint or symptom can be recorded as an Observation (a coded finding, by its code
+        # or its coded value); keep only those.
+        if str_or_none(r.get("status")) in IGNORED_COMPLAINT_OBSERVATION_STATUSES:
+            return
         code = r.get("code")
-        matched = self._complaint.match(codings_of(code)) or self._complaint.match(
-            codings_of(r.get("valueCodeableConcept"))
-        )
-        if (
-            matched is None
-            or str_or_none(r.get("status")) in IGNORED_COMPLAINT_OBSERVATION_STATUSES
-        ):
+        codings = codings_of(code) + codings_of(r.get("valueCodeableConcept"))
+        if not any(vs.match(codings) is not None for vs in self._findings):
             return
         when = (
             parse_datetime(r.get("effectiveDateTime")) or period_bounds(r.get("effectivePeriod"))[0]
         )
+        record.coded_observations.append(
+            ConditionEntry(
+                reference=reference_of(r),
+                codings=codings,
+                display=concept_text(code),
+                clinical_status=None,
+                verification_status=None,
+                onset=when,
+                recorded=when,
+                abatement=None,
+                source="Observation",
+            )
+        )
+        # The first rule versions read leg complaints only, with the one matching coding.
+        matched = self._complaint.match(codings_of(code)) or self._complaint.match(
+            codings_of(r.get("valueCodeableConcept"))
+        )
+        if matched is None:
+            return
         record.complaint_observations.append(
             ConditionEntry(
                 reference=reference_of(r),
@@ -505,9 +526,13 @@ class RecordBuilder:
         if kind == "MedicationRequest":
             start = parse_datetime(r.get("authoredOn"))
             end = period_bounds(as_dict(r.get("dispenseRequest")).get("validityPeriod"))[1]
+            therapy_end = _bounds_end(r.get("dosageInstruction"))
+            authored = start
         else:
             start, end = period_bounds(r.get("effectivePeriod"))
             start = start or parse_datetime(r.get("effectiveDateTime"))
+            therapy_end = end
+            authored = parse_datetime(r.get("dateAsserted"))
             if kind == "MedicationAdministration" and end is None:
                 end = start
         record.medications.append(
@@ -522,6 +547,10 @@ class RecordBuilder:
                 start=start,
                 end=end,
                 administered=kind == "MedicationAdministration",
+                intent=str_or_none(r.get("intent")),
+                therapy_end=therapy_end,
+                authored=authored,
+                resource=r,
             )
         )
 
@@ -571,6 +600,11 @@ class RecordBuilder:
             return
         start, end = period_bounds(r.get("period"))
         reasons = tuple(c for concept in as_list(r.get("reasonCode")) for c in codings_of(concept))
+        reason_references = tuple(
+            ref
+            for target in as_list(r.get("reasonReference"))
+            if (ref := str_or_none(as_dict(target).get("reference"))) is not None
+        )
         build.record.encounters.append(
             EncounterEntry(
                 reference=reference_of(r),
@@ -579,6 +613,7 @@ class RecordBuilder:
                 start=start,
                 end=end,
                 reason_codings=reasons,
+                reason_references=reason_references,
             )
         )
 
@@ -608,12 +643,29 @@ class RecordBuilder:
         build.record.family_history.append(FamilyHistoryEntry(reference_of(r), codings))
 
 
-def _prefilter(valueset: ValueSet) -> frozenset[str] | None:
-    """The set's codes, loosely compared (case, dots, spaces ignored, any system): a coding
-    whose code is not in here cannot match. None when the set has prefix rows (no pre-filter)."""
-    if any(entry.match != "exact" for entry in valueset.entries):
+def _prefilter(*valuesets: ValueSet) -> frozenset[str] | None:
+    """The sets' codes, loosely compared (case, dots, spaces ignored, any system): a coding
+    whose code is not in here cannot match. None when a set has prefix rows (no pre-filter)."""
+    if any(entry.match != "exact" for vs in valuesets for entry in vs.entries):
         return None
-    return frozenset(loose_code(code) for _, code in valueset.codes)
+    return frozenset(loose_code(code) for vs in valuesets for _, code in vs.codes)
+
+
+def _bounds_end(instructions: Any) -> datetime | None:
+    """The latest dosageInstruction.timing.repeat.boundsPeriod.end: when the therapy ends."""
+    ends = [
+        end
+        for instruction in as_list(instructions)
+        if (
+            end := period_bounds(
+                as_dict(as_dict(as_dict(instruction).get("timing")).get("repeat")).get(
+                    "boundsPeriod"
+                )
+            )[1]
+        )
+        is not None
+    ]
+    return max(ends, default=None)
 
 
 def _effective_period(period: Any) -> datetime | None:

@@ -6,9 +6,10 @@ be refactored, extended with new fields, or made faster, but must never change w
 field holds, at any terminology release a released version reads. So each field's behaviour is
 pinned as a hash of its values over a frozen corpus of real records (90 Synthea patients, the
 HL7 R4 examples, the fixture records as they were when the contract began): `contract.json`
-holds {terminology release: {"Entry.field": hash}}. A rule version's fingerprint includes the
-hashes of the fields it reads (`cds.rules.fingerprint`), and the record tests rebuild the corpus
-and compare (`tests/record/test_contract.py`), naming the released versions a change would touch.
+holds {terminology release: {"PatientRecord.<list>.<field>": hash}}. A rule version's fingerprint
+includes the hashes of the fields it reads (`cds.rules.fingerprint`), and the record tests
+rebuild the corpus and compare (`tests/record/test_contract.py`), naming the released versions
+a change would touch.
 
 Pure: this module hashes records it is given; the corpus is read by the tests and
 `tools/record_contract.py`, never by the service.
@@ -31,7 +32,8 @@ _SHORT = 16
 
 
 def load_contract() -> dict[str, dict[str, str]]:
-    """{terminology release: {"Entry.field": hash}} as committed."""
+    """{terminology release: {"PatientRecord.<list>[.<field>]" or "PatientInfo.<field>": hash}}
+    as committed."""
     text = resources.files(__package__ or "cds.record").joinpath(CONTRACT_FILE).read_text("utf-8")
     contract: dict[str, dict[str, str]] = json.loads(text)
     return contract
@@ -53,7 +55,7 @@ def field_hashes(records: Iterable[PatientRecord]) -> dict[str, str]:
         digest.update(b"\n")
 
     for record in records:
-        _feed_entry(feed, record.patient)
+        _feed_entry(feed, "PatientInfo", record.patient)
         feed("PatientRecord.skipped", dict(sorted(record.skipped.items())))
         for f in dataclasses.fields(record):
             value = getattr(record, f.name)
@@ -69,14 +71,15 @@ def field_hashes(records: Iterable[PatientRecord]) -> dict[str, str]:
                 feed(f"PatientRecord.{f.name}", [e.reference for e in value])
                 entries = list(value)
             for entry in entries:
-                _feed_entry(feed, entry)
+                _feed_entry(feed, f"PatientRecord.{f.name}", entry)
     return {name: digest.hexdigest()[:_SHORT] for name, digest in sorted(digests.items())}
 
 
-def _feed_entry(feed: Any, entry: Any) -> None:
-    kind = type(entry).__qualname__
+def _feed_entry(feed: Any, where: str, entry: Any) -> None:
+    """Each field of an entry, by where the record holds it ("PatientRecord.labs.value"): a new
+    list of entries of an existing type never changes the hashes of the lists already read."""
     for f in dataclasses.fields(entry):
-        feed(f"{kind}.{f.name}", getattr(entry, f.name))
+        feed(f"{where}.{f.name}", getattr(entry, f.name))
 
 
 def _canonical(value: Any) -> str:

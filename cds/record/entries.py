@@ -35,6 +35,16 @@ class MedicationEntry:
     start: datetime | None
     end: datetime | None
     administered: bool = False  # MedicationAdministration (chemotherapy exposure)
+    # Read since terminology release 2026.12 (clinical-content.md §22.2 c, d):
+    intent: str | None = None  # MedicationRequest.intent
+    # End of therapy: MedicationRequest dosageInstruction.timing.repeat.boundsPeriod.end (the
+    # latest), MedicationStatement effectivePeriod.end; never the dispensing window (`end` of a
+    # MedicationRequest is dispenseRequest.validityPeriod.end, as the first rule versions read).
+    therapy_end: datetime | None = None
+    # When it was ordered or asserted: authoredOn, or a statement's dateAsserted.
+    authored: datetime | None = None
+    # The resource as received: a suggestion to put an order on hold sends it back, updated.
+    resource: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +95,8 @@ class EncounterEntry:
     start: datetime | None
     end: datetime | None
     reason_codings: Codings
+    # reasonReference targets ("Condition/123"), read since release 2026.12 (§22.2 e).
+    reason_references: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +122,9 @@ class PatientRecord:
     conditions: list[ConditionEntry] = field(default_factory=list)
     labs: dict[str, list[LabEntry]] = field(default_factory=dict)  # analyte -> newest first
     complaint_observations: list[ConditionEntry] = field(default_factory=list)
+    # Observations whose code or coded value is a symptom or complaint some rule reads (leg
+    # complaints, PE symptoms), with all their codings; read since release 2026.12 (§22.2 e).
+    coded_observations: list[ConditionEntry] = field(default_factory=list)
     procedures: list[ProcedureEntry] = field(default_factory=list)
     encounters: list[EncounterEntry] = field(default_factory=list)
     allergies: list[AllergyEntry] = field(default_factory=list)

@@ -12,7 +12,8 @@ starting from its logic's `evaluate`:
 - **constants** it reads (module constants, class attributes), by value;
 - **parameters**: the fields of its logic (thresholds, windows, suggested orders), by value;
 - **value sets**: the codes of every value set it declares, at its terminology release;
-- **record behaviour**: for every field of a record entry it reads (`LabEntry.value`, ...), the
+- **record behaviour**: for every list of the record and field of its entries it reads
+  (`PatientRecord.labs`, `PatientRecord.labs.value`, ...), the
   hash that the record contract (`cds/record/contract.json`) gives that field's behaviour on a
   frozen corpus of real records (the record builder is checked against that contract by its
   tests, so a builder change that alters a field a released version reads fails there);
@@ -30,8 +31,8 @@ reverse). Rules and libraries must therefore not reach code dynamically (getattr
 name, eval): the architecture test forbids it.
 
 Each part is named (`code:cds.rules.lib.results.v1:latest_lab`, `param:k_critical`,
-`valueset:potassium@2026.11`, `record:LabEntry.value@2026.11`), so a changed fingerprint says
-what changed, and `cds rules diff` compares two versions part by part.
+`valueset:potassium@2026.11`, `record:PatientRecord.labs.value@2026.11`), so a changed
+fingerprint says what changed, and `cds rules diff` compares two versions part by part.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ import re
 import sys
 import textwrap
 import types
+import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -68,6 +70,11 @@ OUTSIDE = (
     "cds.rules.release",
 )
 RECORD_ENTRIES = "cds.record.entries"
+# The data classes rules hand to the service (Finding, Evidence, OrderSuggestion...) are an
+# interface, not behaviour: what a version gives is in its own code (the values it passes), and
+# every field a version may leave out has an empty default, so adding a field to the interface
+# changes no released version. Their class bodies are therefore not parts of a fingerprint.
+INTERFACE = "cds.rules.base"
 _SHORT = 16  # hex digits kept per part: enough to tell parts apart, short enough to read
 
 
@@ -85,6 +92,39 @@ class Fingerprint:
         """Part names that differ from `other` (added, removed or changed), sorted."""
         names = set(self.parts) | set(other)
         return sorted(n for n in names if self.parts.get(n) != other.get(n))
+
+
+def record_contract_names(fields: set[str]) -> set[str]:
+    """The record contract entries for the record fields code reads ("LabEntry.value",
+    "PatientRecord.labs", "PatientInfo.birth_date"): each list of the record it reads, and each
+    field read of that list's entries (cds/record/contract.py)."""
+    from cds.record.entries import PatientRecord  # the record's shape, read once per call
+
+    hints = typing.get_type_hints(PatientRecord)
+    names = {name for name in fields if name.startswith("PatientInfo.")}
+    for record_field in (name for name in fields if name.startswith("PatientRecord.")):
+        if record_field == "PatientRecord.patient":
+            continue  # its fields are the PatientInfo ones
+        names.add(record_field)
+        attribute = record_field.split(".", 1)[1]
+        entry = _entry_type(hints.get(attribute))
+        if entry is None:
+            continue
+        names |= {
+            f"{record_field}.{name.split('.', 1)[1]}"
+            for name in fields
+            if name.startswith(f"{entry.__qualname__}.")
+        }
+    return names
+
+
+def _entry_type(hint: Any) -> type | None:
+    """ConditionEntry for list[ConditionEntry]; LabEntry for dict[str, list[LabEntry]]."""
+    while True:
+        args = typing.get_args(hint)
+        if not args:
+            return hint if isinstance(hint, type) and dataclasses.is_dataclass(hint) else None
+        hint = args[-1]
 
 
 def in_scope(module: str | None) -> bool:
@@ -114,7 +154,7 @@ def rule_fingerprint(
         entries = terminology.valueset(name).entries
         codes = sorted(f"{e.system}|{e.code}|{e.match}" for e in entries)
         reach.parts[f"valueset:{name}@{terminology.release}"] = _hash("\n".join(codes))
-    for name in sorted(reach.record_fields):
+    for name in sorted(record_contract_names(reach.record_fields)):
         key = f"record:{name}@{terminology.release}"
         reach.parts[key] = record_contract.get(name, "not in the record contract")
     reach.parts["meta:title"] = repr(rule.title)
@@ -240,6 +280,8 @@ class _Reach:
     def _class(self, cls: type) -> None:
         if id(cls) in self._classes or not in_scope(cls.__module__):
             return
+        if cls.__module__ == INTERFACE:
+            return  # the shape of what rules give the service: see INTERFACE
         self._classes.add(id(cls))
         self.parts[f"class:{cls.__module__}:{cls.__qualname__}"] = _class_digest(cls)
         for base in cls.__bases__:

@@ -68,5 +68,7 @@ def test_a_builder_change_names_the_field_and_the_versions_reading_it() -> None:
     now = field_hashes(corpus_records(builder))
     lines = explain(release, now, load_contract()[release])
     assert len(lines) == 1
-    assert lines[0].startswith(f"{release} LabEntry.comparator: the builder's output changed")
+    assert lines[0].startswith(
+        f"{release} PatientRecord.labs.comparator: the builder's output changed"
+    )
     assert "diuretic-electrolytes@1.0.0" in lines[0]
