@@ -213,7 +213,11 @@ def diff_rules(rule_id: str, old: str, new: str) -> None:
 
 @rules.command("release")
 @click.option("--as", "name", default=None, help="The new ruleset release, e.g. 2026.12.0.")
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 if anything is unreleased.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 if a pinned version is unreleased or anything released changed.",
+)
 def release_rules(name: str | None, check: bool) -> None:
     """Fingerprint every rule version, policy and terminology release not yet released into
     released.json, as ruleset release NAME made of the versions hooks/ pins.
@@ -235,16 +239,22 @@ def release_rules(name: str | None, check: bool) -> None:
         sys.exit(1)
     new_things = [*plan.added, *(f"policy {v}" for v in plan.policies_added)]
     new_things += [f"terminology {t}" for t in plan.terminology_added]
-    for item in new_things:
-        click.echo(f"{'would release' if check else 'releasing'}  {item}")
     pins = sorted(pinned_by(_hooks_dir()))
     unreleased_pins = [key for key in pins if key not in registry.released.rules]
     if check:
-        if new_things or unreleased_pins:
-            click.echo(f"{len(new_things)} thing(s) not released yet", err=True)
+        # Work in progress (a version or a terminology release nothing pins yet) is said, and
+        # is not a failure; what the services run must be released and unchanged.
+        for item in new_things:
+            click.echo(f"not released yet: {item}")
+        if unreleased_pins:
+            click.echo(f"pinned but not released: {', '.join(unreleased_pins)}", err=True)
             sys.exit(1)
-        click.echo(f"ruleset {registry.release.version}: everything is released and unchanged")
+        click.echo(
+            f"ruleset {registry.release.version}: everything pinned is released and unchanged"
+        )
         return
+    for item in new_things:
+        click.echo(f"releasing  {item}")
     if name is None:
         raise click.ClickException("say which ruleset release this is: --as 2026.12.0")
     try:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from cds.facts import Facts
+    from cds.record import MedicationEntry
 
 Severity = Literal["info", "warning", "critical"]
 SEVERITY_RANK: dict[str, int] = {"critical": 0, "warning": 1, "info": 2}
@@ -88,9 +89,32 @@ class OrderSuggestion:
 
 
 @dataclass(frozen=True)
+class GuidelineSource:
+    """The guideline a finding rests on, shown as the card's source (its label and link)."""
+
+    label: str  # short, as a clinician names it: "ESE/ESICM hyponatraemia guideline 2014"
+    url: str | None = None  # its address, when it has a stable one (a DOI)
+
+
+@dataclass(frozen=True)
+class MedicationAction:
+    """A medication the card advises stopping or holding, offered as a suggestion: a drafted
+    order is removed (CDS Hooks `delete`), an active order is put on hold (`update`)."""
+
+    medication: MedicationEntry
+    verb: Literal["stop", "hold"]
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Finding:
     """What a rule version found. It does not say which rule made it: the pipeline knows, and
-    stamps it (`cds.pipeline.Fired`)."""
+    stamps it (`Fired`). All its text is plain text: `cds.cards` writes the markdown and escapes
+    everything, record text included.
+
+    This is the interface between rules and the service: every field a rule may leave out has
+    an empty default, so a field added later changes no released version (see
+    `cds.rules.fingerprint.INTERFACE`)."""
 
     severity: Severity
     summary: str  # < 140 characters, names the cause and the key value
@@ -104,7 +128,14 @@ class Finding:
     # True when a drafted order (order-select / order-sign) is part of the evidence.
     involves_draft_order: bool = False
     # Lower means more specific; ties broken by severity. Set by the rule, documented there.
-    specificity: int = 50
+    specificity: int
+    # The guideline this finding rests on, when it is not the rule's own (`RuleVersion`).
+    source: GuidelineSource | None = None
+    # Medications the card advises stopping or holding (§22: offered as suggestions).
+    medication_actions: tuple[MedicationAction, ...] = ()
+    # A candidate cause (§1.6): shown only with a leg complaint on record (or the drug being
+    # ordered); False for a finding that stands on its own (an abnormal result, a red flag).
+    candidate: bool = False
 
 
 @dataclass(frozen=True)

@@ -712,7 +712,12 @@ def test_a_broken_rule_costs_its_own_card_never_the_answer(
     @dataclasses.dataclass(frozen=True)
     class TooLong(RuleLogic):
         def evaluate(self, facts: Facts) -> Finding | None:
-            return Finding("warning", "x" * 200, "A summary over the limit.")
+            return Finding(
+                severity="warning",
+                summary="x" * 200,
+                explanation="A summary over the limit.",
+                specificity=50,
+            )
 
     @dataclasses.dataclass(frozen=True)
     class NotAFinding(RuleLogic):

@@ -1,0 +1,1 @@
+"""The `laterality` rule library, by version (see `cds.rules.lib`)."""

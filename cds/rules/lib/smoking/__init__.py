@@ -1,0 +1,1 @@
+"""The `smoking` rule library, by version (see `cds.rules.lib`)."""
