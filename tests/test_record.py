@@ -19,23 +19,7 @@ import pytest
 from cds.facts import Facts, RecordFacts
 from cds.fhir.bundles import iter_resources
 from cds.record import LAB_ANALYTES, PatientRecord, RecordBuilder
-from cds.rules.lib.complaints.v1 import complaints_in, has_leg_complaint, leg_complaints
-from cds.rules.lib.conditions.v1 import (
-    coded_conditions,
-    conditions_within,
-    family_history_of,
-    has_condition,
-)
-from cds.rules.lib.medications.v1 import (
-    active_medications,
-    allergies_to,
-    drafted,
-    is_active,
-    medications_within,
-)
-from cds.rules.lib.pregnancy.v1 import current_pregnancy
-from cds.rules.lib.procedures.v1 import inpatient_stays, procedures_within
-from cds.rules.lib.results.v1 import is_high, is_low, lab_results, latest_lab
+from cds.rules.lib.library import Library2026_11
 from cds.terminology import Terminology
 from tests.support.fhir import (
     AS_OF,
@@ -55,6 +39,9 @@ from tests.support.fhir import (
     when,
 )
 from tests.support.paths import HL7_EXAMPLES, SYNTHEA_BUNDLES
+
+# The rule libraries, as a rule version inherits them.
+LIBRARY = Library2026_11()
 
 K = "2823-3"  # potassium, mmol/L
 MG_MASS = "19123-9"  # magnesium, mg/dL
@@ -101,7 +88,7 @@ def furosemide(**kwargs: Any) -> dict[str, Any]:
 
 
 def loop_diuretics(f: Facts) -> list[str]:
-    return [m.reference for m in active_medications(f, "loop-diuretics")]
+    return [m.reference for m in LIBRARY.active_medications(f, "loop-diuretics")]
 
 
 def statement(status: str, *, start: float = 100, end: float | None = None) -> dict[str, Any]:
@@ -178,17 +165,17 @@ def test_a_completed_request_without_an_end_is_not_active(terminology: Terminolo
 def test_a_draft_order_counts_as_active(terminology: Terminology, hook: str) -> None:
     draft = draft_order(FUROSEMIDE, "Furosemide 20 MG Oral Tablet")
     f = facts(terminology, draft_orders=[draft])
-    [med] = active_medications(f, "loop-diuretics")
+    [med] = LIBRARY.active_medications(f, "loop-diuretics")
     assert med.drafted
     assert med.status == "active"
-    assert drafted([med]) == [med]
+    assert LIBRARY.drafted([med]) == [med]
 
 
 def test_a_draft_in_the_chart_is_not_active_nor_exposure(terminology: Terminology) -> None:
     # A draft MedicationRequest in the prefetch is someone's unsigned order, not a drug taken.
     f = facts(terminology, furosemide(status="draft", days_ago=3))
-    assert not active_medications(f, "loop-diuretics")
-    assert not medications_within(f, "loop-diuretics", 365)
+    assert not LIBRARY.active_medications(f, "loop-diuretics")
+    assert not LIBRARY.medications_within(f, "loop-diuretics", 365)
 
 
 @pytest.mark.parametrize("status", ["entered-in-error", "cancelled", "not-taken"])
@@ -208,14 +195,14 @@ def test_a_drug_no_value_set_lists_is_left_out_without_a_count(terminology: Term
 
 def test_medications_within_counts_recent_exposure(terminology: Terminology) -> None:
     f = facts(terminology, furosemide(status="completed", days_ago=200, ended_days_ago=100))
-    assert not active_medications(f, "loop-diuretics")
-    assert len(medications_within(f, "loop-diuretics", 120)) == 1
-    assert not medications_within(f, "loop-diuretics", 99)
+    assert not LIBRARY.active_medications(f, "loop-diuretics")
+    assert len(LIBRARY.medications_within(f, "loop-diuretics", 120)) == 1
+    assert not LIBRARY.medications_within(f, "loop-diuretics", 99)
 
 
 def test_a_text_matched_drug_is_low_confidence(terminology: Terminology) -> None:
     mr = medication_request(None, "Lasix 40mg")  # Synthea spelling, no code: matched by text
-    [med] = active_medications(facts(terminology, mr), "loop-diuretics")
+    [med] = LIBRARY.active_medications(facts(terminology, mr), "loop-diuretics")
     assert med.low_confidence
     assert med.names == ("furosemide",)
 
@@ -247,7 +234,7 @@ def medication(mid: str, code: str = FUROSEMIDE) -> dict[str, Any]:
 def test_a_contained_medication_is_resolved(terminology: Terminology) -> None:
     contained = medication("med1")
     mr = by_reference("#med1", contained=[contained])
-    [med] = active_medications(facts(terminology, mr), "loop-diuretics")
+    [med] = LIBRARY.active_medications(facts(terminology, mr), "loop-diuretics")
     assert med.display == "Furosemide"
 
 
@@ -265,7 +252,7 @@ def test_a_medication_elsewhere_in_the_prefetch_is_resolved(
 ) -> None:
     # The Medication may come after the request that references it.
     f = facts(terminology, by_reference(reference), medication("med7"))
-    assert len(active_medications(f, "loop-diuretics")) == 1
+    assert len(LIBRARY.active_medications(f, "loop-diuretics")) == 1
     assert not record_of(f).skipped
 
 
@@ -305,8 +292,8 @@ def test_condition_clinical_status(
     terminology: Terminology, clinical: str, active: bool, history: bool
 ) -> None:
     f = facts(terminology, condition(HYPERTENSION, clinical_status=clinical))
-    assert has_condition(f, "hypertension") is active
-    assert has_condition(f, "hypertension", include_history=True) is history
+    assert LIBRARY.has_condition(f, "hypertension") is active
+    assert LIBRARY.has_condition(f, "hypertension", include_history=True) is history
 
 
 @pytest.mark.parametrize("verification", ["refuted", "entered-in-error"])
@@ -315,7 +302,7 @@ def test_refuted_or_erroneous_conditions_are_ignored_and_counted(
 ) -> None:
     f = facts(terminology, condition(HYPERTENSION, verification_status=verification))
     assert not record_of(f).conditions
-    assert not has_condition(f, "hypertension", include_history=True)
+    assert not LIBRARY.has_condition(f, "hypertension", include_history=True)
     assert record_of(f).skipped["condition-refuted-or-error"] == 1
 
 
@@ -324,7 +311,7 @@ def test_other_verification_statuses_still_count(
     terminology: Terminology, verification: str | None
 ) -> None:
     f = facts(terminology, condition(HYPERTENSION, verification_status=verification))
-    assert has_condition(f, "hypertension")
+    assert LIBRARY.has_condition(f, "hypertension")
 
 
 def test_a_condition_without_clinical_status_counts_until_it_abates(
@@ -332,21 +319,25 @@ def test_a_condition_without_clinical_status_counts_until_it_abates(
 ) -> None:
     open_ended = condition(HYPERTENSION, clinical_status=None)
     abated = condition(HYPERTENSION, clinical_status=None, abated_days_ago=5)
-    assert has_condition(facts(terminology, open_ended), "hypertension")
-    assert not has_condition(facts(terminology, abated), "hypertension")
+    assert LIBRARY.has_condition(facts(terminology, open_ended), "hypertension")
+    assert not LIBRARY.has_condition(facts(terminology, abated), "hypertension")
 
 
 def test_a_bare_string_status_is_read_too(terminology: Terminology) -> None:
     # STU3 shape ("verificationStatus": "refuted"): a refuted diagnosis must not count.
     refuted = {**condition(HYPERTENSION), "verificationStatus": "refuted"}
     resolved = {**condition(HYPERTENSION), "clinicalStatus": "resolved"}
-    assert not has_condition(facts(terminology, refuted), "hypertension", include_history=True)
-    assert not has_condition(facts(terminology, resolved), "hypertension")
+    assert not LIBRARY.has_condition(
+        facts(terminology, refuted), "hypertension", include_history=True
+    )
+    assert not LIBRARY.has_condition(facts(terminology, resolved), "hypertension")
 
 
 def test_conditions_match_icd10_with_or_without_the_dot(terminology: Terminology) -> None:
     for code in ("E87.6", "E876", "e87.6"):
-        assert has_condition(facts(terminology, condition(code, system=ICD10)), "hypokalemia")
+        assert LIBRARY.has_condition(
+            facts(terminology, condition(code, system=ICD10)), "hypokalemia"
+        )
 
 
 def test_condition_times(terminology: Terminology) -> None:
@@ -359,8 +350,8 @@ def test_condition_times(terminology: Terminology) -> None:
     assert entry.abatement == datetime.fromisoformat(when(3))
     assert entry.recorded == datetime.fromisoformat(when(20))
     f = facts(terminology, c)
-    assert conditions_within(f, "hypertension", 20)
-    assert not conditions_within(f, "hypertension", 19)
+    assert LIBRARY.conditions_within(f, "hypertension", 20)
+    assert not LIBRARY.conditions_within(f, "hypertension", 19)
 
 
 # -- observations: status, value, unit, range, interpretation, time (§1.2, §1.3) --------------
@@ -369,7 +360,7 @@ def test_condition_times(terminology: Terminology) -> None:
 @pytest.mark.parametrize("status", ["final", "amended", "corrected"])
 def test_usable_observation_statuses(terminology: Terminology, status: str) -> None:
     f = facts(terminology, observation(K, 3.1, "mmol/L", status=status))
-    assert latest_lab(f, "potassium", within_days=30) is not None
+    assert LIBRARY.latest_lab(f, "potassium", within_days=30) is not None
 
 
 @pytest.mark.parametrize(
@@ -382,7 +373,7 @@ def test_other_observation_statuses_are_ignored_and_counted(
     if status is None:
         del obs["status"]
     f = facts(terminology, obs)
-    assert latest_lab(f, "potassium", within_days=30) is None
+    assert LIBRARY.latest_lab(f, "potassium", within_days=30) is None
     assert record_of(f).skipped["observation-status"] == 1
 
 
@@ -410,7 +401,9 @@ def test_values_are_converted_to_the_canonical_unit(
     unit: str,
     canonical: float,
 ) -> None:
-    lab = latest_lab(facts(terminology, observation(loinc, value, unit)), analyte, within_days=30)
+    lab = LIBRARY.latest_lab(
+        facts(terminology, observation(loinc, value, unit)), analyte, within_days=30
+    )
     assert lab is not None
     assert lab.value == pytest.approx(canonical, abs=1e-3)
     assert (lab.raw_value, lab.raw_unit, lab.unit) == (value, unit, unit)
@@ -419,7 +412,7 @@ def test_values_are_converted_to_the_canonical_unit(
 def test_the_unit_text_is_used_when_there_is_no_ucum_code(terminology: Terminology) -> None:
     obs = observation(K, 3.1, "mmol/L")
     del obs["valueQuantity"]["code"]
-    assert latest_lab(facts(terminology, obs), "potassium", within_days=30) is not None
+    assert LIBRARY.latest_lab(facts(terminology, obs), "potassium", within_days=30) is not None
 
 
 @pytest.mark.parametrize("unit", ["mg/dL", "g/L", "furlongs", "", None])
@@ -428,7 +421,7 @@ def test_an_unknown_or_missing_unit_is_ignored_and_counted(
 ) -> None:
     obs = observation(K, 3.1, unit)
     f = facts(terminology, obs, observation(K, 4.2, "mmol/L", days_ago=40))
-    lab = latest_lab(f, "potassium", within_days=90)
+    lab = LIBRARY.latest_lab(f, "potassium", within_days=90)
     assert lab is not None
     assert lab.value == 4.2  # the older result in a known unit, never a guessed one
     assert record_of(f).skipped["unknown-unit"] == 1
@@ -436,11 +429,11 @@ def test_an_unknown_or_missing_unit_is_ignored_and_counted(
 
 def test_the_reference_range_is_converted_too(terminology: Terminology) -> None:
     obs = observation(MG_MASS, 1.5, "mg/dL", low=1.7, high=2.2)
-    lab = latest_lab(facts(terminology, obs), "magnesium", within_days=30)
+    lab = LIBRARY.latest_lab(facts(terminology, obs), "magnesium", within_days=30)
     assert lab is not None
     assert lab.reference_low == pytest.approx(0.69938)
     assert lab.reference_high == pytest.approx(0.90508)
-    assert is_low(lab)
+    assert LIBRARY.is_low(lab)
 
 
 def test_a_reference_range_in_its_own_unit(terminology: Terminology) -> None:
@@ -449,7 +442,7 @@ def test_a_reference_range_in_its_own_unit(terminology: Terminology) -> None:
         {"text": "see report"},  # no bounds: the next range is used
         {"low": {"value": 1.7, "unit": "mg/dL"}, "high": {"value": 2.2, "code": "mg/dL"}},
     ]
-    lab = latest_lab(facts(terminology, obs), "magnesium", within_days=30)
+    lab = LIBRARY.latest_lab(facts(terminology, obs), "magnesium", within_days=30)
     assert lab is not None
     assert (lab.reference_low, lab.reference_high) == pytest.approx((0.69938, 0.90508))
 
@@ -457,7 +450,7 @@ def test_a_reference_range_in_its_own_unit(terminology: Terminology) -> None:
 def test_a_reference_range_in_an_unknown_unit_is_not_used(terminology: Terminology) -> None:
     obs = observation(K, 3.4, "mmol/L")
     obs["referenceRange"] = [{"low": {"value": 3.5, "unit": "bananas"}}]
-    lab = latest_lab(facts(terminology, obs), "potassium", within_days=30)
+    lab = LIBRARY.latest_lab(facts(terminology, obs), "potassium", within_days=30)
     assert lab is not None
     assert lab.reference_low is None
 
@@ -466,15 +459,15 @@ def test_interpretation_is_kept_and_read_first(terminology: Terminology) -> None
     low = observation(K, 3.6, "mmol/L", interpretation="L")  # a lab with its own, higher range
     high = observation(K, 5.0, "mmol/L", interpretation="HH", days_ago=20)
     f = facts(terminology, low, high)
-    newest, older = lab_results(f, "potassium")
+    newest, older = LIBRARY.lab_results(f, "potassium")
     assert newest.interpretation == ("L",)
-    assert is_low(newest, 3.5)
-    assert is_high(older)
+    assert LIBRARY.is_low(newest, 3.5)
+    assert LIBRARY.is_high(older)
 
 
 def test_a_coded_observation_keeps_its_answer(terminology: Terminology) -> None:
     obs = observation("82810-3", None, value_code=(SNOMED, "77386006"))
-    [lab] = lab_results(facts(terminology, obs), "pregnancy-status")
+    [lab] = LIBRARY.lab_results(facts(terminology, obs), "pregnancy-status")
     assert lab.value is None
     assert lab.value_codings == ({"system": SNOMED, "code": "77386006"},)
 
@@ -488,7 +481,7 @@ def test_an_observation_without_any_value_is_counted(terminology: Terminology) -
 def test_loinc_by_its_oid_is_read(terminology: Terminology) -> None:
     obs = observation(K, 3.1, "mmol/L")
     obs["code"]["coding"][0]["system"] = "urn:oid:2.16.840.1.113883.6.1"
-    assert latest_lab(facts(terminology, obs), "potassium", within_days=30) is not None
+    assert LIBRARY.latest_lab(facts(terminology, obs), "potassium", within_days=30) is not None
 
 
 def test_a_lab_code_in_another_system_is_not_read(terminology: Terminology) -> None:
@@ -546,11 +539,11 @@ def test_labs_are_newest_first_and_undated_last(terminology: Terminology) -> Non
 def test_latest_lab_window_and_future_results(terminology: Terminology) -> None:
     future = observation(K, 2.0, "mmol/L", days_ago=-3)  # a clock error, not a result yet
     f = facts(terminology, future, observation(K, 3.3, "mmol/L", days_ago=90))
-    lab = latest_lab(f, "potassium", within_days=90)
+    lab = LIBRARY.latest_lab(f, "potassium", within_days=90)
     assert lab is not None
     assert lab.value == 3.3
-    assert latest_lab(f, "potassium", within_days=89) is None
-    assert [e.value for e in lab_results(f, "potassium")] == [3.3]
+    assert LIBRARY.latest_lab(f, "potassium", within_days=89) is None
+    assert [e.value for e in LIBRARY.lab_results(f, "potassium")] == [3.3]
 
 
 @pytest.mark.parametrize("comparator", ["<", "<=", ">", ">="])
@@ -558,7 +551,7 @@ def test_comparator_results_are_kept_with_their_comparator(
     terminology: Terminology, comparator: str
 ) -> None:
     obs = observation(VITAMIN_D, 10, "ng/mL", comparator=comparator)
-    lab = latest_lab(facts(terminology, obs), "vitamin-d-25oh", within_days=30)
+    lab = LIBRARY.latest_lab(facts(terminology, obs), "vitamin-d-25oh", within_days=30)
     assert lab is not None
     assert (lab.value, lab.comparator) == (10.0, comparator)
 
@@ -579,11 +572,11 @@ def test_a_leg_complaint_coded_as_an_observation(terminology: Terminology) -> No
         "valueCodeableConcept": {"coding": [{"system": SNOMED, "code": "32914008"}]},
     }
     f = facts(terminology, finding, cancelled, answer)
-    assert [c.reference for c in leg_complaints(f)] == [
+    assert [c.reference for c in LIBRARY.leg_complaints(f)] == [
         "Observation/complaint-1",
         "Observation/complaint-3",
     ]
-    assert all(c.source == "Observation" for c in leg_complaints(f))
+    assert all(c.source == "Observation" for c in LIBRARY.leg_complaints(f))
 
 
 # -- procedures and encounters --------------------------------------------------------------
@@ -603,7 +596,10 @@ def test_procedure_performed_period_and_date_time(terminology: Terminology) -> N
     assert i.start == i.end == datetime.fromisoformat(when(20))
     assert s.start == s.end == datetime.fromisoformat(when(30))
     f = facts(terminology, period, instant, started)
-    assert [x.reference for x in procedures_within(f, "delivery", 25)] == [p.reference, i.reference]
+    assert [x.reference for x in LIBRARY.procedures_within(f, "delivery", 25)] == [
+        p.reference,
+        i.reference,
+    ]
 
 
 @pytest.mark.parametrize("status", ["entered-in-error", "not-done", "preparation"])
@@ -822,11 +818,11 @@ def test_garbage_is_skipped_and_the_valid_result_still_counts(terminology: Termi
         resources, draft_orders=garbage_drafts, patient_id=PATIENT_ID
     )
     f = every_question(record, terminology)
-    lab = latest_lab(f, "potassium", within_days=90)
+    lab = LIBRARY.latest_lab(f, "potassium", within_days=90)
     assert lab is not None
     assert lab.reference == f"Observation/{valid['id']}"
     assert lab.value == 3.1
-    assert is_low(lab)
+    assert LIBRARY.is_low(lab)
     # The non-objects and objects without a string resourceType are counted as such.
     assert record.skipped["malformed:not-a-resource"] == 11
     assert record.skipped["malformed:draftOrder"] == 2
@@ -859,29 +855,29 @@ def test_one_resource_that_breaks_a_reader_costs_only_itself(
 def ask_everything(f: Facts, terminology: Terminology) -> None:
     """Every question Facts answers, for every value set (or analyte) it can be asked about."""
     for name in terminology.valueset_names:
-        active_medications(f, name)
-        medications_within(f, name, 365)
-        coded_conditions(f, name)
-        coded_conditions(f, name, include_history=True)
-        conditions_within(f, name, 90)
-        has_condition(f, name)
-        complaints_in(f, name)
-        procedures_within(f, name, 84)
-        allergies_to(f, name)
-        family_history_of(f, name)
+        LIBRARY.active_medications(f, name)
+        LIBRARY.medications_within(f, name, 365)
+        LIBRARY.coded_conditions(f, name)
+        LIBRARY.coded_conditions(f, name, include_history=True)
+        LIBRARY.conditions_within(f, name, 90)
+        LIBRARY.has_condition(f, name)
+        LIBRARY.complaints_in(f, name)
+        LIBRARY.procedures_within(f, name, 84)
+        LIBRARY.allergies_to(f, name)
+        LIBRARY.family_history_of(f, name)
     for analyte in (*LAB_ANALYTES, "pregnancy-status", "smoking-status"):
-        for lab in lab_results(f, analyte):
-            is_low(lab, 1.0)
-            is_high(lab, 1.0)
-        lab_results(f, analyte, within_days=90)
-        latest_lab(f, analyte, within_days=365)
-    drafted(record_of(f).medications)
+        for lab in LIBRARY.lab_results(f, analyte):
+            LIBRARY.is_low(lab, 1.0)
+            LIBRARY.is_high(lab, 1.0)
+        LIBRARY.lab_results(f, analyte, within_days=90)
+        LIBRARY.latest_lab(f, analyte, within_days=365)
+    LIBRARY.drafted(record_of(f).medications)
     for med in record_of(f).medications:
-        is_active(f, med)
+        LIBRARY.is_active(f, med)
     assert f.age_years is None or f.age_years >= 0
-    inpatient_stays(f, min_days=3, ended_within_days=28)
-    current_pregnancy(f)
-    has_leg_complaint(f)
+    LIBRARY.inpatient_stays(f, min_days=3, ended_within_days=28)
+    LIBRARY.current_pregnancy(f)
+    LIBRARY.has_leg_complaint(f)
 
 
 def every_question(record: PatientRecord, terminology: Terminology) -> Facts:

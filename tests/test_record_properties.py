@@ -27,11 +27,13 @@ from hypothesis import strategies as st
 from cds.facts import Facts, RecordFacts
 from cds.fhirtime import parse_datetime
 from cds.record import LAB_ANALYTES, PatientRecord, RecordBuilder
-from cds.rules.lib.pregnancy.v1 import current_pregnancy
-from cds.rules.lib.procedures.v1 import inpatient_stays
+from cds.rules.lib.library import Library2026_11
 from cds.terminology import ICD10CM, LOINC, RXNORM, SNOMED, Terminology, latest_release
 from cds.terminology.units import CANONICAL_UNIT
 from tests.test_record import SKIP_REASONS, ask_everything
+
+# The rule libraries, as a rule version inherits them.
+LIBRARY = Library2026_11()
 
 TERMINOLOGY = Terminology.load(latest_release())
 BUILDER = RecordBuilder(TERMINOLOGY)
@@ -490,10 +492,10 @@ def test_every_facts_question_answers(
     shared = RecordFacts(record, as_of=when, terminology=TERMINOLOGY)
     facts = Facts(shared, valuesets=TERMINOLOGY.valueset_names, reader="test")
     ask_everything(facts, TERMINOLOGY)
-    pregnancy = current_pregnancy(facts)
+    pregnancy = LIBRARY.current_pregnancy(facts)
     if pregnancy is not None:
         assert pregnancy.gestational_weeks is None or pregnancy.gestational_weeks <= 42
-    for stay in inpatient_stays(facts, min_days=3, ended_within_days=28):
+    for stay in LIBRARY.inpatient_stays(facts, min_days=3, ended_within_days=28):
         assert stay.class_code in ("IMP", "ACUTE", "NONAC")
 
 

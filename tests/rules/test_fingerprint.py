@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from cds.facts import Facts
 from cds.rules.base import DataRequirement, Finding, Provenance, RuleLogic, RuleVersion
-from cds.rules.lib.results.v1 import is_low, latest_lab
+from cds.rules.lib.results.v1 import Results
 
 WINDOW = 90
 
@@ -36,12 +36,12 @@ def unused_helper() -> int:
 
 
 @dataclass(frozen=True)
-class Probe(RuleLogic):
+class Probe(RuleLogic, Results):
     k_low: float = 3.5
 
     def evaluate(self, facts: Facts) -> Finding | None:
-        lab = latest_lab(facts, "potassium", within_days=WINDOW)
-        if lab is None or not is_low(lab, self.k_low):
+        lab = self.latest_lab(facts, "potassium", within_days=WINDOW)
+        if lab is None or not self.is_low(lab, self.k_low):
             return None
         return Finding(
             severity="warning",
@@ -121,8 +121,8 @@ def test_the_fingerprint_follows_what_evaluate_reaches(
 ) -> None:
     fingerprint = fingerprint_of(load(PROBE), terminology)
     parts = fingerprint.parts
-    assert "code:cds.rules.lib.results.v1:latest_lab" in parts
-    assert "code:cds.rules.lib.results.v1:is_low" in parts
+    assert "code:cds.rules.lib.results.v1:Results.latest_lab" in parts
+    assert "code:cds.rules.lib.results.v1:Results.is_low" in parts
     assert "code:cds.facts:Facts.results_of" in parts
     assert any(name.endswith(":Probe.summary") for name in parts)
     assert any(name.endswith(":WINDOW") for name in parts)

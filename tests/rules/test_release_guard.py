@@ -72,15 +72,15 @@ def test_changing_a_library_function_names_only_the_versions_that_reach_it(
         tmp_path,
         {
             "cds/rules/lib/results/v1.py": replace_once(
-                "        if entry.value is not None:\n            return entry",
-                "        if entry.value is not None and entry.effective is not None:\n"
-                "            return entry",
+                "            if entry.value is not None:\n                return entry",
+                "            if entry.value is not None and entry.effective is not None:\n"
+                "                return entry",
             )
         },
     )
     result = run_cds(root, "rules", "release", "--check")
     assert result.returncode == 1
-    part = "code:cds.rules.lib.results.v1:latest_lab"
+    part = "code:cds.rules.lib.results.v1:Results.latest_lab"
     changed = changed_versions(result.stderr)
     assert changed == reaching(part, released_keys)
     assert "diuretic-electrolytes@1.0.0" in changed

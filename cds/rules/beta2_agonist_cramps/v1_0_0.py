@@ -13,18 +13,21 @@ from dataclasses import dataclass
 from cds.facts import Facts
 from cds.record import ConditionEntry, LabEntry, MedicationEntry
 from cds.rules.base import Finding, Provenance, RuleLogic, RuleVersion
-from cds.rules.lib.complaints.v1 import complaint_evidence, pain_or_cramp_complaints
-from cds.rules.lib.electrolytes.v1 import ELECTROLYTE_WINDOW_DAYS, low_potassium
-from cds.rules.lib.evidence.v1 import medication_evidence, result_evidence
-from cds.rules.lib.medications.v1 import active_medications
+from cds.rules.lib.electrolytes.v1 import ELECTROLYTE_WINDOW_DAYS
+from cds.rules.lib.library import Library2026_11
 from cds.rules.lib.orders.v1 import BASIC_METABOLIC_PANEL, OrderSuggestion, order
-from cds.rules.lib.requirements.v1 import CONDITIONS, ENCOUNTERS, MEDICATIONS, observations
-from cds.rules.lib.results.v1 import lab_results, value_text
-from cds.rules.lib.text.v1 import drug_names, fit_summary, low_confidence_cautions
+from cds.rules.lib.requirements.v1 import (
+    CONDITIONS,
+    ENCOUNTERS,
+    MEDICATIONS,
+    observations,
+)
+from cds.rules.lib.results.v1 import value_text
+from cds.rules.lib.text.v1 import fit_summary
 
 
 @dataclass(frozen=True)
-class Beta2AgonistCramps(RuleLogic):
+class Beta2AgonistCramps(RuleLogic, Library2026_11):
     """§5. Low potassium is the `electrolytes` library's §2 judgement (flag, range, else
     < 3.5 mmol/L within 90 days), so this card names the same result the electrolyte cards
     do."""
@@ -36,12 +39,12 @@ class Beta2AgonistCramps(RuleLogic):
     )
 
     def evaluate(self, facts: Facts) -> Finding | None:
-        agonists = active_medications(facts, "beta2-agonists")
+        agonists = self.active_medications(facts, "beta2-agonists")
         if not agonists:
             return None
         # Leg pain or cramp (leg-cramp-complaint: R25.2, G47.62, R29.0, M79.60x/M79.66x).
-        complaints = pain_or_cramp_complaints(facts)
-        potassium = low_potassium(facts)
+        complaints = self.pain_or_cramp_complaints(facts)
+        potassium = self.low_potassium(facts)
         if potassium is not None:
             return self.low_potassium_finding(agonists, potassium, complaints)
         # §1.6: a candidate cause needs the complaint (a drafted agonist alone is not enough).
@@ -55,7 +58,7 @@ class Beta2AgonistCramps(RuleLogic):
         potassium: LabEntry,
         complaints: list[ConditionEntry],
     ) -> Finding:
-        names = drug_names(agonists)
+        names = self.drug_names(agonists)
         return Finding(
             severity="warning",
             summary=fit_summary(
@@ -69,11 +72,11 @@ class Beta2AgonistCramps(RuleLogic):
                 "agonist dose."
             ),
             evidence=(
-                *(medication_evidence(m) for m in agonists),
-                result_evidence(potassium, "Potassium", "mmol/L", 1),
-                *complaint_evidence(complaints),
+                *(self.medication_evidence(m) for m in agonists),
+                self.result_evidence(potassium, "Potassium", "mmol/L", 1),
+                *self.complaint_evidence(complaints),
             ),
-            cautions=low_confidence_cautions(agonists),
+            cautions=self.low_confidence_cautions(agonists),
             labs=(("potassium", potassium.reference),),
             involves_draft_order=any(m.drafted for m in agonists),
             # A named drug with a matching result, but only a contributor: the electrolyte
@@ -84,14 +87,14 @@ class Beta2AgonistCramps(RuleLogic):
     def candidate_finding(
         self, facts: Facts, agonists: list[MedicationEntry], complaints: list[ConditionEntry]
     ) -> Finding:
-        no_recent_potassium = not lab_results(
+        no_recent_potassium = not self.lab_results(
             facts, "potassium", within_days=self.potassium_window_days
         )
         return Finding(
             severity="info",
             summary=fit_summary(
                 "Muscle cramps are a reported effect of beta-2 agonists "
-                f"({drug_names(agonists)}); consider as a contributor."
+                f"({self.drug_names(agonists)}); consider as a contributor."
             ),
             explanation=(
                 "Muscle cramps are a reported adverse effect of beta-2 agonists, and new "
@@ -105,11 +108,11 @@ class Beta2AgonistCramps(RuleLogic):
                 )
             ),
             evidence=(
-                *(medication_evidence(m) for m in agonists),
-                *complaint_evidence(complaints),
+                *(self.medication_evidence(m) for m in agonists),
+                *self.complaint_evidence(complaints),
             ),
             suggestions=(self.bmp,) if no_recent_potassium else (),
-            cautions=low_confidence_cautions(agonists),
+            cautions=self.low_confidence_cautions(agonists),
             involves_draft_order=any(m.drafted for m in agonists),
             specificity=45,  # a documented association only
         )

@@ -8,15 +8,14 @@ from dataclasses import dataclass, replace
 from cds.facts import Facts
 from cds.record import MedicationEntry
 from cds.rules.base import Evidence, Finding, Provenance, RuleLogic, RuleVersion, Severity
-from cds.rules.lib.complaints.v1 import (
-    PAIN_CRAMP_OR_RESTLESS_VALUESETS,
-    complaint_evidence,
-    pain_cramp_or_restless_complaints,
+from cds.rules.lib.complaints.v1 import PAIN_CRAMP_OR_RESTLESS_VALUESETS
+from cds.rules.lib.library import Library2026_11
+from cds.rules.lib.orders.v1 import (
+    HBA1C,
+    VITAMIN_B12,
+    OrderSuggestion,
+    order,
 )
-from cds.rules.lib.conditions.v1 import coded_conditions, has_condition
-from cds.rules.lib.evidence.v1 import condition_evidence, medication_evidence
-from cds.rules.lib.medications.v1 import medications_within
-from cds.rules.lib.orders.v1 import HBA1C, VITAMIN_B12, OrderSuggestion, order
 from cds.rules.lib.requirements.v1 import (
     CONDITIONS,
     ENCOUNTERS,
@@ -24,12 +23,11 @@ from cds.rules.lib.requirements.v1 import (
     PATIENT,
     observations,
 )
-from cds.rules.lib.results.v1 import lab_results
-from cds.rules.lib.text.v1 import capitalise, drug_names, fit_summary, low_confidence_cautions
+from cds.rules.lib.text.v1 import capitalise, fit_summary
 
 
 @dataclass(frozen=True)
-class ChemoNeuropathy(RuleLogic):
+class ChemoNeuropathy(RuleLogic, Library2026_11):
     """§6. Exposure is the `medications` library's (`medications.medications_within`): any
     order, statement or administration active or last dated within the window."""
 
@@ -57,18 +55,19 @@ class ChemoNeuropathy(RuleLogic):
 
     def evaluate(self, facts: Facts) -> Finding | None:
         agents = self.most_recent_first(
-            facts, medications_within(facts, "neurotoxic-chemotherapy", self.exposure_window_days)
+            facts,
+            self.medications_within(facts, "neurotoxic-chemotherapy", self.exposure_window_days),
         )
         if not agents:
             return None
-        neuropathy = coded_conditions(facts, "peripheral-neuropathy-any")
+        neuropathy = self.coded_conditions(facts, "peripheral-neuropathy-any")
         # §1.6: without a coded neuropathy this is a candidate cause, so it needs a complaint;
         # only pain, cramp or restlessness fits a neuropathy (swelling alone does not).
-        complaints = pain_cramp_or_restless_complaints(facts)
+        complaints = self.pain_cramp_or_restless_complaints(facts)
         if not neuropathy and not complaints:
             return None
 
-        names = drug_names(agents)
+        names = self.drug_names(agents)
         drafted = any(m.drafted for m in agents)
         severity: Severity
         if neuropathy:
@@ -97,14 +96,14 @@ class ChemoNeuropathy(RuleLogic):
                 )
 
         evidence: list[Evidence] = [self.agent_evidence(m, facts) for m in agents]
-        evidence += [condition_evidence(c, "Peripheral neuropathy") for c in neuropathy]
+        evidence += [self.condition_evidence(c, "Peripheral neuropathy") for c in neuropathy]
         evidence += [
-            condition_evidence(c, "History of antineoplastic chemotherapy")
-            for c in coded_conditions(facts, "chemo-history", include_history=True)
+            self.condition_evidence(c, "History of antineoplastic chemotherapy")
+            for c in self.coded_conditions(facts, "chemo-history", include_history=True)
         ]
-        evidence += complaint_evidence(complaints)
+        evidence += self.complaint_evidence(complaints)
 
-        cautions = [*low_confidence_cautions(agents), self.exam_caution]
+        cautions = [*self.low_confidence_cautions(agents), self.exam_caution]
         cofactors = self.cofactor_conditions(facts)
         if cofactors:
             cautions.append(
@@ -139,7 +138,7 @@ class ChemoNeuropathy(RuleLogic):
         return facts.days_ago(last) if last is not None else None
 
     def agent_evidence(self, med: MedicationEntry, facts: Facts) -> Evidence:
-        base = medication_evidence(med)
+        base = self.medication_evidence(med)
         if med.drafted:
             return base
         days = self.days_since_last(facts, med)
@@ -149,9 +148,9 @@ class ChemoNeuropathy(RuleLogic):
 
     def cofactor_conditions(self, facts: Facts) -> str:
         found = []
-        if has_condition(facts, "diabetes"):
+        if self.has_condition(facts, "diabetes"):
             found.append("Diabetes")
-        if has_condition(facts, "alcohol-use-disorder") or has_condition(
+        if self.has_condition(facts, "alcohol-use-disorder") or self.has_condition(
             facts, "alcoholic-neuropathy"
         ):
             found.append("Alcohol use disorder")
@@ -159,9 +158,9 @@ class ChemoNeuropathy(RuleLogic):
 
     def cofactor_tests(self, facts: Facts) -> tuple[OrderSuggestion, ...]:
         tests = []
-        if not lab_results(facts, "vitamin-b12", within_days=self.cofactor_lab_window_days):
+        if not self.lab_results(facts, "vitamin-b12", within_days=self.cofactor_lab_window_days):
             tests.append(self.b12_order)
-        if not lab_results(facts, "hba1c", within_days=self.cofactor_lab_window_days):
+        if not self.lab_results(facts, "hba1c", within_days=self.cofactor_lab_window_days):
             tests.append(self.hba1c_order)
         return tuple(tests)
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from cds.facts import Facts
 from cds.record import LabEntry
 from cds.rules.base import Finding, Provenance, RuleLogic, RuleVersion
-from cds.rules.lib.complaints.v1 import has_leg_complaint, leg_complaint_evidence
 from cds.rules.lib.electrolytes.v1 import ELECTROLYTE_WINDOW_DAYS
 from cds.rules.lib.kidney.v1 import (
     ELECTROLYTE_VALUESETS,
@@ -17,9 +16,8 @@ from cds.rules.lib.kidney.v1 import (
     KidneyStatus,
     LowMineral,
     days_apart,
-    kidney_status,
-    low_calcium_or_magnesium,
 )
+from cds.rules.lib.library import Library2026_11
 from cds.rules.lib.orders.v1 import (
     BASIC_METABOLIC_PANEL,
     COMPREHENSIVE_METABOLIC_PANEL,
@@ -27,13 +25,19 @@ from cds.rules.lib.orders.v1 import (
     OrderSuggestion,
     order,
 )
-from cds.rules.lib.requirements.v1 import CONDITIONS, ENCOUNTERS, PATIENT, observations, procedures
-from cds.rules.lib.results.v1 import lab_results, value_text
+from cds.rules.lib.requirements.v1 import (
+    CONDITIONS,
+    ENCOUNTERS,
+    PATIENT,
+    observations,
+    procedures,
+)
+from cds.rules.lib.results.v1 import value_text
 from cds.rules.lib.text.v1 import SUMMARY_LIMIT, fit_summary
 
 
 @dataclass(frozen=True)
-class CkdDialysisCramps(RuleLogic):
+class CkdDialysisCramps(RuleLogic, Library2026_11):
     """§14. What CKD, ESRD, "on dialysis", the GFR category and a low calcium or magnesium
     mean is the `kidney` library's, shared with rls-secondary-causes so the two cards never
     disagree about the kidneys."""
@@ -67,16 +71,16 @@ class CkdDialysisCramps(RuleLogic):
     )
 
     def evaluate(self, facts: Facts) -> Finding | None:
-        kidney = kidney_status(facts)
+        kidney = self.kidney_status(facts)
         if not kidney.has_ckd:
             return None
-        low = low_calcium_or_magnesium(facts)
+        low = self.low_calcium_or_magnesium(facts)
         if kidney.found_by_egfr_only and kidney.sustained_low_egfr is not None and low:
             # A finding (§1.6): an unrecorded diagnosis with an abnormal result fires on any
             # chart.
             return self.newly_found(facts, kidney, kidney.sustained_low_egfr, low)
         # Everything else names kidney disease as a candidate cause: it needs a leg complaint.
-        if not has_leg_complaint(facts):
+        if not self.has_leg_complaint(facts):
             return None
         return self.candidate(facts, kidney, low)
 
@@ -105,9 +109,9 @@ class CkdDialysisCramps(RuleLogic):
             summary=fit_summary(summary),
             explanation=self.newly_found_explanation,
             evidence=(
-                *kidney.evidence(facts),
+                *self.kidney_evidence(facts, kidney),
                 *(m.evidence for m in low),
-                *leg_complaint_evidence(facts),
+                *self.leg_complaint_evidence(facts),
             ),
             suggestions=self.suggestions(facts),
             cautions=(self.egfr_caution,),
@@ -127,9 +131,9 @@ class CkdDialysisCramps(RuleLogic):
             summary=fit_summary(summary),
             explanation=explanation,
             evidence=(
-                *kidney.evidence(facts),
+                *self.kidney_evidence(facts, kidney),
                 *(m.evidence for m in low),
-                *leg_complaint_evidence(facts),
+                *self.leg_complaint_evidence(facts),
             ),
             suggestions=self.suggestions(facts),
             cautions=tuple(cautions),
@@ -184,14 +188,14 @@ class CkdDialysisCramps(RuleLogic):
         """Order only what is missing from the look-back (§14: BMP, Mg, CMP)."""
         window = self.lab_window_days
         tests = []
-        has_calcium = lab_results(facts, "calcium-total", within_days=window) or lab_results(
-            facts, "calcium-corrected", within_days=window
-        )
+        has_calcium = self.lab_results(
+            facts, "calcium-total", within_days=window
+        ) or self.lab_results(facts, "calcium-corrected", within_days=window)
         if not has_calcium:
             tests.append(self.cmp)  # calcium with albumin, and the BMP electrolytes
-        elif not lab_results(facts, "potassium", within_days=window):
+        elif not self.lab_results(facts, "potassium", within_days=window):
             tests.append(self.bmp)
-        if not lab_results(facts, "magnesium", within_days=window):
+        if not self.lab_results(facts, "magnesium", within_days=window):
             tests.append(self.magnesium)
         return tuple(tests)
 

@@ -8,18 +8,13 @@ from dataclasses import dataclass, replace
 from cds.facts import Facts
 from cds.record import LabEntry, MedicationEntry
 from cds.rules.base import Evidence, Finding, Provenance, RuleLogic, RuleVersion, Severity
-from cds.rules.lib.complaints.v1 import has_leg_complaint, leg_complaint_evidence
 from cds.rules.lib.electrolytes.v1 import (
     CA_HIGH,
     CA_LOW,
     ELECTROLYTE_WINDOW_DAYS,
     Calcium,
-    albumin_corrected_calcium,
-    low_magnesium,
-    low_potassium,
 )
-from cds.rules.lib.evidence.v1 import lab_evidence, medication_evidence
-from cds.rules.lib.medications.v1 import active_medications
+from cds.rules.lib.library import Library2026_11
 from cds.rules.lib.orders.v1 import (
     BASIC_METABOLIC_PANEL,
     COMPREHENSIVE_METABOLIC_PANEL,
@@ -27,9 +22,14 @@ from cds.rules.lib.orders.v1 import (
     OrderSuggestion,
     order,
 )
-from cds.rules.lib.requirements.v1 import CONDITIONS, MEDICATIONS, PATIENT, observations
-from cds.rules.lib.results.v1 import certainly_below, is_low, lab_results, latest_lab
-from cds.rules.lib.text.v1 import drug_names, fit_summary, fmt, low_confidence_cautions
+from cds.rules.lib.requirements.v1 import (
+    CONDITIONS,
+    MEDICATIONS,
+    PATIENT,
+    observations,
+)
+from cds.rules.lib.results.v1 import certainly_below
+from cds.rules.lib.text.v1 import fit_summary, fmt
 
 # The results it reads (its Observations).
 RESULTS: tuple[str, ...] = (
@@ -52,7 +52,7 @@ class _Abnormal:
 
 
 @dataclass(frozen=True)
-class DiureticElectrolytes(RuleLogic):
+class DiureticElectrolytes(RuleLogic, Library2026_11):
     """§2. The window and the default low limits (K < 3.5, Mg < 0.70 mmol/L, albumin-corrected
     Ca 8.5-10.5 mg/dL: thiazides raise it, loop diuretics lower it) are the `electrolytes`
     library's, shared with electrolyte-abnormality so that both cards judge the same results."""
@@ -69,8 +69,8 @@ class DiureticElectrolytes(RuleLogic):
     cmp: OrderSuggestion = order(COMPREHENSIVE_METABOLIC_PANEL, "Calcium and albumin on a diuretic")
 
     def evaluate(self, facts: Facts) -> Finding | None:
-        loops = active_medications(facts, "loop-diuretics")
-        thiazides = active_medications(facts, "thiazide-diuretics")
+        loops = self.active_medications(facts, "loop-diuretics")
+        thiazides = self.active_medications(facts, "thiazide-diuretics")
         diuretics = loops + thiazides
         if not diuretics:
             return None
@@ -83,22 +83,22 @@ class DiureticElectrolytes(RuleLogic):
         self, facts: Facts, *, on_loop: bool, on_thiazide: bool
     ) -> list[_Abnormal]:
         found = [
-            *self.low_result("potassium", "K", low_potassium(facts), self.k_critical),
-            *self.low_result("magnesium", "Mg", low_magnesium(facts), self.mg_critical),
+            *self.low_result("potassium", "K", self.low_potassium(facts), self.k_critical),
+            *self.low_result("magnesium", "Mg", self.low_magnesium(facts), self.mg_critical),
         ]
         if on_thiazide:
-            sodium = latest_lab(facts, "sodium", within_days=self.lab_window_days)
-            if sodium and sodium.value is not None and is_low(sodium, self.na_low):
+            sodium = self.latest_lab(facts, "sodium", within_days=self.lab_window_days)
+            if sodium and sodium.value is not None and self.is_low(sodium, self.na_low):
                 found.append(
                     _Abnormal(
                         "sodium",
                         sodium,
                         False,
                         f"Low sodium (Na {fmt(sodium.value, 1)} mmol/L)",
-                        lab_evidence(sodium, "Sodium", "mmol/L"),
+                        self.lab_evidence(sodium, "Sodium", "mmol/L"),
                     )
                 )
-        calcium = albumin_corrected_calcium(facts, self.lab_window_days)
+        calcium = self.albumin_corrected_calcium(facts, self.lab_window_days)
         if calcium is not None:
             if on_thiazide and calcium.certainly_above(self.ca_high):
                 found.append(self.calcium_change(calcium, "High"))
@@ -118,12 +118,12 @@ class DiureticElectrolytes(RuleLogic):
                 lab,
                 certainly_below(lab, critical_below),
                 f"Low {analyte} ({symbol} {fmt(lab.value)} mmol/L)",
-                lab_evidence(lab, analyte.capitalize(), "mmol/L"),
+                self.lab_evidence(lab, analyte.capitalize(), "mmol/L"),
             )
         ]
 
     def calcium_change(self, calcium: Calcium, direction: str) -> _Abnormal:
-        evidence = calcium.evidence()
+        evidence = self.calcium_evidence(calcium)
         if calcium.source == "calculated" and calcium.albumin is not None:
             # This card writes the calculation with one fixed decimal ("9.0 mg/dL").
             total, albumin = calcium.lab.value or 0.0, calcium.albumin.value or 0.0
@@ -140,13 +140,13 @@ class DiureticElectrolytes(RuleLogic):
     def abnormal_finding(
         self, facts: Facts, abnormal: list[_Abnormal], diuretics: list[MedicationEntry]
     ) -> Finding:
-        names = drug_names(diuretics)
+        names = self.drug_names(diuretics)
         drafted = any(m.drafted for m in diuretics)
         critical = any(a.critical for a in abnormal)
         abnormal.sort(key=lambda a: (not a.critical, a.analyte != "potassium"))
-        supplements = active_medications(facts, "potassium-supplements") + active_medications(
-            facts, "magnesium-supplements"
-        )
+        supplements = self.active_medications(
+            facts, "potassium-supplements"
+        ) + self.active_medications(facts, "magnesium-supplements")
         severity: Severity = "critical" if critical else ("info" if supplements else "warning")
         lead = abnormal[0].phrase
         more = (
@@ -166,11 +166,11 @@ class DiureticElectrolytes(RuleLogic):
             f"muscle cramps, often at night. Latest results within {self.lab_window_days} days "
             f"are shown."
         )
-        cautions = list(low_confidence_cautions(diuretics))
+        cautions = list(self.low_confidence_cautions(diuretics))
         if supplements:
             cautions.append(
                 "A potassium or magnesium supplement is already prescribed ("
-                + drug_names(supplements)
+                + self.drug_names(supplements)
                 + "): the deficiency appears known."
             )
         suggestions = [self.bmp]
@@ -179,9 +179,9 @@ class DiureticElectrolytes(RuleLogic):
         if any(a.analyte == "calcium" for a in abnormal):
             suggestions.append(self.cmp)
         evidence = (
-            *(medication_evidence(m) for m in diuretics),
+            *(self.medication_evidence(m) for m in diuretics),
             *(a.evidence for a in abnormal),
-            *leg_complaint_evidence(facts),
+            *self.leg_complaint_evidence(facts),
         )
         return Finding(
             severity=severity,
@@ -199,14 +199,14 @@ class DiureticElectrolytes(RuleLogic):
         # §1.6: a monitoring gap is a candidate-cause card: it needs a leg complaint on record
         # or the diuretic being drafted now.
         drafted = any(m.drafted for m in diuretics)
-        if not (has_leg_complaint(facts) or drafted):
+        if not (self.has_leg_complaint(facts) or drafted):
             return None
         window = self.monitoring_window_days
-        if lab_results(facts, "potassium", within_days=window) or lab_results(
+        if self.lab_results(facts, "potassium", within_days=window) or self.lab_results(
             facts, "magnesium", within_days=window
         ):
             return None
-        names = drug_names(diuretics)
+        names = self.drug_names(diuretics)
         summary = (
             f"On {names} with no potassium or magnesium result in 12 months; consider checking."
         )
@@ -218,11 +218,11 @@ class DiureticElectrolytes(RuleLogic):
                 "has been measured in the last 12 months."
             ),
             evidence=(
-                *(medication_evidence(m) for m in diuretics),
-                *leg_complaint_evidence(facts),
+                *(self.medication_evidence(m) for m in diuretics),
+                *self.leg_complaint_evidence(facts),
             ),
             suggestions=(self.bmp, self.magnesium),
-            cautions=low_confidence_cautions(diuretics),
+            cautions=self.low_confidence_cautions(diuretics),
             involves_draft_order=drafted,
             specificity=40,
         )

@@ -22,13 +22,17 @@ from cds.rules.lib.complaints.v1 import (
     COMPLAINTS_SHOWN,
     PAIN_CRAMP_OR_RESTLESS_VALUESETS,
     RESTLESS_LEGS,
-    pain_cramp_or_restless_complaints,
 )
-from cds.rules.lib.conditions.v1 import coded_conditions
-from cds.rules.lib.evidence.v1 import condition_evidence, medication_evidence, unique_by_reference
-from cds.rules.lib.medications.v1 import active_medications
-from cds.rules.lib.requirements.v1 import CONDITIONS, ENCOUNTERS, MEDICATIONS, PATIENT, observations
-from cds.rules.lib.text.v1 import capitalise, drug_names, fit_summary, low_confidence_cautions
+from cds.rules.lib.evidence.v1 import unique_by_reference
+from cds.rules.lib.library import Library2026_11
+from cds.rules.lib.requirements.v1 import (
+    CONDITIONS,
+    ENCOUNTERS,
+    MEDICATIONS,
+    PATIENT,
+    observations,
+)
+from cds.rules.lib.text.v1 import capitalise, fit_summary
 
 # (value set, dopamine-blocking): dopamine blockers also cause akathisia, the main
 # differential the card must name (§7). Bupropion is in none of these sets (§7: RLS-neutral).
@@ -48,7 +52,7 @@ class _Culprit:
 
 
 @dataclass(frozen=True)
-class DrugInducedRls(RuleLogic):
+class DrugInducedRls(RuleLogic, Library2026_11):
     """§7. Active is the `medications` library's (§1.2: 30-day grace, drafts count); the
     complaints that count are `complaints.pain_cramp_or_restless_complaints`."""
 
@@ -81,11 +85,11 @@ class DrugInducedRls(RuleLogic):
         culprits = self.active_culprits(facts)
         if not culprits:
             return None
-        rls = coded_conditions(facts, RESTLESS_LEGS)
-        akathisia = coded_conditions(facts, "akathisia")
+        rls = self.coded_conditions(facts, RESTLESS_LEGS)
+        akathisia = self.coded_conditions(facts, "akathisia")
         # §1.6: without a coded RLS or akathisia this is a candidate cause and needs a
         # complaint of restlessness, pain or cramp in the legs.
-        complaints = pain_cramp_or_restless_complaints(facts)
+        complaints = self.pain_cramp_or_restless_complaints(facts)
         if not (rls or akathisia or complaints):
             return None
 
@@ -107,7 +111,7 @@ class DrugInducedRls(RuleLogic):
 
         evidence: list[Evidence] = [self.drug_evidence(m, onset, onset_what) for m in meds]
         conditions = unique_by_reference([*rls, *akathisia, *complaints[: self.complaints_shown]])
-        evidence += [condition_evidence(c) for c in conditions]
+        evidence += [self.condition_evidence(c) for c in conditions]
 
         return Finding(
             severity=severity,
@@ -122,7 +126,7 @@ class DrugInducedRls(RuleLogic):
             ),
             explanation=explanation,
             evidence=tuple(evidence),
-            cautions=(*low_confidence_cautions(meds), self.history_caution),
+            cautions=(*self.low_confidence_cautions(meds), self.history_caution),
             involves_draft_order=drafted,
             # A named drug with RLS or akathisia coded is a specific explanation; a drug with a
             # complaint only is one candidate among several.
@@ -141,7 +145,7 @@ class DrugInducedRls(RuleLogic):
         # A drug in several classes is listed once, dopamine-blocking if any of them is.
         found: dict[str, _Culprit] = {}
         for valueset, dopamine_blocking in self.culprit_classes:
-            for med in active_medications(facts, valueset):
+            for med in self.active_medications(facts, valueset):
                 known = found.get(med.reference)
                 found[med.reference] = _Culprit(
                     med, dopamine_blocking or (known is not None and known.dopamine_blocking)
@@ -191,11 +195,11 @@ class DrugInducedRls(RuleLogic):
         )
 
     def short_names(self, meds: list[MedicationEntry]) -> str:
-        names = drug_names(meds)
+        names = self.drug_names(meds)
         count = len({n for m in meds for n in m.names})
         if count <= self.names_in_summary:
             return names
-        return drug_names(meds[: self.names_in_summary]) + " and others"
+        return self.drug_names(meds[: self.names_in_summary]) + " and others"
 
     def earliest_onset(self, conditions: list[ConditionEntry]) -> datetime | None:
         dates = [c.onset or c.recorded for c in conditions]
@@ -210,7 +214,7 @@ class DrugInducedRls(RuleLogic):
     def drug_evidence(
         self, med: MedicationEntry, onset: datetime | None, onset_what: str
     ) -> Evidence:
-        base = medication_evidence(med)
+        base = self.medication_evidence(med)
         if med.drafted or onset is None or med.start is None:
             return base
         gap = days_between(med.start, onset)

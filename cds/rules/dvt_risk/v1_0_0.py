@@ -20,24 +20,16 @@ from cds.rules.base import (
     RuleVersion,
     Severity,
 )
-from cds.rules.lib.complaints.v1 import (
-    COMPLAINT_VALUESETS,
-    complaint_evidence,
-    pain_or_swelling_complaints,
-    unilateral_swelling,
+from cds.rules.lib.complaints.v1 import COMPLAINT_VALUESETS
+from cds.rules.lib.evidence.v1 import unique_evidence
+from cds.rules.lib.library import Library2026_11
+from cds.rules.lib.orders.v1 import (
+    D_DIMER,
+    VENOUS_DUPLEX_BOTH_LEGS,
+    OrderSuggestion,
+    order,
 )
-from cds.rules.lib.conditions.v1 import coded_conditions, conditions_within
-from cds.rules.lib.evidence.v1 import (
-    conditions_evidence,
-    lab_evidence,
-    medication_evidence,
-    procedure_evidence,
-    unique_evidence,
-)
-from cds.rules.lib.medications.v1 import active_medications, medications_within
-from cds.rules.lib.orders.v1 import D_DIMER, VENOUS_DUPLEX_BOTH_LEGS, OrderSuggestion, order
-from cds.rules.lib.pregnancy.v1 import PREGNANCY_VALUESETS, current_pregnancy
-from cds.rules.lib.procedures.v1 import inpatient_stays, procedures_within
+from cds.rules.lib.pregnancy.v1 import PREGNANCY_VALUESETS
 from cds.rules.lib.requirements.v1 import (
     CONDITIONS,
     ENCOUNTERS,
@@ -45,15 +37,8 @@ from cds.rules.lib.requirements.v1 import (
     PROCEDURES,
     observations,
 )
-from cds.rules.lib.results.v1 import certainly_at_least, latest_lab
-from cds.rules.lib.text.v1 import (
-    drug_names,
-    fit_summary,
-    fmt,
-    join_parts,
-    low_confidence_cautions,
-    time_ago,
-)
+from cds.rules.lib.results.v1 import certainly_at_least
+from cds.rules.lib.text.v1 import fit_summary, fmt, join_parts
 
 # Value sets the assessment reads; pe-red-flags declares them too, since it runs it.
 VALUESETS: tuple[str, ...] = (
@@ -132,7 +117,7 @@ class DvtAssessment:
 
 
 @dataclass(frozen=True)
-class DvtRisk(RuleLogic):
+class DvtRisk(RuleLogic, Library2026_11):
     """§10. Windows are days before as_of, inclusive (§10 / §19)."""
 
     surgery_window_days: int = 84  # Wells 2003: 12 weeks (the 1997 model used 4 weeks)
@@ -170,7 +155,7 @@ class DvtRisk(RuleLogic):
 
     def evaluate(self, facts: Facts) -> Finding | None:
         # §1.6 / §10: Wells scoring is for a suspected DVT, so the complaint is always needed.
-        complaints = pain_or_swelling_complaints(facts)
+        complaints = self.pain_or_swelling_complaints(facts)
         if not complaints:
             return None
         assessment = self.assess_dvt_risk(facts)
@@ -187,7 +172,7 @@ class DvtRisk(RuleLogic):
             summary=self.summary(assessment),
             explanation=self.explanation(assessment),
             evidence=unique_evidence(
-                (*self.assessment_evidence(assessment), *complaint_evidence(complaints))
+                (*self.assessment_evidence(assessment), *self.complaint_evidence(complaints))
             ),
             suggestions=tuple(suggestions),
             cautions=self.assessment_cautions(assessment),
@@ -258,8 +243,8 @@ class DvtRisk(RuleLogic):
         return DvtAssessment(
             wells_items=tuple(item for item in wells if item is not None),
             other_factors=tuple(item for item in others if item is not None),
-            unilateral_swelling=tuple(unilateral_swelling(facts)),
-            anticoagulants=tuple(active_medications(facts, "anticoagulants")),
+            unilateral_swelling=tuple(self.unilateral_swelling(facts)),
+            anticoagulants=tuple(self.active_medications(facts, "anticoagulants")),
         )
 
     def is_warning(self, assessment: DvtAssessment) -> bool:
@@ -273,19 +258,19 @@ class DvtRisk(RuleLogic):
         """The DVT evidence, as pe-red-flags must also show it (it replaces this card)."""
         return (
             *(e for item in assessment.items for e in item.evidence),
-            *conditions_evidence(assessment.unilateral_swelling),
-            *(medication_evidence(m) for m in assessment.anticoagulants),
+            *self.conditions_evidence(assessment.unilateral_swelling),
+            *(self.medication_evidence(m) for m in assessment.anticoagulants),
         )
 
     def assessment_cautions(self, assessment: DvtAssessment) -> tuple[str, ...]:
         cautions = [self.exam_caution, *(item.caution for item in assessment.items if item.caution)]
         if assessment.anticoagulants:
             cautions.append(
-                f"On {drug_names(assessment.anticoagulants)} (anticoagulant): a known VTE may "
+                f"On {self.drug_names(assessment.anticoagulants)} (anticoagulant): a known VTE may "
                 "already be treated. New or worsening symptoms on anticoagulation still need "
                 "assessment."
             )
-        cautions += low_confidence_cautions(assessment.medications + assessment.anticoagulants)
+        cautions += self.low_confidence_cautions(assessment.medications + assessment.anticoagulants)
         return tuple(cautions)
 
     # -- Wells items (+1 each) -----------------------------------------------------------------
@@ -293,58 +278,63 @@ class DvtRisk(RuleLogic):
     def recent_cancers(self, facts: Facts) -> list[ConditionEntry]:
         return [
             c
-            for c in coded_conditions(facts, "cancer")
+            for c in self.coded_conditions(facts, "cancer")
             if facts.within(c.onset or c.recorded, self.active_cancer_window_days)
         ]
 
     def active_cancer(self, facts: Facts) -> RiskItem | None:
         """Wells "active cancer": treatment within 6 months (chemotherapy on record) or a cancer
         diagnosed within 6 months. Palliative care is not coded in the value sets we have."""
-        chemo = medications_within(facts, "neurotoxic-chemotherapy", self.active_cancer_window_days)
+        chemo = self.medications_within(
+            facts, "neurotoxic-chemotherapy", self.active_cancer_window_days
+        )
         recent = self.recent_cancers(facts)
         if not (chemo or recent):
             return None
         return RiskItem(
             short="active cancer",
             label="active cancer (diagnosed or treated within 6 months)",
-            evidence=(*conditions_evidence(recent), *(medication_evidence(m) for m in chemo)),
+            evidence=(
+                *self.conditions_evidence(recent),
+                *(self.medication_evidence(m) for m in chemo),
+            ),
             medications=tuple(chemo),
         )
 
     def paralysis(self, facts: Facts) -> RiskItem | None:
-        found = coded_conditions(facts, "paralysis")
+        found = self.coded_conditions(facts, "paralysis")
         if not found:
             return None
         # Paresis and recent plaster immobilisation have no verified codes (§20).
         return RiskItem(
-            "paralysis", "paralysis (leg involvement to confirm)", conditions_evidence(found)
+            "paralysis", "paralysis (leg involvement to confirm)", self.conditions_evidence(found)
         )
 
     def surgery_or_bedridden(self, facts: Facts) -> RiskItem | None:
         """One Wells point for major surgery within 12 weeks or bedridden >= 3 days (proxy: an
         inpatient stay of >= 3 days that ended within 28 days)."""
-        surgeries = procedures_within(facts, "major-surgery", self.surgery_window_days)
-        stays = inpatient_stays(
+        surgeries = self.procedures_within(facts, "major-surgery", self.surgery_window_days)
+        stays = self.inpatient_stays(
             facts,
             min_days=self.bedridden_min_stay_days,
             ended_within_days=self.bedridden_ended_within_days,
         )
         if surgeries:
             latest = surgeries[0]
-            short = f"surgery {time_ago(facts, latest.end or latest.start)}"
+            short = f"surgery {self.time_ago(facts, latest.end or latest.start)}"
             label = "major surgery within 12 weeks"
         elif stays:
             short = "hospital stay of 3+ days"
             label = "bedridden 3 days or more (inpatient stay ended within 28 days)"
         else:
             return None
-        evidence = [procedure_evidence(p, facts) for p in surgeries]
+        evidence = [self.procedure_evidence(p, facts) for p in surgeries]
         for stay in stays:
             if stay.start is None:
                 continue
             end = stay.end or facts.as_of
             nights = (end.date() - stay.start.date()).days
-            ended = "ongoing" if stay.end is None else time_ago(facts, end)
+            ended = "ongoing" if stay.end is None else self.time_ago(facts, end)
             evidence.append(
                 Evidence(
                     label="Inpatient stay",
@@ -363,25 +353,25 @@ class DvtRisk(RuleLogic):
     def previous_vte(self, facts: Facts) -> RiskItem | None:
         """Previously documented DVT: any VTE code, active or resolved. Post-thrombotic
         syndrome (I87.009) is in the set: it implies a previous DVT (§17)."""
-        found = coded_conditions(facts, "vte-history", include_history=True)
+        found = self.coded_conditions(facts, "vte-history", include_history=True)
         if not found:
             return None
         deep_vein = {
-            c.reference for c in coded_conditions(facts, "acute-dvt", include_history=True)
+            c.reference for c in self.coded_conditions(facts, "acute-dvt", include_history=True)
         }
-        active_dvt = {c.reference for c in coded_conditions(facts, "acute-dvt")}
+        active_dvt = {c.reference for c in self.coded_conditions(facts, "acute-dvt")}
         if any(c.reference in active_dvt for c in found):
             short = "DVT on record"
         elif any(c.reference in deep_vein for c in found):
             short = "prior DVT"
         else:
             short = "prior VTE"
-        return RiskItem(short, "previously documented DVT / VTE", conditions_evidence(found))
+        return RiskItem(short, "previously documented DVT / VTE", self.conditions_evidence(found))
 
     # -- other risk factors (no Wells points, listed on the card) -----------------------------
 
     def pregnancy(self, facts: Facts) -> RiskItem | None:
-        pregnancy = current_pregnancy(facts)  # after delivery, the postpartum item takes over
+        pregnancy = self.current_pregnancy(facts)  # after delivery, the postpartum item takes over
         if pregnancy is None:
             return None
         weeks = pregnancy.gestational_weeks
@@ -395,7 +385,7 @@ class DvtRisk(RuleLogic):
         return RiskItem(short, "pregnancy", (evidence,))
 
     def postpartum(self, facts: Facts) -> RiskItem | None:
-        deliveries = procedures_within(facts, "delivery", self.postpartum_raised_risk_days)
+        deliveries = self.procedures_within(facts, "delivery", self.postpartum_raised_risk_days)
         if not deliveries:
             return None
         latest = deliveries[0]  # newest first; procedures_within only keeps dated ones
@@ -408,42 +398,44 @@ class DvtRisk(RuleLogic):
         return RiskItem(
             f"postpartum {days // 7} wk",
             label,
-            tuple(procedure_evidence(p, facts) for p in deliveries),
+            tuple(self.procedure_evidence(p, facts) for p in deliveries),
         )
 
     def recent_condition(
         self, facts: Facts, valueset: str, short: str, label: str
     ) -> RiskItem | None:
-        found = conditions_within(facts, valueset, self.recent_mi_stroke_days)
+        found = self.conditions_within(facts, valueset, self.recent_mi_stroke_days)
         if not found:
             return None
-        return RiskItem(f"recent {short}", f"{label} within 90 days", conditions_evidence(found))
+        return RiskItem(
+            f"recent {short}", f"{label} within 90 days", self.conditions_evidence(found)
+        )
 
     def ongoing_condition(
         self, facts: Facts, valueset: str, short: str, label: str
     ) -> RiskItem | None:
-        found = coded_conditions(facts, valueset)
-        return RiskItem(short, label, conditions_evidence(found)) if found else None
+        found = self.coded_conditions(facts, valueset)
+        return RiskItem(short, label, self.conditions_evidence(found)) if found else None
 
     def obesity(self, facts: Facts) -> RiskItem | None:
-        bmi = latest_lab(facts, "bmi", within_days=self.bmi_window_days)
+        bmi = self.latest_lab(facts, "bmi", within_days=self.bmi_window_days)
         if bmi is not None and bmi.value is not None and certainly_at_least(bmi, self.obesity_bmi):
             return RiskItem(
                 f"BMI {fmt(bmi.value, 1)}",
                 "obesity (BMI 30 or more)",
-                (lab_evidence(bmi, "BMI", "kg/m2", 1),),
+                (self.lab_evidence(bmi, "BMI", "kg/m2", 1),),
             )
-        coded = coded_conditions(facts, "obesity")
-        return RiskItem("obesity", "obesity", conditions_evidence(coded)) if coded else None
+        coded = self.coded_conditions(facts, "obesity")
+        return RiskItem("obesity", "obesity", self.conditions_evidence(coded)) if coded else None
 
     def estrogen(self, facts: Facts) -> RiskItem | None:
-        meds = active_medications(facts, "estrogens")
+        meds = self.active_medications(facts, "estrogens")
         if not meds:
             return None
         return RiskItem(
-            drug_names(meds),
+            self.drug_names(meds),
             "estrogen or SERM therapy",
-            tuple(medication_evidence(m) for m in meds),
+            tuple(self.medication_evidence(m) for m in meds),
             medications=tuple(meds),
         )
 
@@ -452,13 +444,13 @@ class DvtRisk(RuleLogic):
         risk factor, but the record cannot show the Wells criterion (treatment or palliation)."""
         if self.active_cancer(facts) is not None:
             return None
-        found = coded_conditions(facts, "cancer")
+        found = self.coded_conditions(facts, "cancer")
         if not found:
             return None
         return RiskItem(
             "cancer on record",
             "cancer on record (Wells point only if treated within 6 months or palliative)",
-            conditions_evidence(found),
+            self.conditions_evidence(found),
         )
 
 

@@ -13,8 +13,6 @@ from dataclasses import dataclass, replace
 from cds.facts import Facts
 from cds.record import LabEntry
 from cds.rules.base import Evidence, Finding, Provenance, RuleLogic, RuleVersion
-from cds.rules.lib.complaints.v1 import has_leg_complaint, leg_complaint_evidence
-from cds.rules.lib.conditions.v1 import conditions_within
 from cds.rules.lib.electrolytes.v1 import (
     CA_HIGH,
     CA_LOW,
@@ -22,9 +20,8 @@ from cds.rules.lib.electrolytes.v1 import (
     K_LOW,
     MG_LOW,
     Calcium,
-    albumin_corrected_calcium,
 )
-from cds.rules.lib.evidence.v1 import condition_evidence, result_evidence
+from cds.rules.lib.library import Library2026_11
 from cds.rules.lib.orders.v1 import (
     BASIC_METABOLIC_PANEL,
     COMPREHENSIVE_METABOLIC_PANEL,
@@ -37,10 +34,6 @@ from cds.rules.lib.results.v1 import (
     certainly_above,
     certainly_at_least,
     certainly_below,
-    is_high,
-    is_low,
-    lab_results,
-    latest_lab,
     value_text,
 )
 from cds.rules.lib.text.v1 import fit_summary, fmt
@@ -82,7 +75,7 @@ class _Abnormal:
 
 
 @dataclass(frozen=True)
-class ElectrolyteAbnormality(RuleLogic):
+class ElectrolyteAbnormality(RuleLogic, Library2026_11):
     """§3. The default limits (K < 3.5, Mg < 0.70 mmol/L, albumin-corrected Ca 8.5-10.5 mg/dL)
     and the look-back are the `electrolytes` library's §2 ones, shared with
     diuretic-electrolytes: both cards must judge the same result for the diuretic card to
@@ -200,13 +193,13 @@ class ElectrolyteAbnormality(RuleLogic):
     def abnormal_results(self, facts: Facts) -> list[_Abnormal]:
         found: list[_Abnormal] = []
         for limits in (self.potassium_limits(), self.magnesium_limits(), self.sodium_limits()):
-            lab = latest_lab(facts, limits.analyte, within_days=self.lab_window_days)
+            lab = self.latest_lab(facts, limits.analyte, within_days=self.lab_window_days)
             if lab is not None:
                 found += self.judge(lab, limits)
         calcium = self.calcium(facts)
         if calcium is not None:
             found.append(calcium)
-        ionized = latest_lab(facts, "calcium-ionized", within_days=self.lab_window_days)
+        ionized = self.latest_lab(facts, "calcium-ionized", within_days=self.lab_window_days)
         if ionized is not None:
             found += self.judge(ionized, self.ionized_calcium_limits())
         # Critical first, then in the order a clinician reads a panel (K, Mg, Na, Ca).
@@ -223,7 +216,7 @@ class ElectrolyteAbnormality(RuleLogic):
         # censored result ("<3.0") counts when its bound settles it (§1.2).
         low = (
             critical_low
-            or is_low(lab, limits.default_low)
+            or self.is_low(lab, limits.default_low)
             or (
                 limits.always_low_below is not None
                 and certainly_below(lab, limits.always_low_below)
@@ -231,7 +224,7 @@ class ElectrolyteAbnormality(RuleLogic):
         )
         high = (
             critical_high
-            or is_high(lab, limits.default_high)
+            or self.is_high(lab, limits.default_high)
             or (
                 limits.always_high_above is not None
                 and certainly_above(lab, limits.always_high_above)
@@ -262,13 +255,13 @@ class ElectrolyteAbnormality(RuleLogic):
             direction=direction,
             critical=critical,
             phrase=f"Serum {limits.name} {shown} {limits.unit} ({level})",
-            evidence=evidence or result_evidence(lab, label, limits.unit, limits.digits),
+            evidence=evidence or self.result_evidence(lab, label, limits.unit, limits.digits),
         )
 
     def calcium(self, facts: Facts) -> _Abnormal | None:
         """Albumin-corrected calcium (§1.3): the result diuretic-electrolytes reads too
         (`electrolytes.albumin_corrected_calcium`), so suppression can match it."""
-        calcium = albumin_corrected_calcium(facts, self.lab_window_days)
+        calcium = self.albumin_corrected_calcium(facts, self.lab_window_days)
         if calcium is None:
             return None
         if calcium.source == "reported":
@@ -297,7 +290,9 @@ class ElectrolyteAbnormality(RuleLogic):
             critical,
             "Calcium, albumin-corrected",
             value=calcium.value_text(1),
-            evidence=calcium.evidence(f"reference {fmt(low_limit, 1)}-{fmt(high_limit, 1)}"),
+            evidence=self.calcium_evidence(
+                calcium, f"reference {fmt(low_limit, 1)}-{fmt(high_limit, 1)}"
+            ),
         )
 
     def corrected_calcium_range(self, calcium: Calcium) -> tuple[float, float]:
@@ -345,7 +340,7 @@ class ElectrolyteAbnormality(RuleLogic):
             explanation=explanation,
             evidence=(
                 *(a.evidence for a in abnormal),
-                *leg_complaint_evidence(facts),
+                *self.leg_complaint_evidence(facts),
             ),
             suggestions=self.abnormal_suggestions(facts, abnormal),
             cautions=tuple(cautions),
@@ -359,7 +354,7 @@ class ElectrolyteAbnormality(RuleLogic):
         self, facts: Facts, abnormal: list[_Abnormal]
     ) -> tuple[OrderSuggestion, ...]:
         suggestions = [self.bmp]
-        magnesium = latest_lab(facts, "magnesium", within_days=self.lab_window_days)
+        magnesium = self.latest_lab(facts, "magnesium", within_days=self.lab_window_days)
         # Magnesium is not part of a metabolic panel: order it when unknown or itself abnormal
         # (low magnesium keeps potassium and calcium low until it is replaced).
         if magnesium is None or any(a.analyte == "magnesium" for a in abnormal):
@@ -372,13 +367,13 @@ class ElectrolyteAbnormality(RuleLogic):
 
     def coded_without_result(self, facts: Facts) -> Finding | None:
         # §1.6: "this disorder could explain the cramps" is a candidate cause: complaint needed.
-        if not has_leg_complaint(facts):
+        if not self.has_leg_complaint(facts):
             return None
         unmeasured = []
         for valueset, name, analytes in self.coded_disorders:
-            coded = conditions_within(facts, valueset, self.coded_disorder_window_days)
+            coded = self.conditions_within(facts, valueset, self.coded_disorder_window_days)
             if coded and not any(
-                lab_results(facts, a, within_days=self.lab_window_days) for a in analytes
+                self.lab_results(facts, a, within_days=self.lab_window_days) for a in analytes
             ):
                 unmeasured.append((name, analytes, coded[0]))
         if not unmeasured:
@@ -404,8 +399,8 @@ class ElectrolyteAbnormality(RuleLogic):
                 "a current value shows whether it persists."
             ),
             evidence=(
-                *(condition_evidence(c) for _, _, c in unmeasured),
-                *leg_complaint_evidence(facts),
+                *(self.condition_evidence(c) for _, _, c in unmeasured),
+                *self.leg_complaint_evidence(facts),
             ),
             suggestions=tuple(suggestions),
             specificity=45,  # a coded diagnosis without a value: the least specific of this rule

@@ -14,32 +14,35 @@ from dataclasses import dataclass
 from cds.facts import Facts
 from cds.record import ConditionEntry, MedicationEntry
 from cds.rules.base import Evidence, Finding, Provenance, RuleLogic, RuleVersion, Severity
-from cds.rules.lib.complaints.v1 import has_leg_complaint, leg_complaint_evidence
-from cds.rules.lib.conditions.v1 import coded_conditions
 from cds.rules.lib.cramp_labs.v1 import (
     FREE_T4_PAIRING_DAYS,
     STATIN_CONTEXT_VALUESETS,
     THYROID_WINDOW_DAYS,
     TSH_TREATMENT_THRESHOLD,
     HighTsh,
-    free_t4_evidence,
-    high_tsh,
-    statin_muscle_context,
-    tsh_evidence,
 )
-from cds.rules.lib.evidence.v1 import condition_evidence, medication_evidence
-from cds.rules.lib.medications.v1 import active_medications
-from cds.rules.lib.orders.v1 import FREE_T4, TSH, OrderSuggestion, order
-from cds.rules.lib.requirements.v1 import CONDITIONS, ENCOUNTERS, MEDICATIONS, observations
-from cds.rules.lib.results.v1 import certainly_at_least, latest_lab, value_text
-from cds.rules.lib.text.v1 import drug_names, fit_summary, fmt, low_confidence_cautions
+from cds.rules.lib.library import Library2026_11
+from cds.rules.lib.orders.v1 import (
+    FREE_T4,
+    TSH,
+    OrderSuggestion,
+    order,
+)
+from cds.rules.lib.requirements.v1 import (
+    CONDITIONS,
+    ENCOUNTERS,
+    MEDICATIONS,
+    observations,
+)
+from cds.rules.lib.results.v1 import certainly_at_least, value_text
+from cds.rules.lib.text.v1 import fit_summary, fmt
 
 # The results it reads (its Observations, with the complaints).
 RESULTS: tuple[str, ...] = ("tsh", "free-t4")
 
 
 @dataclass(frozen=True)
-class Hypothyroidism(RuleLogic):
+class Hypothyroidism(RuleLogic, Library2026_11):
     """§16. Which TSH is high and which free T4 classifies it is the `cramp_labs` library's
     (`cramp_labs.high_tsh`: latest TSH within 12 months, lab flag or range else 4.5 mIU/L, a
     free T4 within 30 days of it), shared with the statin and vitamin D cards."""
@@ -54,13 +57,13 @@ class Hypothyroidism(RuleLogic):
     free_t4_order: OrderSuggestion = order(FREE_T4, "Free T4 to classify a high TSH")
 
     def evaluate(self, facts: Facts) -> Finding | None:
-        thyroid = high_tsh(facts)
-        statins = active_medications(facts, "statins")
-        levothyroxine = active_medications(facts, "levothyroxine")
-        known = coded_conditions(facts, "hypothyroidism")
+        thyroid = self.high_tsh(facts)
+        statins = self.active_medications(facts, "statins")
+        levothyroxine = self.active_medications(facts, "levothyroxine")
+        known = self.coded_conditions(facts, "hypothyroidism")
         if thyroid is not None:
             return self.high_tsh_finding(facts, thyroid, statins, levothyroxine, known)
-        if (known or levothyroxine) and has_leg_complaint(facts):
+        if (known or levothyroxine) and self.has_leg_complaint(facts):
             return self.known_diagnosis(facts, known, levothyroxine)
         return None
 
@@ -75,15 +78,15 @@ class Hypothyroidism(RuleLogic):
         statin_reason = bool(
             statins
             and (
-                has_leg_complaint(facts)
-                or coded_conditions(facts, "sams-myopathy")
+                self.has_leg_complaint(facts)
+                or self.coded_conditions(facts, "sams-myopathy")
                 or any(m.drafted for m in statins)
             )
         )
         severity: Severity
         if thyroid.overt or statin_reason:
             severity = "warning"
-        elif has_leg_complaint(facts):
+        elif self.has_leg_complaint(facts):
             severity = "info"
         else:
             return None
@@ -95,8 +98,8 @@ class Hypothyroidism(RuleLogic):
             )
         elif statin_reason:
             summary = (
-                f"TSH {tsh} mIU/L (high) on {drug_names(statins)}: hypothyroidism raises statin "
-                "myopathy risk and can cause cramps."
+                f"TSH {tsh} mIU/L (high) on {self.drug_names(statins)}: hypothyroidism raises "
+                "statin myopathy risk and can cause cramps."
             )
         elif thyroid.free_t4 is not None:
             summary = (
@@ -109,13 +112,13 @@ class Hypothyroidism(RuleLogic):
                 "cramps."
             )
         drugs = [*levothyroxine, *(statins if statin_reason else [])]
-        evidence: list[Evidence] = [tsh_evidence(thyroid.tsh)]
+        evidence: list[Evidence] = [self.tsh_evidence(thyroid.tsh)]
         if thyroid.free_t4 is not None:
-            evidence.append(free_t4_evidence(thyroid.free_t4))
-        evidence += [condition_evidence(c) for c in known[: self.conditions_shown]]
-        evidence += [medication_evidence(m) for m in drugs]
-        evidence += leg_complaint_evidence(facts)
-        cautions = list(low_confidence_cautions(drugs))
+            evidence.append(self.free_t4_evidence(thyroid.free_t4))
+        evidence += [self.condition_evidence(c) for c in known[: self.conditions_shown]]
+        evidence += [self.medication_evidence(m) for m in drugs]
+        evidence += self.leg_complaint_evidence(facts)
+        cautions = list(self.low_confidence_cautions(drugs))
         if thyroid.free_t4 is None:
             # The pairing window is the library's: `cramp_labs.high_tsh` pairs the free T4.
             cautions.append(
@@ -163,9 +166,9 @@ class Hypothyroidism(RuleLogic):
     def known_diagnosis(
         self, facts: Facts, known: list[ConditionEntry], levothyroxine: list[MedicationEntry]
     ) -> Finding:
-        treated = f" (treated with {drug_names(levothyroxine)})" if levothyroxine else ""
-        latest_tsh = latest_lab(facts, "tsh", within_days=self.tsh_window_days)
-        statin = statin_muscle_context(facts)
+        treated = f" (treated with {self.drug_names(levothyroxine)})" if levothyroxine else ""
+        latest_tsh = self.latest_lab(facts, "tsh", within_days=self.tsh_window_days)
+        statin = self.statin_muscle_context(facts)
         # §16: TSH and free T4 when none in 12 months and statin muscle symptoms are present.
         suggestions = (
             (self.tsh_order, self.free_t4_order)
@@ -176,13 +179,15 @@ class Hypothyroidism(RuleLogic):
             status = "no TSH result in 12 months"
         else:
             status = f"latest TSH {value_text(latest_tsh)} mIU/L is not above range"
-        evidence: list[Evidence] = [condition_evidence(c) for c in known[: self.conditions_shown]]
-        evidence += [medication_evidence(m) for m in levothyroxine]
+        evidence: list[Evidence] = [
+            self.condition_evidence(c) for c in known[: self.conditions_shown]
+        ]
+        evidence += [self.medication_evidence(m) for m in levothyroxine]
         if latest_tsh is not None:
-            evidence.append(tsh_evidence(latest_tsh))
+            evidence.append(self.tsh_evidence(latest_tsh))
         if statin is not None:
-            evidence += [medication_evidence(m) for m in statin.statins]
-        evidence += leg_complaint_evidence(facts)
+            evidence += [self.medication_evidence(m) for m in statin.statins]
+        evidence += self.leg_complaint_evidence(facts)
         drugs = [*levothyroxine, *(statin.statins if statin is not None else [])]
         return Finding(
             severity="info",
@@ -196,7 +201,7 @@ class Hypothyroidism(RuleLogic):
             ),
             evidence=tuple(evidence),
             suggestions=suggestions,
-            cautions=low_confidence_cautions(drugs),
+            cautions=self.low_confidence_cautions(drugs),
             involves_draft_order=any(m.drafted for m in drugs),
             specificity=50,  # a known diagnosis without a current abnormal value
         )

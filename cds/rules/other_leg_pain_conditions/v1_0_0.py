@@ -17,17 +17,11 @@ from cds.rules.base import (
     RuleLogic,
     RuleVersion,
 )
-from cds.rules.lib.complaints.v1 import COMPLAINT_VALUESETS, complaint_evidence, leg_complaints
-from cds.rules.lib.conditions.v1 import coded_conditions
+from cds.rules.lib.complaints.v1 import COMPLAINT_VALUESETS
 from cds.rules.lib.electrolytes.v1 import ELECTROLYTE_WINDOW_DAYS
-from cds.rules.lib.evidence.v1 import (
-    condition_evidence,
-    condition_name,
-    lab_evidence,
-    unique_evidence,
-)
+from cds.rules.lib.evidence.v1 import condition_name, unique_evidence
+from cds.rules.lib.library import Library2026_11
 from cds.rules.lib.requirements.v1 import CONDITIONS, ENCOUNTERS, observations
-from cds.rules.lib.results.v1 import latest_lab
 from cds.rules.lib.text.v1 import fit_summary
 
 
@@ -39,7 +33,7 @@ class Explanation:
 
 
 @dataclass(frozen=True)
-class OtherLegPainConditions(RuleLogic):
+class OtherLegPainConditions(RuleLogic, Library2026_11):
     """§17: every documented alternative explanation of the leg symptoms, on one info card."""
 
     # Most plausible for pain at night or at rest first; lumbar stenosis last (§17: a weaker
@@ -87,11 +81,11 @@ class OtherLegPainConditions(RuleLogic):
     )
 
     def evaluate(self, facts: Facts) -> Finding | None:
-        found = [(kind, coded_conditions(facts, kind.valueset)) for kind in self.explanations]
+        found = [(kind, self.coded_conditions(facts, kind.valueset)) for kind in self.explanations]
         documented = [(kind, conditions) for kind, conditions in found if conditions]
         if not documented:
             return None
-        complaints = leg_complaints(facts)
+        complaints = self.leg_complaints(facts)
         if not complaints:
             return None  # a candidate cause (§1.6): never on a chart without a leg complaint
         evidence: list[Evidence] = []
@@ -108,7 +102,7 @@ class OtherLegPainConditions(RuleLogic):
                 f"them. {listing} These are alternatives to weigh alongside the other cards; "
                 "they do not make another cause less likely to be present."
             ),
-            evidence=unique_evidence((*evidence, *complaint_evidence(complaints))),
+            evidence=unique_evidence((*evidence, *self.complaint_evidence(complaints))),
             cautions=self.cautions(documented),
             # The least specific card: a list of documented associations, shown after the
             # others.
@@ -130,7 +124,7 @@ class OtherLegPainConditions(RuleLogic):
         self, facts: Facts, kind: Explanation, conditions: list[ConditionEntry]
     ) -> list[Evidence]:
         """The conditions documented of one kind, and what §17 says to check beside them."""
-        evidence = [condition_evidence(c) for c in conditions]
+        evidence = [self.condition_evidence(c) for c in conditions]
         if kind.valueset == "addisons":
             evidence += self.electrolytes(facts)
         return evidence
@@ -150,12 +144,12 @@ class OtherLegPainConditions(RuleLogic):
         """§17: Addison's cramps come with hyponatraemia or hyperkalaemia; show the latest
         values within the §2 window."""
         shown = []
-        sodium = latest_lab(facts, "sodium", within_days=self.electrolyte_window_days)
+        sodium = self.latest_lab(facts, "sodium", within_days=self.electrolyte_window_days)
         if sodium is not None:
-            shown.append(lab_evidence(sodium, "Sodium", "mmol/L", 1))
-        potassium = latest_lab(facts, "potassium", within_days=self.electrolyte_window_days)
+            shown.append(self.lab_evidence(sodium, "Sodium", "mmol/L", 1))
+        potassium = self.latest_lab(facts, "potassium", within_days=self.electrolyte_window_days)
         if potassium is not None:
-            shown.append(lab_evidence(potassium, "Potassium", "mmol/L"))
+            shown.append(self.lab_evidence(potassium, "Potassium", "mmol/L"))
         return shown
 
 

@@ -24,20 +24,20 @@ from cds.rules.base import (
     RuleLogic,
     RuleVersion,
 )
-from cds.rules.lib.complaints.v1 import (
-    COMPLAINT_VALUESETS,
-    complaint_evidence,
-    leg_complaint_evidence,
-    pain_or_cramp_complaints,
+from cds.rules.lib.complaints.v1 import COMPLAINT_VALUESETS
+from cds.rules.lib.evidence.v1 import condition_code, unique_evidence
+from cds.rules.lib.library import Library2026_11
+from cds.rules.lib.requirements.v1 import (
+    CONDITIONS,
+    ENCOUNTERS,
+    FAMILY_HISTORY,
+    PATIENT,
 )
-from cds.rules.lib.conditions.v1 import coded_conditions, family_history_of
-from cds.rules.lib.evidence.v1 import condition_code, conditions_evidence, unique_evidence
-from cds.rules.lib.requirements.v1 import CONDITIONS, ENCOUNTERS, FAMILY_HISTORY, PATIENT
 from cds.rules.lib.text.v1 import fit_summary, join_parts
 
 
 @dataclass(frozen=True)
-class PadRestPain(RuleLogic):
+class PadRestPain(RuleLogic, Library2026_11):
     """§12 without its ABI branches (see the module docstring)."""
 
     # 2016 AHA/ACC at-risk definition (§12).
@@ -66,14 +66,14 @@ class PadRestPain(RuleLogic):
     )
 
     def evaluate(self, facts: Facts) -> Finding | None:
-        rest_pain = coded_conditions(facts, "pad-rest-pain")
+        rest_pain = self.coded_conditions(facts, "pad-rest-pain")
         if rest_pain:
             # A finding (§1.6): possible limb-threatening ischaemia, on any chart.
             return self.rest_pain(facts, rest_pain)
-        complaints = pain_or_cramp_complaints(facts)
+        complaints = self.pain_or_cramp_complaints(facts)
         if not complaints:
             return None  # candidate causes need leg pain on record (§1.6)
-        pad = coded_conditions(facts, "pad")
+        pad = self.coded_conditions(facts, "pad")
         if pad:
             return self.known_pad(facts, pad, complaints)
         return self.at_risk(facts, complaints)
@@ -94,7 +94,7 @@ class PadRestPain(RuleLogic):
                 f"assessment (2016 AHA/ACC PAD guideline). {self.abi_advice}"
             ),
             evidence=unique_evidence(
-                (*conditions_evidence(rest_pain), *leg_complaint_evidence(facts))
+                (*self.conditions_evidence(rest_pain), *self.leg_complaint_evidence(facts))
             ),
             cautions=(self.abi_caution,),
             # The most specific card for ischaemic leg pain, and time-sensitive.
@@ -118,7 +118,9 @@ class PadRestPain(RuleLogic):
                 "hanging the leg down, suggests progression to limb-threatening ischaemia and "
                 f"needs urgent vascular review. {self.abi_advice}"
             ),
-            evidence=unique_evidence((*conditions_evidence(pad), *complaint_evidence(complaints))),
+            evidence=unique_evidence(
+                (*self.conditions_evidence(pad), *self.complaint_evidence(complaints))
+            ),
             suggestions=(self.abi_order,),
             cautions=(self.abi_caution,),
             # A named diagnosis that explains the pain: specific, but ranked below the critical
@@ -131,10 +133,12 @@ class PadRestPain(RuleLogic):
         reasons = self.at_risk_reasons(facts, factors)
         if not reasons:
             return None
-        evidence: list[Evidence] = [e for _, found in factors for e in conditions_evidence(found)]
-        other_bed = coded_conditions(facts, "mi", include_history=True)
-        evidence += conditions_evidence(other_bed)
-        family = family_history_of(facts, "pad")
+        evidence: list[Evidence] = [
+            e for _, found in factors for e in self.conditions_evidence(found)
+        ]
+        other_bed = self.coded_conditions(facts, "mi", include_history=True)
+        evidence += self.conditions_evidence(other_bed)
+        family = self.family_history_of(facts, "pad")
         evidence += [Evidence(label="Family history of PAD", reference=ref) for ref in family]
         if facts.age_years is not None:
             patient = f"Patient/{facts.patient_id}" if facts.patient_id else ""
@@ -155,7 +159,7 @@ class PadRestPain(RuleLogic):
                 "diabetes and one more risk factor; or atherosclerosis in another vascular bed. "
                 f"Ischaemic pain, at rest or at night, can explain leg pain. {self.abi_advice}"
             ),
-            evidence=unique_evidence((*evidence, *complaint_evidence(complaints))),
+            evidence=unique_evidence((*evidence, *self.complaint_evidence(complaints))),
             suggestions=(self.abi_order,),
             cautions=(self.abi_caution,),
             # A risk pattern rather than a diagnosis: less specific than the cards above.
@@ -166,7 +170,7 @@ class PadRestPain(RuleLogic):
         """The atherosclerosis risk factors on record, each with the conditions that show it."""
         found = []
         for name, valuesets in self.risk_factor_valuesets:
-            conditions = [c for vs in valuesets for c in coded_conditions(facts, vs)]
+            conditions = [c for vs in valuesets for c in self.coded_conditions(facts, vs)]
             if conditions:
                 found.append((name, conditions))
         return found
@@ -176,10 +180,10 @@ class PadRestPain(RuleLogic):
     ) -> list[str]:
         """The reasons the patient is at risk, for the summary; empty when not at risk."""
         names = [name for name, _ in factors]
-        family = bool(family_history_of(facts, "pad"))
+        family = bool(self.family_history_of(facts, "pad"))
         # Atherosclerosis in another vascular bed: myocardial infarction is the only coded proxy
         # available (no coronary or carotid atherosclerosis value set).
-        other_bed = bool(coded_conditions(facts, "mi", include_history=True))
+        other_bed = bool(self.coded_conditions(facts, "mi", include_history=True))
         age = facts.age_years
         qualifies = (
             (age is not None and age >= self.at_risk_age)

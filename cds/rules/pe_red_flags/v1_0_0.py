@@ -24,13 +24,12 @@ from cds.rules.dvt_risk.v1_0_0 import (
     DvtRisk,
 )
 from cds.rules.dvt_risk.v1_0_0 import VALUESETS as DVT_VALUESETS
-from cds.rules.lib.complaints.v1 import leg_complaint_evidence, swelling_complaints
-from cds.rules.lib.conditions.v1 import coded_conditions, conditions_within
-from cds.rules.lib.evidence.v1 import conditions_evidence, lab_evidence, unique_evidence
+from cds.rules.lib.evidence.v1 import unique_evidence
+from cds.rules.lib.library import Library2026_11
 from cds.rules.lib.orders.v1 import VENOUS_DUPLEX_BOTH_LEGS, OrderSuggestion, order
 from cds.rules.lib.requirements.v1 import observations
-from cds.rules.lib.results.v1 import certainly_at_least, certainly_below, lab_results, value_text
-from cds.rules.lib.text.v1 import capitalise, drug_names, fit_summary, join_parts
+from cds.rules.lib.results.v1 import certainly_at_least, certainly_below, value_text
+from cds.rules.lib.text.v1 import capitalise, fit_summary, join_parts
 
 HOURS_PER_DAY = 24
 # The vital signs it reads (its Observations, besides dvt-risk's).
@@ -44,7 +43,7 @@ class _Signal:
 
 
 @dataclass(frozen=True)
-class PeRedFlags(RuleLogic):
+class PeRedFlags(RuleLogic, Library2026_11):
     """§11. A finding (§1.6): fires on any chart, with or without a leg complaint on record."""
 
     # dvt-risk's record scoring, whose warning pattern is one of the §11 DVT signals. Its
@@ -76,7 +75,7 @@ class PeRedFlags(RuleLogic):
         if not flags:
             return None
         cautions = [self.pathway_caution, self.threshold_caution]
-        known_pe = coded_conditions(facts, "pulmonary-embolism")
+        known_pe = self.coded_conditions(facts, "pulmonary-embolism")
         if known_pe:
             cautions.append("A pulmonary embolism is already on record: check whether this is new.")
         if assessment.has_risk or assessment.anticoagulants:
@@ -88,8 +87,8 @@ class PeRedFlags(RuleLogic):
             *self.respiratory_rate(facts),
             *(e for s in signals for e in s.evidence),
             *self.dvt_risk.assessment_evidence(assessment),
-            *conditions_evidence(known_pe),
-            *leg_complaint_evidence(facts),
+            *self.conditions_evidence(known_pe),
+            *self.leg_complaint_evidence(facts),
         )
         return Finding(
             severity="critical",
@@ -117,12 +116,12 @@ class PeRedFlags(RuleLogic):
         """§11 DVT signal: the dvt-risk warning pattern (whether or not a complaint is on
         record), an active DVT code, or a leg-swelling code."""
         signals: list[_Signal] = []
-        active_dvt = coded_conditions(facts, "acute-dvt")
+        active_dvt = self.coded_conditions(facts, "acute-dvt")
         if active_dvt:
-            signals.append(_Signal("active DVT", conditions_evidence(active_dvt)))
-        swelling = swelling_complaints(facts)
+            signals.append(_Signal("active DVT", self.conditions_evidence(active_dvt)))
+        swelling = self.swelling_complaints(facts)
         if swelling:
-            signals.append(_Signal("leg swelling", conditions_evidence(swelling)))
+            signals.append(_Signal("leg swelling", self.conditions_evidence(swelling)))
         if self.dvt_risk.is_warning(assessment):
             # Its evidence comes with the whole assessment (see evaluate).
             signals.append(_Signal(f"DVT risk (record Wells {assessment.wells_score})", ()))
@@ -132,7 +131,7 @@ class PeRedFlags(RuleLogic):
         flags: list[_Signal] = []
         # New symptom codes only (onset, or recording when onset is absent, within 7 days):
         # a long-standing dyspnoea code (e.g. stable COPD) is not a red flag.
-        symptoms = conditions_within(facts, "pe-symptoms", self.symptom_window_days)
+        symptoms = self.conditions_within(facts, "pe-symptoms", self.symptom_window_days)
         if symptoms:
             # "Chest pain, unspecified" -> "chest pain": the qualifier is on the evidence line.
             names = list(
@@ -140,7 +139,7 @@ class PeRedFlags(RuleLogic):
                     c.display.split(",")[0].strip().lower() or "PE symptom" for c in symptoms
                 )
             )
-            flags.append(_Signal(join_parts(names, 35, "/"), conditions_evidence(symptoms)))
+            flags.append(_Signal(join_parts(names, 35, "/"), self.conditions_evidence(symptoms)))
         heart_rate = self.latest_vital(facts, "heart-rate")
         # Comparator results count only when unambiguous: ">120" is at or above 100, "<120" may
         # not be; "<95" is below 95, ">90" may not be.
@@ -154,13 +153,13 @@ class PeRedFlags(RuleLogic):
     def vital_sign_flag(self, vital: LabEntry, short: str, label: str, unit: str) -> _Signal:
         """A vital sign as a red flag: "HR 112/min" in the summary, and its evidence line."""
         return _Signal(
-            f"{short} {value_text(vital, 1)}{unit}", (lab_evidence(vital, label, unit, 1),)
+            f"{short} {value_text(vital, 1)}{unit}", (self.lab_evidence(vital, label, unit, 1),)
         )
 
     def respiratory_rate(self, facts: Facts) -> tuple[Evidence, ...]:
         """Context only: §11 reads the respiratory rate but gives it no threshold."""
         rate = self.latest_vital(facts, "respiratory-rate")
-        return (lab_evidence(rate, "Respiratory rate", "/min", 1),) if rate is not None else ()
+        return (self.lab_evidence(rate, "Respiratory rate", "/min", 1),) if rate is not None else ()
 
     def latest_vital(self, facts: Facts, analyte: str) -> LabEntry | None:
         """The most recent result within the vital-sign window (§1.2: most recent in window).
@@ -168,7 +167,7 @@ class PeRedFlags(RuleLogic):
         read and its hours are checked here."""
         window = timedelta(hours=self.vitals_window_hours)
         days = ceil(self.vitals_window_hours / HOURS_PER_DAY)
-        for entry in lab_results(facts, analyte, within_days=days):
+        for entry in self.lab_results(facts, analyte, within_days=days):
             if entry.effective is None or entry.value is None:
                 continue
             age = facts.as_of - entry.effective
@@ -187,7 +186,7 @@ class PeRedFlags(RuleLogic):
                 f"{assessment.wells_score}; exam items are not in the record)."
             )
         anticoagulated = (
-            f" The patient is on {drug_names(assessment.anticoagulants)}: PE remains possible "
+            f" The patient is on {self.drug_names(assessment.anticoagulants)}: PE remains possible "
             "on anticoagulation."
             if assessment.anticoagulants
             else ""

@@ -9,18 +9,22 @@ from dataclasses import dataclass
 from cds.facts import Facts
 from cds.record import ConditionEntry, LabEntry
 from cds.rules.base import Evidence, Finding, Provenance, RuleLogic, RuleVersion
-from cds.rules.lib.complaints.v1 import (
-    PAIN_CRAMP_OR_RESTLESS_VALUESETS,
-    complaint_evidence,
-    has_leg_complaint,
-    leg_complaints,
-    pain_cramp_or_restless_complaints,
+from cds.rules.lib.complaints.v1 import PAIN_CRAMP_OR_RESTLESS_VALUESETS
+from cds.rules.lib.evidence.v1 import unique_by_reference
+from cds.rules.lib.library import Library2026_11
+from cds.rules.lib.orders.v1 import (
+    HBA1C,
+    VITAMIN_B12,
+    OrderSuggestion,
+    order,
 )
-from cds.rules.lib.conditions.v1 import coded_conditions, has_condition
-from cds.rules.lib.evidence.v1 import condition_evidence, lab_evidence, unique_by_reference
-from cds.rules.lib.orders.v1 import HBA1C, VITAMIN_B12, OrderSuggestion, order
-from cds.rules.lib.requirements.v1 import CONDITIONS, ENCOUNTERS, PATIENT, observations
-from cds.rules.lib.results.v1 import certainly_at_least, lab_results, latest_lab
+from cds.rules.lib.requirements.v1 import (
+    CONDITIONS,
+    ENCOUNTERS,
+    PATIENT,
+    observations,
+)
+from cds.rules.lib.results.v1 import certainly_at_least
 from cds.rules.lib.text.v1 import fit_summary, fmt
 
 # The IFCC unit of HbA1c, as labs report it (the record holds NGSP %, converted).
@@ -30,7 +34,7 @@ RESULTS: tuple[str, ...] = ("hba1c", "glucose", "vitamin-b12")
 
 
 @dataclass(frozen=True)
-class PeripheralNeuropathy(RuleLogic):
+class PeripheralNeuropathy(RuleLogic, Library2026_11):
     """§9: possible undiagnosed diabetes (a finding), or diabetes or alcohol use disorder as the
     candidate cause of neuropathic leg symptoms."""
 
@@ -67,7 +71,7 @@ class PeripheralNeuropathy(RuleLogic):
     )
 
     def evaluate(self, facts: Facts) -> Finding | None:
-        complaints = pain_cramp_or_restless_complaints(facts)
+        complaints = self.pain_cramp_or_restless_complaints(facts)
         undiagnosed = self.undiagnosed_diabetes(facts, complaints)
         if undiagnosed is not None:
             return undiagnosed
@@ -80,14 +84,14 @@ class PeripheralNeuropathy(RuleLogic):
     ) -> Finding | None:
         # Any diabetes code, even resolved or inactive, is a diagnosis: only a chart with none is
         # "undiagnosed".
-        if has_condition(facts, "diabetes", include_history=True):
+        if self.has_condition(facts, "diabetes", include_history=True):
             return None
-        latest = latest_lab(facts, "hba1c", within_days=self.hba1c_window_days)
+        latest = self.latest_lab(facts, "hba1c", within_days=self.hba1c_window_days)
         if latest is None or not certainly_at_least(latest, self.hba1c_diabetes):
             return None
         raised = [
             lab
-            for lab in lab_results(facts, "hba1c", within_days=self.hba1c_window_days)
+            for lab in self.lab_results(facts, "hba1c", within_days=self.hba1c_window_days)
             if certainly_at_least(lab, self.hba1c_diabetes)
         ]
         confirmed = self.two_separate_samples(raised)
@@ -114,13 +118,17 @@ class PeripheralNeuropathy(RuleLogic):
                 "criterion."
             )
         evidence: list[Evidence] = [self.a1c_evidence(lab) for lab in raised[:2]]
-        glucose = latest_lab(facts, "glucose", within_days=self.glucose_window_days)
+        glucose = self.latest_lab(facts, "glucose", within_days=self.glucose_window_days)
         if glucose is not None:
-            evidence.append(lab_evidence(glucose, "Glucose (fasting state not known)", "mg/dL", 0))
-        evidence += [condition_evidence(c) for c in self.alcohol(facts)[:1]]
-        evidence += complaint_evidence(complaints)
+            evidence.append(
+                self.lab_evidence(glucose, "Glucose (fasting state not known)", "mg/dL", 0)
+            )
+        evidence += [self.condition_evidence(c) for c in self.alcohol(facts)[:1]]
+        evidence += self.complaint_evidence(complaints)
         suggestions: list[OrderSuggestion] = [] if confirmed else [self.hba1c_order]
-        if complaints and not lab_results(facts, "vitamin-b12", within_days=self.b12_window_days):
+        if complaints and not self.lab_results(
+            facts, "vitamin-b12", within_days=self.b12_window_days
+        ):
             suggestions.append(self.b12_order)
         return Finding(
             severity="warning",
@@ -149,26 +157,26 @@ class PeripheralNeuropathy(RuleLogic):
         return f"{percent} ({threshold})" if with_threshold else percent
 
     def a1c_evidence(self, lab: LabEntry) -> Evidence:
-        return lab_evidence(lab, "HbA1c", "%", 1)
+        return self.lab_evidence(lab, "HbA1c", "%", 1)
 
     # -- candidate cause: known diabetes or alcohol use disorder ------------------------------
 
     def alcohol(self, facts: Facts) -> list[ConditionEntry]:
         return [
-            *coded_conditions(facts, "alcoholic-neuropathy"),
-            *coded_conditions(facts, "alcohol-use-disorder"),
+            *self.coded_conditions(facts, "alcoholic-neuropathy"),
+            *self.coded_conditions(facts, "alcohol-use-disorder"),
         ]
 
     def candidate_cause(self, facts: Facts, complaints: list[ConditionEntry]) -> Finding | None:
-        diabetes = coded_conditions(facts, "diabetes")
-        diabetic_neuropathy = coded_conditions(facts, "diabetic-neuropathy")
+        diabetes = self.coded_conditions(facts, "diabetes")
+        diabetic_neuropathy = self.coded_conditions(facts, "diabetic-neuropathy")
         other_neuropathy = [
             c
-            for c in coded_conditions(facts, "peripheral-neuropathy-any")
+            for c in self.coded_conditions(facts, "peripheral-neuropathy-any")
             if c.reference not in {d.reference for d in diabetic_neuropathy}
         ]
         alcohol = self.alcohol(facts)
-        alcoholic_neuropathy = coded_conditions(facts, "alcoholic-neuropathy")
+        alcoholic_neuropathy = self.coded_conditions(facts, "alcoholic-neuropathy")
         has_diabetic_neuropathy = bool(diabetic_neuropathy) or bool(diabetes and other_neuropathy)
 
         # §1.6: both are candidate causes. The named cause needs a pain, cramp or restlessness
@@ -176,8 +184,8 @@ class PeripheralNeuropathy(RuleLogic):
         candidate = bool(diabetes or alcohol) and bool(complaints)
         a1c_gap = (
             has_diabetic_neuropathy
-            and has_leg_complaint(facts)
-            and not lab_results(facts, "hba1c", within_days=self.hba1c_diabetic_gap_days)
+            and self.has_leg_complaint(facts)
+            and not self.lab_results(facts, "hba1c", within_days=self.hba1c_diabetic_gap_days)
         )
         if not candidate and not a1c_gap:
             return None
@@ -200,17 +208,20 @@ class PeripheralNeuropathy(RuleLogic):
 
         conditions = [*diabetic_neuropathy, *other_neuropathy, *diabetes, *alcohol]
         evidence: list[Evidence] = [
-            condition_evidence(c) for c in unique_by_reference(conditions)[: self.conditions_shown]
+            self.condition_evidence(c)
+            for c in unique_by_reference(conditions)[: self.conditions_shown]
         ]
-        latest_a1c = latest_lab(facts, "hba1c", within_days=self.hba1c_window_days)
+        latest_a1c = self.latest_lab(facts, "hba1c", within_days=self.hba1c_window_days)
         if latest_a1c is not None:
             evidence.append(self.a1c_evidence(latest_a1c))
         elif diabetes:
             evidence.append(Evidence("HbA1c", f"none in the last {self.hba1c_window_days} days"))
-        evidence += complaint_evidence(complaints or leg_complaints(facts))
+        evidence += self.complaint_evidence(complaints or self.leg_complaints(facts))
 
         suggestions: list[OrderSuggestion] = [self.hba1c_order] if a1c_gap else []
-        if candidate and not lab_results(facts, "vitamin-b12", within_days=self.b12_window_days):
+        if candidate and not self.lab_results(
+            facts, "vitamin-b12", within_days=self.b12_window_days
+        ):
             suggestions.append(self.b12_order)
         return Finding(
             severity="info",

@@ -9,23 +9,23 @@ from dataclasses import dataclass
 
 from cds.facts import Facts
 from cds.rules.base import Evidence, Finding, Provenance, RuleLogic, RuleVersion
-from cds.rules.lib.complaints.v1 import (
-    COMPLAINT_VALUESETS,
-    complaint_evidence,
-    pain_or_swelling_complaints,
-    unilateral_swelling,
-)
+from cds.rules.lib.complaints.v1 import COMPLAINT_VALUESETS
 from cds.rules.lib.electrolytes.v1 import ELECTROLYTE_WINDOW_DAYS, MG_LOW
-from cds.rules.lib.evidence.v1 import lab_evidence, unique_evidence
+from cds.rules.lib.evidence.v1 import unique_evidence
+from cds.rules.lib.library import Library2026_11
 from cds.rules.lib.orders.v1 import MAGNESIUM, OrderSuggestion, order
-from cds.rules.lib.pregnancy.v1 import PREGNANCY_VALUESETS, current_pregnancy
-from cds.rules.lib.requirements.v1 import CONDITIONS, ENCOUNTERS, PROCEDURES, observations
-from cds.rules.lib.results.v1 import is_low, latest_lab
+from cds.rules.lib.pregnancy.v1 import PREGNANCY_VALUESETS
+from cds.rules.lib.requirements.v1 import (
+    CONDITIONS,
+    ENCOUNTERS,
+    PROCEDURES,
+    observations,
+)
 from cds.rules.lib.text.v1 import fit_summary
 
 
 @dataclass(frozen=True)
-class PregnancyLegCramps(RuleLogic):
+class PregnancyLegCramps(RuleLogic, Library2026_11):
     """§13. The pregnancy, its end and its gestational age are the `pregnancy` library's."""
 
     second_trimester_weeks: float = 14.0  # ACOG: second trimester 14 0/7 to 27 6/7 weeks
@@ -40,18 +40,18 @@ class PregnancyLegCramps(RuleLogic):
 
     def evaluate(self, facts: Facts) -> Finding | None:
         # Explicit evidence only (§13): never inferred from sex or age; ended pregnancies dropped.
-        pregnancy = current_pregnancy(facts)
+        pregnancy = self.current_pregnancy(facts)
         if pregnancy is None or pregnancy.gestational_weeks is None:
             return None  # the trimester cannot be told without a gestational age
         weeks = pregnancy.gestational_weeks
         if weeks < self.second_trimester_weeks:
             return None
-        complaints = pain_or_swelling_complaints(facts)
+        complaints = self.pain_or_swelling_complaints(facts)
         if not complaints:
             return None  # a candidate cause (§1.6)
         shown_weeks = int(weeks)  # completed weeks, as gestational age is spoken
         trimester = "second" if weeks < self.third_trimester_weeks else "third"
-        summary = self.summary(shown_weeks, one_leg_swollen=bool(unilateral_swelling(facts)))
+        summary = self.summary(shown_weeks, one_leg_swollen=bool(self.unilateral_swelling(facts)))
         evidence: list[Evidence] = [
             Evidence(
                 label="Pregnancy",
@@ -63,17 +63,17 @@ class PregnancyLegCramps(RuleLogic):
                 reference=pregnancy.evidence,
             )
         ]
-        magnesium = latest_lab(facts, "magnesium", within_days=self.lab_window_days)
-        calcium = latest_lab(facts, "calcium-total", within_days=self.lab_window_days)
+        magnesium = self.latest_lab(facts, "magnesium", within_days=self.lab_window_days)
+        calcium = self.latest_lab(facts, "calcium-total", within_days=self.lab_window_days)
         labs_note = ""
         if magnesium is not None:
-            evidence.append(lab_evidence(magnesium, "Magnesium", "mmol/L"))
-            if is_low(magnesium, self.magnesium_low):
+            evidence.append(self.lab_evidence(magnesium, "Magnesium", "mmol/L"))
+            if self.is_low(magnesium, self.magnesium_low):
                 labs_note += " The latest magnesium is low and may add to the cramps."
         if calcium is not None:
-            evidence.append(lab_evidence(calcium, "Calcium, total", "mg/dL", 1))
+            evidence.append(self.lab_evidence(calcium, "Calcium, total", "mg/dL", 1))
             # No default limit: only the lab's own flag or range calls a total calcium low.
-            if is_low(calcium):
+            if self.is_low(calcium):
                 labs_note += " The latest total calcium is below the lab's range."
         return Finding(
             severity="info",
@@ -84,7 +84,7 @@ class PregnancyLegCramps(RuleLogic):
                 f"trimesters.{labs_note} Pregnancy also raises the risk of deep-vein thrombosis, "
                 "so a leg that is swollen, warm or painful on one side needs DVT assessment first."
             ),
-            evidence=unique_evidence((*evidence, *complaint_evidence(complaints))),
+            evidence=unique_evidence((*evidence, *self.complaint_evidence(complaints))),
             suggestions=(self.magnesium_order,) if magnesium is None else (),
             cautions=(self.dvt_caution,),
             # A physiological explanation specific to this patient, but common and benign:

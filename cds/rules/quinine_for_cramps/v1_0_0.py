@@ -11,15 +11,13 @@ from dataclasses import dataclass
 
 from cds.facts import Facts
 from cds.rules.base import Finding, Provenance, RuleLogic, RuleVersion
-from cds.rules.lib.complaints.v1 import leg_complaint_evidence
-from cds.rules.lib.evidence.v1 import medication_evidence
-from cds.rules.lib.medications.v1 import active_medications
+from cds.rules.lib.library import Library2026_11
 from cds.rules.lib.requirements.v1 import CONDITIONS, MEDICATIONS
-from cds.rules.lib.text.v1 import fit_summary, low_confidence_cautions
+from cds.rules.lib.text.v1 import fit_summary
 
 
 @dataclass(frozen=True)
-class QuinineForCramps(RuleLogic):
+class QuinineForCramps(RuleLogic, Library2026_11):
     """§18: any active quinine (active, a draft order, or ended within the medication grace
     period) is a warning, whatever the chart holds."""
 
@@ -33,7 +31,7 @@ class QuinineForCramps(RuleLogic):
     )
 
     def evaluate(self, facts: Facts) -> Finding | None:
-        quinine = active_medications(facts, "quinine")
+        quinine = self.active_medications(facts, "quinine")
         if not quinine:
             return None
         drafted = any(m.drafted for m in quinine)
@@ -42,10 +40,10 @@ class QuinineForCramps(RuleLogic):
             summary=fit_summary(self.drafted_summary if drafted else self.summary),
             explanation=self.explanation(),
             evidence=(
-                *(medication_evidence(m) for m in quinine),
-                *leg_complaint_evidence(facts),
+                *(self.medication_evidence(m) for m in quinine),
+                *self.leg_complaint_evidence(facts),
             ),
-            cautions=low_confidence_cautions(quinine),
+            cautions=self.low_confidence_cautions(quinine),
             involves_draft_order=drafted,
             specificity=10,  # one named drug with a specific regulatory warning
         )

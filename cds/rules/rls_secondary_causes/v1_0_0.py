@@ -8,16 +8,10 @@ from dataclasses import dataclass, replace
 from cds.facts import Facts
 from cds.record import ConditionEntry, LabEntry, MedicationEntry
 from cds.rules.base import Evidence, Finding, Provenance, RuleLogic, RuleVersion, Severity
-from cds.rules.lib.complaints.v1 import RESTLESS_LEGS, complaint_evidence, complaints_in
-from cds.rules.lib.conditions.v1 import coded_conditions, family_history_of, has_condition
-from cds.rules.lib.evidence.v1 import (
-    condition_evidence,
-    lab_evidence,
-    medication_evidence,
-    unique_by_reference,
-)
-from cds.rules.lib.kidney.v1 import KIDNEY_VALUESETS, KidneyStatus, kidney_status
-from cds.rules.lib.medications.v1 import active_medications
+from cds.rules.lib.complaints.v1 import RESTLESS_LEGS
+from cds.rules.lib.evidence.v1 import unique_by_reference
+from cds.rules.lib.kidney.v1 import KIDNEY_VALUESETS, KidneyStatus
+from cds.rules.lib.library import Library2026_11
 from cds.rules.lib.orders.v1 import (
     CBC,
     FERRITIN,
@@ -27,7 +21,6 @@ from cds.rules.lib.orders.v1 import (
     OrderSuggestion,
     order,
 )
-from cds.rules.lib.pregnancy.v1 import current_pregnancy
 from cds.rules.lib.requirements.v1 import (
     CONDITIONS,
     ENCOUNTERS,
@@ -41,11 +34,9 @@ from cds.rules.lib.results.v1 import (
     certainly_at_least,
     certainly_at_most,
     certainly_below,
-    is_low,
-    latest_lab,
     value_text,
 )
-from cds.rules.lib.text.v1 import drug_names, fit_summary, fmt, join_parts, low_confidence_cautions
+from cds.rules.lib.text.v1 import fit_summary, fmt, join_parts
 
 # The results it judges itself (the kidney and pregnancy libraries read the eGFR, the
 # pregnancy status and the gestational age).
@@ -91,7 +82,7 @@ class _Treatment:
 
 
 @dataclass(frozen=True)
-class RlsSecondaryCauses(RuleLogic):
+class RlsSecondaryCauses(RuleLogic, Library2026_11):
     """§8. The iron thresholds are AASM 2024's, by population: adults, end-stage kidney disease
     and children."""
 
@@ -139,8 +130,8 @@ class RlsSecondaryCauses(RuleLogic):
         rls = self.restless_legs(facts)
         if not rls:
             return None
-        kidney = kidney_status(facts)
-        ferritin = latest_lab(facts, "ferritin", within_days=self.iron_window_days)
+        kidney = self.kidney_status(facts)
+        ferritin = self.latest_lab(facts, "ferritin", within_days=self.iron_window_days)
         tsat, tsat_evidence = self.transferrin_saturation(facts)
         associations = self.associations(facts, kidney)
 
@@ -150,20 +141,20 @@ class RlsSecondaryCauses(RuleLogic):
         if verdict is None:
             verdict = self.associations_verdict(associations)
 
-        evidence: list[Evidence] = list(complaint_evidence(rls, "Restless legs"))
+        evidence: list[Evidence] = list(self.complaint_evidence(rls, "Restless legs"))
         if ferritin is not None:
-            evidence.append(lab_evidence(ferritin, "Ferritin", "ng/mL", 1))
+            evidence.append(self.lab_evidence(ferritin, "Ferritin", "ng/mL", 1))
         evidence += tsat_evidence
         for association in associations:
             evidence += association.evidence
         treatment = self.treatment_context(facts)
-        evidence += [medication_evidence(m) for m in treatment.all]
+        evidence += [self.medication_evidence(m) for m in treatment.all]
 
         cautions = [self.ferritin_caution]
         if verdict.low_iron or verdict.suggestions:
             cautions.append(self.draw_caution)
         cautions += self.treatment_cautions(treatment, low_iron=verdict.low_iron)
-        cautions += low_confidence_cautions(treatment.all)
+        cautions += self.low_confidence_cautions(treatment.all)
         return Finding(
             severity=verdict.severity,
             summary=fit_summary(verdict.summary),
@@ -181,7 +172,10 @@ class RlsSecondaryCauses(RuleLogic):
         """RLS coded (active Condition) or as a §1.6 complaint (recent Condition, Observation or
         Encounter reason): each listed once."""
         return unique_by_reference(
-            [*coded_conditions(facts, RESTLESS_LEGS), *complaints_in(facts, RESTLESS_LEGS)]
+            [
+                *self.coded_conditions(facts, RESTLESS_LEGS),
+                *self.complaints_in(facts, RESTLESS_LEGS),
+            ]
         )
 
     # -- iron ---------------------------------------------------------------------------------
@@ -190,11 +184,11 @@ class RlsSecondaryCauses(RuleLogic):
         """The latest TSAT within 12 months; if none was reported, calculated from a serum iron
         and TIBC drawn the same day (TSAT = iron / TIBC x 100)."""
         window = self.iron_window_days
-        measured = latest_lab(facts, "transferrin-saturation", within_days=window)
+        measured = self.latest_lab(facts, "transferrin-saturation", within_days=window)
         if measured is not None:
-            return measured, (lab_evidence(measured, "Transferrin saturation", "%", 1),)
-        iron = latest_lab(facts, "iron", within_days=window)
-        tibc = latest_lab(facts, "tibc", within_days=window)
+            return measured, (self.lab_evidence(measured, "Transferrin saturation", "%", 1),)
+        iron = self.latest_lab(facts, "iron", within_days=window)
+        tibc = self.latest_lab(facts, "tibc", within_days=window)
         if (
             iron is None
             or tibc is None
@@ -366,7 +360,7 @@ class RlsSecondaryCauses(RuleLogic):
         self.add_pregnancy(found, facts)
         if kidney.has_ckd:
             label = "ESRD" if kidney.esrd else "CKD"
-            found.append(_Association(label, kidney.evidence(facts)))
+            found.append(_Association(label, self.kidney_evidence(facts, kidney)))
         self.add_conditions(found, facts, "neuropathy", "peripheral-neuropathy-any")
         self.add_obesity(found, facts)
         # The coded answer of the smoking-status Observation is not read (see the rationale);
@@ -374,7 +368,7 @@ class RlsSecondaryCauses(RuleLogic):
         self.add_conditions(found, facts, "smoker", "smoker")
         self.add_conditions(found, facts, "hypothyroidism", "hypothyroidism")
         self.add_anaemia(found, facts)
-        family = family_history_of(facts, "restless-legs")
+        family = self.family_history_of(facts, "restless-legs")
         if family:
             found.append(
                 _Association(
@@ -387,7 +381,9 @@ class RlsSecondaryCauses(RuleLogic):
         return found
 
     def add_pregnancy(self, found: list[_Association], facts: Facts) -> None:
-        pregnancy = current_pregnancy(facts, ended_after_weeks=self.pregnancy_ended_after_weeks)
+        pregnancy = self.current_pregnancy(
+            facts, ended_after_weeks=self.pregnancy_ended_after_weeks
+        )
         if pregnancy is None:
             return
         weeks = (
@@ -405,60 +401,67 @@ class RlsSecondaryCauses(RuleLogic):
     def add_conditions(
         self, found: list[_Association], facts: Facts, label: str, *valuesets: str
     ) -> None:
-        conditions = [c for name in valuesets for c in coded_conditions(facts, name)]
+        conditions = [c for name in valuesets for c in self.coded_conditions(facts, name)]
         if conditions:
-            found.append(_Association(label, tuple(condition_evidence(c) for c in conditions[:2])))
+            found.append(
+                _Association(label, tuple(self.condition_evidence(c) for c in conditions[:2]))
+            )
 
     def add_obesity(self, found: list[_Association], facts: Facts) -> None:
-        coded = coded_conditions(facts, "obesity")
-        bmi = latest_lab(facts, "bmi", within_days=self.association_lab_window_days)
+        coded = self.coded_conditions(facts, "obesity")
+        bmi = self.latest_lab(facts, "bmi", within_days=self.association_lab_window_days)
         adult = facts.age_years is None or facts.age_years >= self.adult_age_years
         # BMI >= 30 defines obesity in adults only (children use age- and sex-specific centiles).
         obese_by_bmi = bmi is not None and adult and certainly_at_least(bmi, self.bmi_obese)
         if not coded and not obese_by_bmi:
             return
-        evidence = [condition_evidence(c) for c in coded[:1]]
+        evidence = [self.condition_evidence(c) for c in coded[:1]]
         label = "obesity"
         if bmi is not None and obese_by_bmi:
-            evidence.append(lab_evidence(bmi, "Body mass index", "kg/m2", 1))
+            evidence.append(self.lab_evidence(bmi, "Body mass index", "kg/m2", 1))
             label = f"obesity (BMI {value_text(bmi, 0)})"
         found.append(_Association(label, tuple(evidence)))
 
     def add_anaemia(self, found: list[_Association], facts: Facts) -> None:
         unique = unique_by_reference(
-            [*coded_conditions(facts, "iron-deficiency"), *coded_conditions(facts, "anemia")]
+            [
+                *self.coded_conditions(facts, "iron-deficiency"),
+                *self.coded_conditions(facts, "anemia"),
+            ]
         )
-        hemoglobin = latest_lab(facts, "hemoglobin", within_days=self.association_lab_window_days)
+        hemoglobin = self.latest_lab(
+            facts, "hemoglobin", within_days=self.association_lab_window_days
+        )
         # No default threshold: haemoglobin limits depend on sex, age and pregnancy, so only the
         # lab's own flag or range says "low".
-        low_hb = hemoglobin is not None and is_low(hemoglobin)
+        low_hb = hemoglobin is not None and self.is_low(hemoglobin)
         if not unique and not low_hb:
             return
-        evidence = [condition_evidence(c) for c in unique[:2]]
+        evidence = [self.condition_evidence(c) for c in unique[:2]]
         if hemoglobin is not None and low_hb:
-            evidence.append(lab_evidence(hemoglobin, "Haemoglobin (low)", "g/dL", 1))
-        label = "iron deficiency" if has_condition(facts, "iron-deficiency") else "anaemia"
+            evidence.append(self.lab_evidence(hemoglobin, "Haemoglobin (low)", "g/dL", 1))
+        label = "iron deficiency" if self.has_condition(facts, "iron-deficiency") else "anaemia"
         found.append(_Association(label, tuple(evidence)))
 
     # -- treatment context --------------------------------------------------------------------
 
     def treatment_context(self, facts: Facts) -> _Treatment:
         return _Treatment(
-            iron=active_medications(facts, "iron-supplements"),
-            dopamine_agonists=active_medications(facts, "dopamine-agonists"),
-            gabapentinoids=active_medications(facts, "gabapentinoids"),
+            iron=self.active_medications(facts, "iron-supplements"),
+            dopamine_agonists=self.active_medications(facts, "dopamine-agonists"),
+            gabapentinoids=self.active_medications(facts, "gabapentinoids"),
         )
 
     def treatment_cautions(self, treatment: _Treatment, *, low_iron: bool) -> list[str]:
         notes = []
         if low_iron and treatment.iron:
             notes.append(
-                f"Already on {drug_names(treatment.iron)}: iron stores are still low; review "
+                f"Already on {self.drug_names(treatment.iron)}: iron stores are still low; review "
                 "adherence and absorption (IV iron is an option)."
             )
         if low_iron and treatment.dopamine_agonists:
             notes.append(
-                f"On {drug_names(treatment.dopamine_agonists)}: low iron is a risk factor for "
+                f"On {self.drug_names(treatment.dopamine_agonists)}: low iron is a risk factor for "
                 "augmentation, and AASM 2024 suggests against the standard use of dopamine "
                 "agonists."
             )

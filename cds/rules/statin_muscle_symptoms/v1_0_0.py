@@ -14,11 +14,7 @@ from dataclasses import dataclass
 from cds.facts import Facts
 from cds.record import AllergyEntry, ConditionEntry, LabEntry, MedicationEntry
 from cds.rules.base import Evidence, Finding, Provenance, RuleLogic, RuleVersion, Severity
-from cds.rules.lib.complaints.v1 import leg_complaint_evidence, pain_or_cramp_complaints
-from cds.rules.lib.conditions.v1 import coded_conditions
-from cds.rules.lib.cramp_labs.v1 import high_tsh, low_vitamin_d, tsh_evidence, vitamin_d_evidence
-from cds.rules.lib.evidence.v1 import condition_evidence, medication_evidence, result_evidence
-from cds.rules.lib.medications.v1 import active_allergies_to, active_medications
+from cds.rules.lib.library import Library2026_11
 from cds.rules.lib.orders.v1 import (
     BASIC_METABOLIC_PANEL,
     CREATINE_KINASE,
@@ -34,15 +30,8 @@ from cds.rules.lib.requirements.v1 import (
     MEDICATIONS,
     observations,
 )
-from cds.rules.lib.results.v1 import (
-    certainly_above,
-    certainly_below,
-    is_high,
-    lab_results,
-    latest_lab,
-    value_text,
-)
-from cds.rules.lib.text.v1 import capitalise, drug_names, fit_summary, fmt, low_confidence_cautions
+from cds.rules.lib.results.v1 import certainly_above, certainly_below, value_text
+from cds.rules.lib.text.v1 import capitalise, fit_summary, fmt
 
 # The results it reads (its Observations, with the complaints).
 RESULTS: tuple[str, ...] = ("creatine-kinase", "tsh", "free-t4", "vitamin-d-25oh", "egfr")
@@ -64,7 +53,7 @@ class _Interactions:
 
 
 @dataclass(frozen=True)
-class StatinMuscleSymptoms(RuleLogic):
+class StatinMuscleSymptoms(RuleLogic, Library2026_11):
     """§4. The predisposing TSH and 25-OH vitamin D are judged as the thyroid and vitamin D
     cards judge them (`cramp_labs.high_tsh`, `cramp_labs.low_vitamin_d`, each with its own
     12-month look-back), so the three cards never disagree about the same result."""
@@ -97,45 +86,45 @@ class StatinMuscleSymptoms(RuleLogic):
     )
 
     def evaluate(self, facts: Facts) -> Finding | None:
-        statins = active_medications(facts, "statins")
+        statins = self.active_medications(facts, "statins")
         if not statins:
             return None
-        ck_lab = latest_lab(facts, "creatine-kinase", within_days=self.ck_window_days)
+        ck_lab = self.latest_lab(facts, "creatine-kinase", within_days=self.ck_window_days)
         ck = self.raised_ck(ck_lab) if ck_lab is not None else None
-        rhabdo = coded_conditions(facts, "rhabdomyolysis")
-        sams = coded_conditions(facts, "sams-myopathy")
+        rhabdo = self.coded_conditions(facts, "rhabdomyolysis")
+        sams = self.coded_conditions(facts, "sams-myopathy")
         intolerances = self.intolerances(facts)
         # Statins taken again despite a recorded intolerance of the same ingredient.
         reexposed = [s for s in statins if any(a.ingredients & s.ingredients for a in intolerances)]
         interactions = self.interactions(facts, statins)
-        cramps = pain_or_cramp_complaints(facts)
+        cramps = self.pain_or_cramp_complaints(facts)
 
         severity: Severity
         if (ck is not None and ck.severe) or rhabdo:
             severity = "critical"
         elif ck is not None or sams or reexposed or interactions.high_risk:
             severity = "warning"
-        elif cramps and not lab_results(
+        elif cramps and not self.lab_results(
             facts, "creatine-kinase", within_days=self.ck_monitoring_window_days
         ):
             severity = "info"  # candidate cause: the complaint is the context (§1.6)
         else:
             return None
 
-        names = drug_names(statins)
+        names = self.drug_names(statins)
         summary = self.summary(severity, names, ck, rhabdo, sams, reexposed, interactions)
         muscle_evidence = bool(ck or rhabdo or sams or reexposed or cramps)
         involved_drugs = [*statins, *interactions.high_risk, *interactions.other]
-        evidence: list[Evidence] = [medication_evidence(m) for m in involved_drugs]
+        evidence: list[Evidence] = [self.medication_evidence(m) for m in involved_drugs]
         if ck_lab is not None:
-            evidence.append(result_evidence(ck_lab, "Creatine kinase", "U/L", 1))
-        evidence += [condition_evidence(c) for c in (*rhabdo, *sams)]
+            evidence.append(self.result_evidence(ck_lab, "Creatine kinase", "U/L", 1))
+        evidence += [self.condition_evidence(c) for c in (*rhabdo, *sams)]
         evidence += [self.intolerance_evidence(a) for a in intolerances]
         modifiers, modifier_evidence = self.predisposing_factors(facts, interactions)
         evidence += modifier_evidence
-        evidence += leg_complaint_evidence(facts)
+        evidence += self.leg_complaint_evidence(facts)
 
-        cautions = [*low_confidence_cautions(involved_drugs), self.symptom_pattern_caution]
+        cautions = [*self.low_confidence_cautions(involved_drugs), self.symptom_pattern_caution]
         if severity == "critical":
             cautions.insert(0, self.myoglobin_caution)
         if ck is not None and ck.uln is None:
@@ -161,7 +150,7 @@ class StatinMuscleSymptoms(RuleLogic):
     def raised_ck(self, lab: LabEntry) -> _Ck | None:
         uln = lab.reference_high if lab.reference_high is not None else self.ck_uln_site_default
         # The flag, then the range (`results.is_high` also settles a censored ">2000").
-        if not is_high(lab, self.ck_uln_site_default):
+        if not self.is_high(lab, self.ck_uln_site_default):
             return None
         severe = uln is not None and certainly_above(lab, self.ck_severe_multiple * uln)
         return _Ck(lab, uln, severe)
@@ -169,20 +158,20 @@ class StatinMuscleSymptoms(RuleLogic):
     def intolerances(self, facts: Facts) -> list[AllergyEntry]:
         """Statin allergy/intolerance records that still stand, with their ingredients: needed
         to tell the active statin from one stopped because of it."""
-        return active_allergies_to(facts, "statins")
+        return self.active_allergies_to(facts, "statins")
 
     def interactions(self, facts: Facts, statins: list[MedicationEntry]) -> _Interactions:
         statin_refs = {s.reference for s in statins}
         # Simvastatin and lovastatin: exposure rises many-fold with strong CYP3A4 inhibition
         # (FDA 2011 labels). A subset of `statins`, in the same (record) order.
-        sensitive = active_medications(facts, "cyp3a4-sensitive-statins")
+        sensitive = self.active_medications(facts, "cyp3a4-sensitive-statins")
         high_risk: list[MedicationEntry] = []
         high_risk_statins: list[MedicationEntry] = []
-        strong_inhibitors = active_medications(facts, "strong-cyp3a4-inhibitors")
+        strong_inhibitors = self.active_medications(facts, "strong-cyp3a4-inhibitors")
         if sensitive and strong_inhibitors:
             high_risk += strong_inhibitors
             high_risk_statins += sensitive
-        fibrate_or_ciclosporin = active_medications(facts, "statin-fibrate-cyclosporine")
+        fibrate_or_ciclosporin = self.active_medications(facts, "statin-fibrate-cyclosporine")
         if fibrate_or_ciclosporin:
             high_risk += fibrate_or_ciclosporin
             high_risk_statins += [s for s in statins if s not in high_risk_statins]
@@ -190,7 +179,7 @@ class StatinMuscleSymptoms(RuleLogic):
         high_risk_refs = {m.reference for m in high_risk}
         other = [
             m
-            for m in active_medications(facts, "statin-interacting-drugs")
+            for m in self.active_medications(facts, "statin-interacting-drugs")
             # A combination product (amlodipine/atorvastatin) is the statin itself, not a
             # co-drug.
             if m.reference not in statin_refs and m.reference not in high_risk_refs
@@ -206,23 +195,23 @@ class StatinMuscleSymptoms(RuleLogic):
         evidence: list[Evidence] = []
         if interactions.high_risk:
             named.append(
-                f"a high-risk combination ({drug_names(interactions.high_risk_statins)} with "
-                f"{drug_names(interactions.high_risk)})"
+                f"a high-risk combination ({self.drug_names(interactions.high_risk_statins)} with "
+                f"{self.drug_names(interactions.high_risk)})"
             )
         if interactions.other:
-            named.append(f"an interacting drug ({drug_names(interactions.other)})")
-        thyroid = high_tsh(facts)
+            named.append(f"an interacting drug ({self.drug_names(interactions.other)})")
+        thyroid = self.high_tsh(facts)
         if thyroid is not None:
             named.append(f"TSH above range ({value_text(thyroid.tsh)} mIU/L)")
-            evidence.append(tsh_evidence(thyroid.tsh))
-        vitamin_d = low_vitamin_d(facts)
+            evidence.append(self.tsh_evidence(thyroid.tsh))
+        vitamin_d = self.low_vitamin_d(facts)
         if vitamin_d is not None:
             named.append(f"25-OH vitamin D below 20 ng/mL ({value_text(vitamin_d.lab, 1)} ng/mL)")
-            evidence.append(vitamin_d_evidence(vitamin_d.lab))
-        egfr = latest_lab(facts, "egfr", within_days=self.modifier_window_days)
+            evidence.append(self.vitamin_d_evidence(vitamin_d.lab))
+        egfr = self.latest_lab(facts, "egfr", within_days=self.modifier_window_days)
         if egfr is not None and certainly_below(egfr, self.egfr_low):
             named.append(f"eGFR below {fmt(self.egfr_low)} ({value_text(egfr, 1)})")
-            evidence.append(result_evidence(egfr, "eGFR", "mL/min/1.73 m2", 1))
+            evidence.append(self.result_evidence(egfr, "eGFR", "mL/min/1.73 m2", 1))
         return named, evidence
 
     def summary(
@@ -254,9 +243,9 @@ class StatinMuscleSymptoms(RuleLogic):
                     "myopathy; review statin and dose."
                 )
             if interactions.high_risk:
-                statin = drug_names(interactions.high_risk_statins)
+                statin = self.drug_names(interactions.high_risk_statins)
                 return (
-                    f"{capitalise(statin)} with {drug_names(interactions.high_risk)} raises "
+                    f"{capitalise(statin)} with {self.drug_names(interactions.high_risk)} raises "
                     "myopathy risk; muscle pain may be statin-related."
                 )
             if sams:
@@ -264,7 +253,7 @@ class StatinMuscleSymptoms(RuleLogic):
                     f"Statin muscle symptoms or myopathy on record while on {names}; review "
                     "statin choice and dose."
                 )
-            statin = drug_names(reexposed)
+            statin = self.drug_names(reexposed)
             return (
                 f"{capitalise(statin)} intolerance is recorded, yet {statin} is active again; "
                 "muscle symptoms may be statin-related."
@@ -313,12 +302,12 @@ class StatinMuscleSymptoms(RuleLogic):
         # (ACC/AHA 2013), not for an interaction alone.
         window = self.modifier_window_days
         if muscle_evidence:
-            if not lab_results(facts, "tsh", within_days=window):
+            if not self.lab_results(facts, "tsh", within_days=window):
                 suggestions.append(self.tsh_order)
-            if not lab_results(facts, "vitamin-d-25oh", within_days=window):
+            if not self.lab_results(facts, "vitamin-d-25oh", within_days=window):
                 suggestions.append(self.vitamin_d_order)
         if severity == "critical" or (
-            muscle_evidence and not lab_results(facts, "egfr", within_days=window)
+            muscle_evidence and not self.lab_results(facts, "egfr", within_days=window)
         ):
             suggestions.append(self.bmp_order)
         return tuple(suggestions)

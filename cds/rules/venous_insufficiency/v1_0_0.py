@@ -10,25 +10,15 @@ from dataclasses import dataclass
 from cds.facts import Facts
 from cds.record import ConditionEntry
 from cds.rules.base import Finding, Provenance, RuleLogic, RuleVersion
-from cds.rules.lib.complaints.v1 import (
-    COMPLAINT_VALUESETS,
-    complaint_evidence,
-    leg_complaints,
-    swelling_complaints,
-)
-from cds.rules.lib.conditions.v1 import coded_conditions
-from cds.rules.lib.evidence.v1 import (
-    condition_code,
-    condition_name,
-    conditions_evidence,
-    unique_evidence,
-)
+from cds.rules.lib.complaints.v1 import COMPLAINT_VALUESETS
+from cds.rules.lib.evidence.v1 import condition_code, condition_name, unique_evidence
+from cds.rules.lib.library import Library2026_11
 from cds.rules.lib.requirements.v1 import CONDITIONS, ENCOUNTERS
 from cds.rules.lib.text.v1 import fit_summary
 
 
 @dataclass(frozen=True)
-class VenousInsufficiency(RuleLogic):
+class VenousInsufficiency(RuleLogic, Library2026_11):
     """§17: info only, a documented alternative explanation of the leg symptoms on record."""
 
     new_swelling_caution: str = (
@@ -41,13 +31,13 @@ class VenousInsufficiency(RuleLogic):
     )
 
     def evaluate(self, facts: Facts) -> Finding | None:
-        venous = coded_conditions(facts, "venous-insufficiency")
+        venous = self.coded_conditions(facts, "venous-insufficiency")
         # Lymphoedema is a differential of swelling, not of pain or cramps: only with swelling.
-        swelling = swelling_complaints(facts)
-        lymphoedema = coded_conditions(facts, "lymphedema") if swelling else []
+        swelling = self.swelling_complaints(facts)
+        lymphoedema = self.coded_conditions(facts, "lymphedema") if swelling else []
         if not (venous or lymphoedema):
             return None
-        complaints = leg_complaints(facts)
+        complaints = self.leg_complaints(facts)
         if not complaints:
             return None  # a candidate cause (§1.6)
         post_thrombotic = self.post_thrombotic(facts, venous)
@@ -66,8 +56,8 @@ class VenousInsufficiency(RuleLogic):
             ),
             evidence=unique_evidence(
                 (
-                    *conditions_evidence([*venous, *lymphoedema]),
-                    *complaint_evidence(complaints),
+                    *self.conditions_evidence([*venous, *lymphoedema]),
+                    *self.complaint_evidence(complaints),
                 )
             ),
             cautions=tuple(cautions),
@@ -81,7 +71,9 @@ class VenousInsufficiency(RuleLogic):
         """The venous conditions that are post-thrombotic syndrome. It is the only code in both
         sets (I87.009): VALUESETS.md lists it in venous-insufficiency and in vte-history, and
         there is no set of its own."""
-        vte = {c.reference for c in coded_conditions(facts, "vte-history", include_history=True)}
+        vte = {
+            c.reference for c in self.coded_conditions(facts, "vte-history", include_history=True)
+        }
         return [c for c in venous if c.reference in vte]
 
     def summary(

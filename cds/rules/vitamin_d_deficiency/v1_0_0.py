@@ -12,12 +12,6 @@ from dataclasses import dataclass
 from cds.facts import Facts
 from cds.record import MedicationEntry
 from cds.rules.base import Evidence, Finding, Provenance, RuleLogic, RuleVersion, Severity
-from cds.rules.lib.complaints.v1 import (
-    complaint_evidence,
-    has_leg_complaint,
-    leg_complaint_evidence,
-)
-from cds.rules.lib.conditions.v1 import coded_conditions
 from cds.rules.lib.cramp_labs.v1 import (
     STATIN_CONTEXT_VALUESETS,
     VITAMIN_D_DEFICIENT,
@@ -25,23 +19,24 @@ from cds.rules.lib.cramp_labs.v1 import (
     VITAMIN_D_WINDOW_DAYS,
     LowVitaminD,
     StatinMuscleContext,
-    low_vitamin_d,
-    statin_muscle_context,
-    vitamin_d_evidence,
 )
-from cds.rules.lib.evidence.v1 import condition_evidence, medication_evidence
-from cds.rules.lib.medications.v1 import active_medications
+from cds.rules.lib.library import Library2026_11
 from cds.rules.lib.orders.v1 import VITAMIN_D_25OH, OrderSuggestion, order
-from cds.rules.lib.requirements.v1 import CONDITIONS, ENCOUNTERS, MEDICATIONS, observations
-from cds.rules.lib.results.v1 import lab_results, value_text
-from cds.rules.lib.text.v1 import drug_names, fit_summary, fmt, low_confidence_cautions
+from cds.rules.lib.requirements.v1 import (
+    CONDITIONS,
+    ENCOUNTERS,
+    MEDICATIONS,
+    observations,
+)
+from cds.rules.lib.results.v1 import value_text
+from cds.rules.lib.text.v1 import fit_summary, fmt
 
 # The results it reads (its Observations, with the complaints).
 RESULTS: tuple[str, ...] = ("vitamin-d-25oh",)
 
 
 @dataclass(frozen=True)
-class VitaminDDeficiency(RuleLogic):
+class VitaminDDeficiency(RuleLogic, Library2026_11):
     """§15. Which result is low, and whether deficient (< 12 ng/mL) or insufficient (< 20), is
     the `cramp_labs` library's judgement (`low_vitamin_d`, 12-month look-back), shared with
     statin-muscle-symptoms so that both cards agree on what a low vitamin D is."""
@@ -56,8 +51,8 @@ class VitaminDDeficiency(RuleLogic):
     )
 
     def evaluate(self, facts: Facts) -> Finding | None:
-        low = low_vitamin_d(facts)
-        supplements = active_medications(facts, "vitamin-d-supplements")
+        low = self.low_vitamin_d(facts)
+        supplements = self.active_medications(facts, "vitamin-d-supplements")
         if low is not None:
             return self.low_result(facts, low, supplements)
         return self.coded_without_result(facts, supplements)
@@ -69,17 +64,17 @@ class VitaminDDeficiency(RuleLogic):
         if supplements:
             # Already being replaced: the deficiency is known, so it is no longer a finding.
             severity = "info"
-        if severity == "info" and not has_leg_complaint(facts):
+        if severity == "info" and not self.has_leg_complaint(facts):
             return None  # §1.6: a candidate cause needs a leg complaint
-        statin = statin_muscle_context(facts)
-        on_statin = bool(active_medications(facts, "statins"))
+        statin = self.statin_muscle_context(facts)
+        on_statin = bool(self.active_medications(facts, "statins"))
         value = value_text(low.lab, 1)
         effect = "muscle aches and statin intolerance" if on_statin else "muscle aches and cramps"
         summary = f"25-OH vitamin D {value} ng/mL ({low.status}) may contribute to {effect}."
-        cautions = list(low_confidence_cautions(supplements))
+        cautions = list(self.low_confidence_cautions(supplements))
         if supplements:
             cautions.append(
-                f"Vitamin D is already prescribed ({drug_names(supplements)}): the deficiency "
+                f"Vitamin D is already prescribed ({self.drug_names(supplements)}): the deficiency "
                 "appears known; the result may predate replacement."
             )
         return Finding(
@@ -87,8 +82,8 @@ class VitaminDDeficiency(RuleLogic):
             summary=fit_summary(summary),
             explanation=self.low_result_explanation(low),
             evidence=(
-                vitamin_d_evidence(low.lab),
-                *(medication_evidence(m) for m in supplements),
+                self.vitamin_d_evidence(low.lab),
+                *(self.medication_evidence(m) for m in supplements),
                 *self.context_evidence(facts, statin),
             ),
             # §15: suggest 25-OH D only within §4 context; with a result on file, only as the
@@ -113,13 +108,13 @@ class VitaminDDeficiency(RuleLogic):
     def coded_without_result(
         self, facts: Facts, supplements: list[MedicationEntry]
     ) -> Finding | None:
-        coded = coded_conditions(facts, "vitamin-d-deficiency")
-        if not coded or not has_leg_complaint(facts):
+        coded = self.coded_conditions(facts, "vitamin-d-deficiency")
+        if not coded or not self.has_leg_complaint(facts):
             return None
-        if lab_results(facts, "vitamin-d-25oh", within_days=self.result_window_days):
+        if self.lab_results(facts, "vitamin-d-25oh", within_days=self.result_window_days):
             return None  # measured and not low: the coded deficiency looks treated
-        statin = statin_muscle_context(facts)
-        treated = f", treated with {drug_names(supplements)}" if supplements else ""
+        statin = self.statin_muscle_context(facts)
+        treated = f", treated with {self.drug_names(supplements)}" if supplements else ""
         return Finding(
             severity="info",
             summary=fit_summary(
@@ -133,12 +128,12 @@ class VitaminDDeficiency(RuleLogic):
                 "Society 2024); statin muscle symptoms are one."
             ),
             evidence=(
-                *(condition_evidence(c) for c in coded[: self.coded_conditions_shown]),
-                *(medication_evidence(m) for m in supplements),
+                *(self.condition_evidence(c) for c in coded[: self.coded_conditions_shown]),
+                *(self.medication_evidence(m) for m in supplements),
                 *self.context_evidence(facts, statin),
             ),
             suggestions=(self.vitamin_d,) if statin is not None else (),
-            cautions=low_confidence_cautions(supplements),
+            cautions=self.low_confidence_cautions(supplements),
             involves_draft_order=self.involves_draft_order(supplements, statin),
             specificity=50,  # a coded diagnosis without a value
         )
@@ -147,10 +142,10 @@ class VitaminDDeficiency(RuleLogic):
         """The statin and its muscle symptoms in §4 context, else the leg complaints."""
         if statin is not None:
             return [
-                *(medication_evidence(m) for m in statin.statins),
-                *complaint_evidence(statin.symptoms),
+                *(self.medication_evidence(m) for m in statin.statins),
+                *self.complaint_evidence(statin.symptoms),
             ]
-        return list(leg_complaint_evidence(facts))
+        return list(self.leg_complaint_evidence(facts))
 
     def involves_draft_order(
         self, supplements: list[MedicationEntry], statin: StatinMuscleContext | None

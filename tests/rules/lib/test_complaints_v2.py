@@ -7,15 +7,13 @@ from typing import Any
 
 import pytest
 
-from cds.rules.lib.complaints.v2 import (
-    LEG_CRAMP,
-    complaint_words,
-    has_leg_complaint,
-    leg_complaints,
-    recorded,
-)
+from cds.rules.lib.complaints.v2 import LEG_CRAMP
+from cds.rules.lib.library import Library2026_12
 from cds.terminology import Terminology
 from tests.support.fhir import ICD10, SNOMED, condition, encounter, facts_for, observation
+
+# The rule libraries, as a rule version inherits them.
+LIBRARY = Library2026_12()
 
 DYSPNOEA = "R06.02"
 CRAMPS = "G47.62"
@@ -24,7 +22,7 @@ CRAMPS = "G47.62"
 def test_an_encounter_reason_code_is_a_symptom_on_record(terminology: Terminology) -> None:
     visit = encounter(class_code="EMER", start_days_ago=0, reason=(ICD10, DYSPNOEA))
     facts = facts_for(terminology, [visit])
-    [found] = recorded(facts, "pe-symptoms", within_days=7)
+    [found] = LIBRARY.recorded(facts, "pe-symptoms", within_days=7)
     assert (found.reference, found.source) == (f"Encounter/{visit['id']}", "Encounter")
 
 
@@ -36,7 +34,7 @@ def test_an_encounter_reason_reference_to_a_symptom_condition_counts(
     visit = encounter(start_days_ago=0)
     visit["reasonReference"] = [{"reference": f"Condition/{reason['id']}"}]
     facts = facts_for(terminology, [reason, visit])
-    [found] = recorded(facts, "pe-symptoms", within_days=7)
+    [found] = LIBRARY.recorded(facts, "pe-symptoms", within_days=7)
     assert found.reference == f"Encounter/{visit['id']}"
     assert facts.days_ago(found.onset or facts.as_of) == 0
 
@@ -44,8 +42,10 @@ def test_an_encounter_reason_reference_to_a_symptom_condition_counts(
 def test_an_observation_coded_by_its_value_counts(terminology: Terminology) -> None:
     symptom = observation("75325-1", None, days_ago=2, value_code=(ICD10, DYSPNOEA))
     facts = facts_for(terminology, [symptom])
-    assert [o.source for o in recorded(facts, "pe-symptoms", within_days=7)] == ["Observation"]
-    assert not recorded(facts, "pe-symptoms", within_days=1)
+    assert [o.source for o in LIBRARY.recorded(facts, "pe-symptoms", within_days=7)] == [
+        "Observation"
+    ]
+    assert not LIBRARY.recorded(facts, "pe-symptoms", within_days=1)
 
 
 def test_leg_complaints_from_every_place_they_may_be_coded(terminology: Terminology) -> None:
@@ -56,14 +56,14 @@ def test_leg_complaints_from_every_place_they_may_be_coded(terminology: Terminol
             observation("75325-1", None, days_ago=20, value_code=(ICD10, "M79.605")),
         ],
     )
-    assert has_leg_complaint(facts)
-    assert sorted(c.source for c in leg_complaints(facts)) == ["Encounter", "Observation"]
+    assert LIBRARY.has_leg_complaint(facts)
+    assert sorted(c.source for c in LIBRARY.leg_complaints(facts)) == ["Encounter", "Observation"]
 
 
 @pytest.mark.parametrize(("days", "counts"), [(90, True), (91, False)])
 def test_the_complaint_window(terminology: Terminology, days: int, counts: bool) -> None:
     old = condition(CRAMPS, system=ICD10, clinical_status="resolved", onset_days_ago=days)
-    assert has_leg_complaint(facts_for(terminology, [old])) is counts
+    assert LIBRARY.has_leg_complaint(facts_for(terminology, [old])) is counts
 
 
 @pytest.mark.parametrize(
@@ -83,10 +83,10 @@ def test_complaint_words_say_what_is_on_record(
 ) -> None:
     resources: list[dict[str, Any]] = [condition(code, system=ICD10) for code in codes]
     facts = facts_for(terminology, resources)
-    assert complaint_words(facts, leg_complaints(facts)) == words
+    assert LIBRARY.complaint_words(facts, LIBRARY.leg_complaints(facts)) == words
 
 
 def test_restless_legs_by_snomed_is_restless_legs(terminology: Terminology) -> None:
     facts = facts_for(terminology, [condition("32914008", system=SNOMED)])
-    assert complaint_words(facts, leg_complaints(facts)) == "restless legs"
-    assert not [c for c in leg_complaints(facts) if facts.matches(LEG_CRAMP, c.codings)]
+    assert LIBRARY.complaint_words(facts, LIBRARY.leg_complaints(facts)) == "restless legs"
+    assert not [c for c in LIBRARY.leg_complaints(facts) if facts.matches(LEG_CRAMP, c.codings)]

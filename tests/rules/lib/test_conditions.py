@@ -6,9 +6,12 @@ from typing import Any
 
 import pytest
 
-from cds.rules.lib.conditions.v1 import coded_conditions, conditions_within, has_condition
+from cds.rules.lib.library import Library2026_11
 from cds.terminology import Terminology
 from tests.support.fhir import ICD10, condition, facts_for, when
+
+# The rule libraries, as a rule version inherits them.
+LIBRARY = Library2026_11()
 
 
 def ckd(**kwargs: Any) -> dict[str, Any]:
@@ -17,8 +20,8 @@ def ckd(**kwargs: Any) -> dict[str, Any]:
 
 def counts(terminology: Terminology, resource: dict[str, Any], *, include_history: bool) -> bool:
     facts = facts_for(terminology, [resource])
-    found = coded_conditions(facts, "ckd", include_history=include_history)
-    assert has_condition(facts, "ckd", include_history=include_history) is bool(found)
+    found = LIBRARY.coded_conditions(facts, "ckd", include_history=include_history)
+    assert LIBRARY.has_condition(facts, "ckd", include_history=include_history) is bool(found)
     return bool(found)
 
 
@@ -59,7 +62,7 @@ def test_coded_conditions_keep_the_record_order_of_the_value_set_only(
     other = condition("I73.9", system=ICD10, display="Peripheral vascular disease")
     second = condition("N18.9", system=ICD10, display="Chronic kidney disease, unspecified")
     facts = facts_for(terminology, [first, other, second])
-    assert [c.reference for c in coded_conditions(facts, "ckd")] == [
+    assert [c.reference for c in LIBRARY.coded_conditions(facts, "ckd")] == [
         f"Condition/{first['id']}",
         f"Condition/{second['id']}",
     ]
@@ -70,7 +73,7 @@ def test_conditions_within_count_from_onset_whatever_the_status(
     terminology: Terminology, onset: int, found: bool
 ) -> None:
     resolved = ckd(clinical_status="resolved", onset_days_ago=onset)
-    assert bool(conditions_within(facts_for(terminology, [resolved]), "ckd", 90)) is found
+    assert bool(LIBRARY.conditions_within(facts_for(terminology, [resolved]), "ckd", 90)) is found
 
 
 def test_conditions_within_count_from_recording_without_an_onset(
@@ -78,7 +81,7 @@ def test_conditions_within_count_from_recording_without_an_onset(
 ) -> None:
     recorded = ckd(onset_days_ago=None)
     recorded["recordedDate"] = when(30)
-    assert conditions_within(facts_for(terminology, [recorded]), "ckd", 30)
-    assert not conditions_within(facts_for(terminology, [recorded]), "ckd", 29)
+    assert LIBRARY.conditions_within(facts_for(terminology, [recorded]), "ckd", 30)
+    assert not LIBRARY.conditions_within(facts_for(terminology, [recorded]), "ckd", 29)
     undated = ckd(onset_days_ago=None)
-    assert not conditions_within(facts_for(terminology, [undated]), "ckd", 36500)
+    assert not LIBRARY.conditions_within(facts_for(terminology, [undated]), "ckd", 36500)

@@ -12,16 +12,20 @@ from typing import Any
 
 import pytest
 
-from cds.rules.lib.cramp_labs.v1 import HighTsh, high_tsh, statin_muscle_context
+from cds.rules.lib.cramp_labs.v1 import HighTsh
+from cds.rules.lib.library import Library2026_11
 from cds.terminology import Terminology
 from tests.support.fhir import ICD10, condition, facts_for, medication_request, observation
+
+# The rule libraries, as a rule version inherits them.
+LIBRARY = Library2026_11()
 
 TSH = "3016-3"
 FREE_T4 = "3024-7"
 
 
 def high_tsh_of(terminology: Terminology, *resources: dict[str, Any]) -> HighTsh | None:
-    return high_tsh(facts_for(terminology, resources))
+    return LIBRARY.high_tsh(facts_for(terminology, resources))
 
 
 # -- TSH above range ------------------------------------------------------------------------------
@@ -70,7 +74,7 @@ def test_statin_context_lists_muscle_codes_before_leg_complaints(
     statin = medication_request("83367", "atorvastatin")
     cramp = condition("G47.62", system=ICD10, display="Sleep related leg cramps")
     myopathy = condition("G72.0", system=ICD10, display="Drug-induced myopathy")
-    context = statin_muscle_context(facts_for(terminology, [statin, cramp, myopathy]))
+    context = LIBRARY.statin_muscle_context(facts_for(terminology, [statin, cramp, myopathy]))
     assert context is not None
     assert [m.reference for m in context.statins] == [f"MedicationRequest/{statin['id']}"]
     assert [s.reference for s in context.symptoms] == [

@@ -9,10 +9,14 @@ from typing import Any
 
 import pytest
 
-from cds.rules.lib.electrolytes.v1 import Calcium, albumin_corrected_calcium
+from cds.rules.lib.electrolytes.v1 import Calcium
+from cds.rules.lib.library import Library2026_11
 from cds.terminology import Terminology
 from cds.terminology.units import corrected_calcium
 from tests.support.fhir import facts_for, observation
+
+# The rule libraries, as a rule version inherits them.
+LIBRARY = Library2026_11()
 
 CA_TOTAL = "17861-6"  # mg/dL
 CA_CORRECTED = "29265-6"  # mmol/L
@@ -20,7 +24,7 @@ ALBUMIN = "1751-7"  # g/dL
 
 
 def calcium_of(terminology: Terminology, *resources: dict[str, Any]) -> Calcium | None:
-    return albumin_corrected_calcium(facts_for(terminology, resources))
+    return LIBRARY.albumin_corrected_calcium(facts_for(terminology, resources))
 
 
 def calcium_found(terminology: Terminology, *resources: dict[str, Any]) -> Calcium:
@@ -40,11 +44,11 @@ def test_calcium_corrected_with_albumin(terminology: Terminology) -> None:
     assert calcium.albumin.reference == f"Observation/{albumin['id']}"
     assert calcium.value == pytest.approx(7.8)
     assert calcium.comparator is None
-    assert calcium.evidence().value == "7.8 mg/dL (total 7 mg/dL, albumin 3 g/dL)"
-    assert calcium.evidence("lower limit 8.5").value == (
+    assert LIBRARY.calcium_evidence(calcium).value == "7.8 mg/dL (total 7 mg/dL, albumin 3 g/dL)"
+    assert LIBRARY.calcium_evidence(calcium, "lower limit 8.5").value == (
         "7.8 mg/dL (total 7 mg/dL, albumin 3 g/dL; lower limit 8.5)"
     )
-    assert calcium.evidence().label == "Calcium, albumin-corrected"
+    assert LIBRARY.calcium_evidence(calcium).label == "Calcium, albumin-corrected"
 
 
 def test_a_reported_corrected_calcium_is_preferred_unless_a_total_is_newer(
@@ -57,7 +61,7 @@ def test_a_reported_corrected_calcium_is_preferred_unless_a_total_is_newer(
     calcium = calcium_found(terminology, reported, same_day, albumin)
     assert calcium.source == "reported"
     assert calcium.lab.reference == f"Observation/{reported['id']}"
-    assert calcium.evidence().label == "Calcium, albumin-corrected"
+    assert LIBRARY.calcium_evidence(calcium).label == "Calcium, albumin-corrected"
     assert calcium_found(terminology, reported, newer, albumin).source == "calculated"
 
 
@@ -67,7 +71,7 @@ def test_without_albumin_the_total_is_judged_as_measured(terminology: Terminolog
     assert not calcium.corrected
     assert calcium.value == pytest.approx(7.9)
     assert calcium.albumin is None
-    assert calcium.evidence().label == "Calcium, total (uncorrected)"
+    assert LIBRARY.calcium_evidence(calcium).label == "Calcium, total (uncorrected)"
     assert calcium_of(terminology, observation(ALBUMIN, 3.0, "g/dL")) is None
 
 

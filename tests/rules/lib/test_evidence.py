@@ -6,7 +6,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from cds.record import LabEntry
-from cds.rules.lib.evidence.v1 import result_evidence, unique_by_reference
+from cds.rules.lib.evidence.v1 import unique_by_reference
+from cds.rules.lib.library import Library2026_11
+
+# The rule libraries, as a rule version inherits them.
+LIBRARY = Library2026_11()
 
 
 def lab(value: float, comparator: str | None, analyte: str, unit: str) -> LabEntry:
@@ -38,6 +42,6 @@ def test_unique_by_reference_keeps_the_first_of_each_in_order() -> None:
 
 def test_result_evidence_keeps_the_comparator() -> None:
     vitamin_d = lab(5.0, "<", "vitamin-d-25oh", "ng/mL")
-    assert result_evidence(vitamin_d, "25-OH D", "ng/mL", 1).value == "<5 ng/mL"
+    assert LIBRARY.result_evidence(vitamin_d, "25-OH D", "ng/mL", 1).value == "<5 ng/mL"
     potassium = lab(3.1, None, "potassium", "mmol/L")
-    assert result_evidence(potassium, "Potassium", "mmol/L").value == "3.1 mmol/L"
+    assert LIBRARY.result_evidence(potassium, "Potassium", "mmol/L").value == "3.1 mmol/L"

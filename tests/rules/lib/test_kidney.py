@@ -11,9 +11,13 @@ from typing import Any
 
 import pytest
 
-from cds.rules.lib.kidney.v1 import KidneyStatus, kidney_status, low_calcium_or_magnesium
+from cds.rules.lib.kidney.v1 import KidneyStatus
+from cds.rules.lib.library import Library2026_11
 from cds.terminology import Terminology
 from tests.support.fhir import ICD10, condition, facts_for, observation
+
+# The rule libraries, as a rule version inherits them.
+LIBRARY = Library2026_11()
 
 EGFR = "98979-8"
 CA_TOTAL = "17861-6"  # mg/dL
@@ -22,7 +26,7 @@ MG_MOLES = "2601-3"  # mmol/L
 
 
 def status_of(terminology: Terminology, *resources: dict[str, Any]) -> KidneyStatus:
-    return kidney_status(facts_for(terminology, resources))
+    return LIBRARY.kidney_status(facts_for(terminology, resources))
 
 
 def egfr(value: float, days_ago: float = 10, comparator: str | None = None) -> dict[str, Any]:
@@ -72,7 +76,7 @@ def test_a_censored_egfr_above_a_limit_is_g1_only_from_90(
 
 
 def test_a_low_total_without_albumin_is_judged_as_measured(terminology: Terminology) -> None:
-    (calcium,) = low_calcium_or_magnesium(
+    (calcium,) = LIBRARY.low_calcium_or_magnesium(
         facts_for(terminology, [observation(CA_TOTAL, 7.9, "mg/dL", days_ago=5)])
     )
     assert calcium.analyte == "calcium"
@@ -86,15 +90,15 @@ def test_a_corrected_calcium_is_judged_against_the_labs_own_lower_limit(
     # 8.6 + 0.8 x (4.0 - 4.0) = 8.6: above the 8.5 default, below this lab's 8.8.
     total = observation(CA_TOTAL, 8.6, "mg/dL", low=8.8, high=10.2, days_ago=5)
     albumin = observation(ALBUMIN, 4.0, "g/dL", days_ago=5)
-    (calcium,) = low_calcium_or_magnesium(facts_for(terminology, [total, albumin]))
+    (calcium,) = LIBRARY.low_calcium_or_magnesium(facts_for(terminology, [total, albumin]))
     assert calcium.phrase == "low corrected calcium 8.6 mg/dL"
     assert calcium.evidence.value.endswith("; lower limit 8.8)")
     without_range = observation(CA_TOTAL, 8.6, "mg/dL", days_ago=5)
-    assert low_calcium_or_magnesium(facts_for(terminology, [without_range, albumin])) == []
+    assert LIBRARY.low_calcium_or_magnesium(facts_for(terminology, [without_range, albumin])) == []
 
 
 def test_low_calcium_is_listed_before_low_magnesium(terminology: Terminology) -> None:
-    found = low_calcium_or_magnesium(
+    found = LIBRARY.low_calcium_or_magnesium(
         facts_for(
             terminology,
             [

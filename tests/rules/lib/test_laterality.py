@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from cds.rules.lib.complaints.v2 import leg_complaints
-from cds.rules.lib.laterality.v1 import side_of
+from cds.rules.lib.library import Library2026_12
 from cds.terminology import Terminology
 from tests.support.fhir import ICD10, SNOMED, condition, facts_for
+
+# The rule libraries, as a rule version inherits them.
+LIBRARY = Library2026_12()
 
 
 @pytest.mark.parametrize(
@@ -28,16 +30,16 @@ def test_the_side_of_the_complaints(
     terminology: Terminology, codes: list[str], side: str | None
 ) -> None:
     facts = facts_for(terminology, [condition(code, system=ICD10) for code in codes])
-    assert side_of(facts, leg_complaints(facts), "leg-complaint") == side
+    assert LIBRARY.side_of(facts, LIBRARY.leg_complaints(facts), "leg-complaint") == side
 
 
 def test_the_records_own_wording_is_never_read(terminology: Terminology) -> None:
     # The display the EHR sent says "left"; the code says nothing of a side.
     unspecified = condition("M79.606", system=ICD10, display="Pain in LEFT leg (per patient)")
     facts = facts_for(terminology, [unspecified])
-    assert side_of(facts, leg_complaints(facts), "leg-complaint") is None
+    assert LIBRARY.side_of(facts, LIBRARY.leg_complaints(facts), "leg-complaint") is None
 
 
 def test_a_code_outside_the_set_says_nothing(terminology: Terminology) -> None:
     facts = facts_for(terminology, [condition("80068009", system=SNOMED)])
-    assert side_of(facts, leg_complaints(facts), "unilateral-leg-swelling") is None
+    assert LIBRARY.side_of(facts, LIBRARY.leg_complaints(facts), "unilateral-leg-swelling") is None

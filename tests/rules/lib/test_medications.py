@@ -11,15 +11,8 @@ import pytest
 
 from cds.facts import Facts
 from cds.record import MedicationEntry
-from cds.rules.lib.medications.v1 import (
-    MEDICATION_GRACE_DAYS,
-    active_allergies_to,
-    active_medications,
-    allergies_to,
-    drafted,
-    is_active,
-    medications_within,
-)
+from cds.rules.lib.library import Library2026_11
+from cds.rules.lib.medications.v1 import MEDICATION_GRACE_DAYS
 from cds.terminology import Terminology
 from tests.support.fhir import (
     PATIENT_ID,
@@ -29,6 +22,9 @@ from tests.support.fhir import (
     medication_request,
     when,
 )
+
+# The rule libraries, as a rule version inherits them.
+LIBRARY = Library2026_11()
 
 SIMVASTATIN = "36567"
 FUROSEMIDE = "4603"
@@ -100,7 +96,7 @@ def the_statin(facts: Facts) -> MedicationEntry:
 
 def statin_is_active(terminology: Terminology, resource: dict[str, Any]) -> bool:
     facts = facts_for(terminology, [resource])
-    return is_active(facts, the_statin(facts))
+    return LIBRARY.is_active(facts, the_statin(facts))
 
 
 # -- active now ---------------------------------------------------------------------------------
@@ -109,16 +105,16 @@ def statin_is_active(terminology: Terminology, resource: dict[str, Any]) -> bool
 def test_a_drafted_order_is_active(terminology: Terminology) -> None:
     facts = facts_for(terminology, [], draft_orders=[draft_order(SIMVASTATIN, "simvastatin")])
     med = the_statin(facts)
-    assert is_active(facts, med)
-    assert drafted([med]) == [med]
-    assert active_medications(facts, "statins") == [med]
+    assert LIBRARY.is_active(facts, med)
+    assert LIBRARY.drafted([med]) == [med]
+    assert LIBRARY.active_medications(facts, "statins") == [med]
 
 
 def test_a_draft_in_the_chart_is_not_active(terminology: Terminology) -> None:
     facts = facts_for(terminology, [simvastatin(status="draft", days_ago=0)])
     med = the_statin(facts)
-    assert not is_active(facts, med)
-    assert drafted([med]) == []
+    assert not LIBRARY.is_active(facts, med)
+    assert LIBRARY.drafted([med]) == []
 
 
 @pytest.mark.parametrize("status", ["active", "on-hold"])
@@ -167,8 +163,8 @@ def test_an_administration_counts_from_when_it_was_given_even_with_no_end_at_all
     # the library itself also falls back to the start for an administration.
     facts = facts_for(terminology, [administration(20)])
     given = replace(the_statin(facts), end=None)
-    assert is_active(facts, given)
-    assert not is_active(facts, replace(given, administered=False))
+    assert LIBRARY.is_active(facts, given)
+    assert not LIBRARY.is_active(facts, replace(given, administered=False))
 
 
 def test_a_completed_statement_without_an_end_is_not_active(terminology: Terminology) -> None:
@@ -182,8 +178,8 @@ def test_a_completed_statement_without_an_end_is_not_active(terminology: Termino
 def test_the_grace_period_can_be_given(terminology: Terminology) -> None:
     facts = facts_for(terminology, [simvastatin(status="stopped", days_ago=90, ended_days_ago=45)])
     med = the_statin(facts)
-    assert not is_active(facts, med)
-    assert is_active(facts, med, grace_days=45)
+    assert not LIBRARY.is_active(facts, med)
+    assert LIBRARY.is_active(facts, med, grace_days=45)
 
 
 @pytest.mark.parametrize("status", ["intended", "unknown"])
@@ -199,7 +195,7 @@ def test_active_medications_keep_the_record_order_of_the_value_set_only(
     stopped = simvastatin(status="stopped", days_ago=400, ended_days_ago=300)
     second = simvastatin(days_ago=50)
     facts = facts_for(terminology, [first, furosemide, stopped, second])
-    assert [m.reference for m in active_medications(facts, "statins")] == [
+    assert [m.reference for m in LIBRARY.active_medications(facts, "statins")] == [
         f"MedicationRequest/{first['id']}",
         f"MedicationRequest/{second['id']}",
     ]
@@ -209,7 +205,8 @@ def test_active_medications_keep_the_record_order_of_the_value_set_only(
 
 
 def within_a_year(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> bool:
-    return bool(medications_within(facts_for(terminology, resources, **kwargs), "statins", 365))
+    facts = facts_for(terminology, resources, **kwargs)
+    return bool(LIBRARY.medications_within(facts, "statins", 365))
 
 
 @pytest.mark.parametrize(("ended", "exposed"), [(365, True), (366, False)])
@@ -255,12 +252,12 @@ def test_an_allergy_stands_while_active_or_without_a_status(
 ) -> None:
     record = allergy(SIMVASTATIN, clinical_status)
     facts = facts_for(terminology, [record])
-    found = [a.reference for a in active_allergies_to(facts, "statins")]
+    found = [a.reference for a in LIBRARY.active_allergies_to(facts, "statins")]
     assert found == ([f"AllergyIntolerance/{record['id']}"] if stands else [])
-    assert allergies_to(facts, "statins") == found
+    assert LIBRARY.allergies_to(facts, "statins") == found
 
 
 def test_an_allergy_to_another_drug_is_not_listed(terminology: Terminology) -> None:
     facts = facts_for(terminology, [allergy(FUROSEMIDE, "active")])
-    assert active_allergies_to(facts, "statins") == []
-    assert len(active_allergies_to(facts, "loop-diuretics")) == 1
+    assert LIBRARY.active_allergies_to(facts, "statins") == []
+    assert len(LIBRARY.active_allergies_to(facts, "loop-diuretics")) == 1

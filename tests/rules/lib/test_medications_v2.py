@@ -7,9 +7,12 @@ from typing import Any
 
 import pytest
 
-from cds.rules.lib.medications.v2 import active_medications, last_taken, medications_within
+from cds.rules.lib.library import Library2026_12
 from cds.terminology import Terminology
 from tests.support.fhir import draft_order, facts_for, medication_request, when
+
+# The rule libraries, as a rule version inherits them.
+LIBRARY = Library2026_12()
 
 SIMVASTATIN = "36567"
 
@@ -26,7 +29,7 @@ def with_bounds(order: dict[str, Any], *, end_days_ago: float) -> dict[str, Any]
 
 
 def active(terminology: Terminology, *resources: dict[str, Any], **kwargs: Any) -> bool:
-    return bool(active_medications(facts_for(terminology, resources, **kwargs), "statins"))
+    return bool(LIBRARY.active_medications(facts_for(terminology, resources, **kwargs), "statins"))
 
 
 def test_an_active_order_past_its_dispensing_window_is_still_taken(
@@ -129,13 +132,13 @@ def test_exposure_within_a_window_uses_the_therapy_end(terminology: Terminology)
     facts = facts_for(
         terminology, [with_bounds(statin(status="completed", days_ago=500), end_days_ago=200)]
     )
-    assert medications_within(facts, "statins", 365)
-    assert not medications_within(facts, "statins", 199)
-    [med] = medications_within(facts, "statins", 365)
-    assert last_taken(med) is not None
-    assert facts.days_ago(last_taken(med) or facts.as_of) == 200
+    assert LIBRARY.medications_within(facts, "statins", 365)
+    assert not LIBRARY.medications_within(facts, "statins", 199)
+    [med] = LIBRARY.medications_within(facts, "statins", 365)
+    assert LIBRARY.last_taken(med) is not None
+    assert facts.days_ago(LIBRARY.last_taken(med) or facts.as_of) == 200
 
 
 def test_a_proposal_is_not_exposure(terminology: Terminology) -> None:
     facts = facts_for(terminology, [statin(intent="directive")])
-    assert not medications_within(facts, "statins", 365)
+    assert not LIBRARY.medications_within(facts, "statins", 365)

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from cds.rules.lib.pregnancy.v1 import PREGNANCY_ENDED_AFTER_WEEKS, Pregnancy, current_pregnancy
+from cds.rules.lib.library import Library2026_11
+from cds.rules.lib.pregnancy.v1 import PREGNANCY_ENDED_AFTER_WEEKS, Pregnancy
 from cds.terminology import Terminology
 from tests.support.fhir import (
     ICD10,
@@ -22,6 +23,9 @@ from tests.support.fhir import (
 )
 from tests.support.rules import terminology_release
 
+# The rule libraries, as a rule version inherits them.
+LIBRARY = Library2026_11()
+
 PREGNANCY_STATUS = "82810-3"
 GESTATIONAL_AGE = "49051-6"
 PREGNANT = (SNOMED, "77386006")  # the Pregnant answer, in the `pregnancy` value set
@@ -32,7 +36,7 @@ DELIVERY = "236973005"
 
 
 def pregnancy_of(terminology: Terminology, *resources: dict[str, Any]) -> Pregnancy | None:
-    return current_pregnancy(facts_for(terminology, resources))
+    return LIBRARY.current_pregnancy(facts_for(terminology, resources))
 
 
 def status(answer: tuple[str, str], days_ago: float) -> dict[str, Any]:
@@ -158,11 +162,11 @@ def test_ended_after_weeks_moves_the_limit(terminology: Terminology) -> None:
     # Measured 28 days ago at 39 weeks: 43 weeks now. Ended by default, not with a 44-week
     # limit. Asked of the same Facts each time: the limit is applied after the shared memo.
     facts = facts_for(terminology, [status(PREGNANT, days_ago=28), gestational_age(39, 28)])
-    assert current_pregnancy(facts) is None
-    pregnancy = current_pregnancy(facts, ended_after_weeks=44)
+    assert LIBRARY.current_pregnancy(facts) is None
+    pregnancy = LIBRARY.current_pregnancy(facts, ended_after_weeks=44)
     assert pregnancy is not None
     assert pregnancy.gestational_weeks == pytest.approx(43.0)
-    assert current_pregnancy(facts, ended_after_weeks=42.5) is None
+    assert LIBRARY.current_pregnancy(facts, ended_after_weeks=42.5) is None
 
 
 def test_an_old_gestational_age_is_not_used(terminology: Terminology) -> None:

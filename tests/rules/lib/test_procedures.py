@@ -7,16 +7,19 @@ from typing import Any
 
 import pytest
 
-from cds.rules.lib.procedures.v1 import inpatient_stays, procedures_within
+from cds.rules.lib.library import Library2026_11
 from cds.terminology import Terminology
 from tests.support.fhir import encounter, facts_for, procedure, when
+
+# The rule libraries, as a rule version inherits them.
+LIBRARY = Library2026_11()
 
 HAEMODIALYSIS = "302497006"
 
 
 def stays(terminology: Terminology, *encounters: dict[str, Any]) -> list[str]:
     facts = facts_for(terminology, encounters)
-    return [e.reference for e in inpatient_stays(facts, min_days=3, ended_within_days=28)]
+    return [e.reference for e in LIBRARY.inpatient_stays(facts, min_days=3, ended_within_days=28)]
 
 
 # -- inpatient stays ---------------------------------------------------------------------------
@@ -85,7 +88,7 @@ def test_procedures_within_lists_the_newest_first_and_never_the_future(
     too_old = procedure(HAEMODIALYSIS, days_ago=91)
     booked = procedure(HAEMODIALYSIS, days_ago=-3)
     facts = facts_for(terminology, [older, too_old, booked, newer])
-    assert [p.reference for p in procedures_within(facts, "dialysis", 90)] == [
+    assert [p.reference for p in LIBRARY.procedures_within(facts, "dialysis", 90)] == [
         f"Procedure/{newer['id']}",
         f"Procedure/{older['id']}",
     ]

@@ -9,19 +9,19 @@ from datetime import UTC, datetime
 import pytest
 
 from cds.record import LabEntry
+from cds.rules.lib.library import Library2026_11
 from cds.rules.lib.results.v1 import (
     certainly_above,
     certainly_at_least,
     certainly_at_most,
     certainly_below,
-    is_high,
-    is_low,
-    lab_results,
-    latest_lab,
     value_text,
 )
 from cds.terminology import Terminology
 from tests.support.fhir import facts_for, observation
+
+# The rule libraries, as a rule version inherits them.
+LIBRARY = Library2026_11()
 
 K = "2823-3"
 
@@ -58,10 +58,10 @@ def test_a_censored_result_reaches_the_rules_as_the_newest_value(
 ) -> None:
     below = observation(K, 2.5, "mmol/L", comparator="<", days_ago=1)
     facts = facts_for(terminology, [below, observation(K, 4.0, "mmol/L", days_ago=30)])
-    latest = latest_lab(facts, "potassium", within_days=90)
+    latest = LIBRARY.latest_lab(facts, "potassium", within_days=90)
     assert latest is not None
     assert (latest.value, latest.comparator) == (2.5, "<")
-    assert is_low(latest, 3.5)
+    assert LIBRARY.is_low(latest, 3.5)
 
 
 def test_a_future_result_never_counts_and_an_undated_one_only_without_a_window(
@@ -72,9 +72,9 @@ def test_a_future_result_never_counts_and_an_undated_one_only_without_a_window(
     del undated["effectiveDateTime"]
     recent = observation(K, 3.4, "mmol/L", days_ago=10)
     facts = facts_for(terminology, [future, undated, recent])
-    everything = [e.reference for e in lab_results(facts, "potassium")]
+    everything = [e.reference for e in LIBRARY.lab_results(facts, "potassium")]
     assert everything == [f"Observation/{recent['id']}", f"Observation/{undated['id']}"]
-    windowed = [e.reference for e in lab_results(facts, "potassium", within_days=3650)]
+    windowed = [e.reference for e in LIBRARY.lab_results(facts, "potassium", within_days=3650)]
     assert windowed == [f"Observation/{recent['id']}"]
 
 
@@ -83,15 +83,15 @@ def test_latest_lab_looks_back_whole_calendar_days(
     terminology: Terminology, days_ago: int, found: bool
 ) -> None:
     facts = facts_for(terminology, [observation(K, 3.1, "mmol/L", days_ago=days_ago)])
-    assert (latest_lab(facts, "potassium", within_days=90) is not None) is found
+    assert (LIBRARY.latest_lab(facts, "potassium", within_days=90) is not None) is found
 
 
 def test_latest_lab_passes_over_a_result_without_a_value(terminology: Terminology) -> None:
     flag_only = observation(K, None, days_ago=1, interpretation="L")
     valued = observation(K, 3.1, "mmol/L", days_ago=20)
     facts = facts_for(terminology, [flag_only, valued])
-    assert len(lab_results(facts, "potassium")) == 2
-    latest = latest_lab(facts, "potassium", within_days=90)
+    assert len(LIBRARY.lab_results(facts, "potassium")) == 2
+    latest = LIBRARY.latest_lab(facts, "potassium", within_days=90)
     assert latest is not None
     assert latest.reference == f"Observation/{valued['id']}"
 
@@ -117,8 +117,8 @@ def test_latest_lab_passes_over_a_result_without_a_value(terminology: Terminolog
 def test_is_low_uses_a_censored_result_only_when_it_settles_the_answer(
     value: float, comparator: str | None, low: float, low_result: bool
 ) -> None:
-    assert is_low(lab(value, comparator, low=low)) is low_result
-    assert is_low(lab(value, comparator), low) is low_result  # the default
+    assert LIBRARY.is_low(lab(value, comparator, low=low)) is low_result
+    assert LIBRARY.is_low(lab(value, comparator), low) is low_result  # the default
 
 
 @pytest.mark.parametrize(
@@ -137,17 +137,17 @@ def test_is_low_uses_a_censored_result_only_when_it_settles_the_answer(
 def test_is_high_mirrors_is_low(
     value: float, comparator: str | None, high: float, high_result: bool
 ) -> None:
-    assert is_high(lab(value, comparator, high=high)) is high_result
-    assert is_high(lab(value, comparator), high) is high_result  # the default
+    assert LIBRARY.is_high(lab(value, comparator, high=high)) is high_result
+    assert LIBRARY.is_high(lab(value, comparator), high) is high_result  # the default
 
 
 def test_the_labs_own_range_beats_the_default_and_interpretation_beats_both() -> None:
-    assert not is_low(lab(3.4, low=3.3), 3.5)
-    assert is_low(lab(3.4, low=3.3, interpretation=("L",)), 3.5)
-    assert is_high(lab(None, interpretation=("HH",)))
-    assert not is_high(lab(5.0, high=5.1), 4.5)
-    assert not is_low(lab(None), 3.5)
-    assert not is_low(lab(3.0))  # no range, no default: unknown, not low
+    assert not LIBRARY.is_low(lab(3.4, low=3.3), 3.5)
+    assert LIBRARY.is_low(lab(3.4, low=3.3, interpretation=("L",)), 3.5)
+    assert LIBRARY.is_high(lab(None, interpretation=("HH",)))
+    assert not LIBRARY.is_high(lab(5.0, high=5.1), 4.5)
+    assert not LIBRARY.is_low(lab(None), 3.5)
+    assert not LIBRARY.is_low(lab(3.0))  # no range, no default: unknown, not low
 
 
 # -- a result against a decision limit ---------------------------------------------------------

@@ -14,18 +14,9 @@ from typing import Literal
 from cds.facts import Facts
 from cds.record import ConditionEntry, LabEntry, MedicationEntry
 from cds.rules.base import Evidence
-from cds.rules.lib.complaints.v1 import ANY_LEG_COMPLAINT, leg_complaints
-from cds.rules.lib.conditions.v1 import coded_conditions
-from cds.rules.lib.evidence.v1 import result_evidence
-from cds.rules.lib.medications.v1 import active_medications
-from cds.rules.lib.results.v1 import (
-    certainly_at_least,
-    certainly_below,
-    is_high,
-    is_low,
-    lab_results,
-    latest_lab,
-)
+from cds.rules.lib.complaints.v1 import ANY_LEG_COMPLAINT
+from cds.rules.lib.kidney.v1 import Kidney
+from cds.rules.lib.results.v1 import certainly_at_least, certainly_below
 
 # §15/§16 give no window; thyroid function and vitamin D change over months, and §16 itself
 # speaks of "none in 12 months", so one year is the look-back for both.
@@ -62,39 +53,63 @@ class HighTsh:
         return certainly_at_least(self.tsh, TSH_TREATMENT_THRESHOLD)
 
 
-def high_tsh(facts: Facts) -> HighTsh | None:
-    """The latest TSH within a year when above range (§16), classified by its free T4."""
-    tsh = latest_lab(facts, "tsh", within_days=THYROID_WINDOW_DAYS)
-    if tsh is None:
+class CrampLabs(Kidney):
+    """The thyroid, vitamin D and statin-context questions (§4, §15, §16)."""
+
+    def high_tsh(self, facts: Facts) -> HighTsh | None:
+        """The latest TSH within a year when above range (§16), classified by its free T4."""
+        tsh = self.latest_lab(facts, "tsh", within_days=THYROID_WINDOW_DAYS)
+        if tsh is None:
+            return None
+        # Flag, then range, then the default; a censored result (">10") counts when its bound
+        # settles it (`results.is_high`).
+        if not self.is_high(tsh, TSH_ULN_DEFAULT):
+            return None
+        free_t4 = self._paired_free_t4(facts, tsh)
+        # No default lower limit for free T4: the catalog gives none and assays differ, so only the
+        # lab's own flag or range can call it low.
+        free_t4_low = free_t4 is not None and self.is_low(free_t4)
+        return HighTsh(tsh, free_t4, free_t4_low)
+
+    def _paired_free_t4(self, facts: Facts, tsh: LabEntry) -> LabEntry | None:
+        for free_t4 in self.lab_results(facts, "free-t4", within_days=THYROID_WINDOW_DAYS):
+            if free_t4.value is None and not free_t4.interpretation:
+                continue
+            if tsh.effective is None or free_t4.effective is None:
+                continue
+            if abs((free_t4.effective - tsh.effective).days) <= FREE_T4_PAIRING_DAYS:
+                return free_t4
         return None
-    # Flag, then range, then the default; a censored result (">10") counts when its bound
-    # settles it (`results.is_high`).
-    if not is_high(tsh, TSH_ULN_DEFAULT):
+
+    def tsh_evidence(self, lab: LabEntry) -> Evidence:
+        return self.result_evidence(lab, "TSH", "mIU/L", 2)
+
+    def free_t4_evidence(self, lab: LabEntry) -> Evidence:
+        return self.result_evidence(lab, "Free T4", "ng/dL", 2)
+
+    def low_vitamin_d(self, facts: Facts) -> LowVitaminD | None:
+        """The latest 25-OH vitamin D within a year when below 20 ng/mL (§15); nmol/L results
+        arrive already converted to ng/mL (÷ 2.496)."""
+        lab = self.latest_lab(facts, "vitamin-d-25oh", within_days=VITAMIN_D_WINDOW_DAYS)
+        if lab is None:
+            return None
+        if certainly_below(lab, VITAMIN_D_DEFICIENT):
+            return LowVitaminD(lab, "deficient")
+        if certainly_below(lab, VITAMIN_D_INSUFFICIENT):
+            return LowVitaminD(lab, "insufficient")
         return None
-    free_t4 = _paired_free_t4(facts, tsh)
-    # No default lower limit for free T4: the catalog gives none and assays differ, so only the
-    # lab's own flag or range can call it low.
-    free_t4_low = free_t4 is not None and is_low(free_t4)
-    return HighTsh(tsh, free_t4, free_t4_low)
 
+    def vitamin_d_evidence(self, lab: LabEntry) -> Evidence:
+        return self.result_evidence(lab, "25-OH vitamin D", "ng/mL", 1)
 
-def _paired_free_t4(facts: Facts, tsh: LabEntry) -> LabEntry | None:
-    for free_t4 in lab_results(facts, "free-t4", within_days=THYROID_WINDOW_DAYS):
-        if free_t4.value is None and not free_t4.interpretation:
-            continue
-        if tsh.effective is None or free_t4.effective is None:
-            continue
-        if abs((free_t4.effective - tsh.effective).days) <= FREE_T4_PAIRING_DAYS:
-            return free_t4
-    return None
-
-
-def tsh_evidence(lab: LabEntry) -> Evidence:
-    return result_evidence(lab, "TSH", "mIU/L", 2)
-
-
-def free_t4_evidence(lab: LabEntry) -> Evidence:
-    return result_evidence(lab, "Free T4", "ng/dL", 2)
+    def statin_muscle_context(self, facts: Facts) -> StatinMuscleContext | None:
+        statins = self.active_medications(facts, "statins")
+        if not statins:
+            return None
+        symptoms = self.coded_conditions(facts, "sams-myopathy") + self.leg_complaints(facts)
+        if not symptoms:
+            return None
+        return StatinMuscleContext(statins, symptoms)
 
 
 # -- vitamin D -------------------------------------------------------------------------------
@@ -106,23 +121,6 @@ VitaminDStatus = Literal["deficient", "insufficient"]
 class LowVitaminD:
     lab: LabEntry
     status: VitaminDStatus
-
-
-def low_vitamin_d(facts: Facts) -> LowVitaminD | None:
-    """The latest 25-OH vitamin D within a year when below 20 ng/mL (§15); nmol/L results
-    arrive already converted to ng/mL (÷ 2.496)."""
-    lab = latest_lab(facts, "vitamin-d-25oh", within_days=VITAMIN_D_WINDOW_DAYS)
-    if lab is None:
-        return None
-    if certainly_below(lab, VITAMIN_D_DEFICIENT):
-        return LowVitaminD(lab, "deficient")
-    if certainly_below(lab, VITAMIN_D_INSUFFICIENT):
-        return LowVitaminD(lab, "insufficient")
-    return None
-
-
-def vitamin_d_evidence(lab: LabEntry) -> Evidence:
-    return result_evidence(lab, "25-OH vitamin D", "ng/mL", 1)
 
 
 # -- statin context --------------------------------------------------------------------------
@@ -137,13 +135,3 @@ class StatinMuscleContext:
 
     statins: list[MedicationEntry]
     symptoms: list[ConditionEntry]  # SAMS/myopathy codes, then leg complaints
-
-
-def statin_muscle_context(facts: Facts) -> StatinMuscleContext | None:
-    statins = active_medications(facts, "statins")
-    if not statins:
-        return None
-    symptoms = coded_conditions(facts, "sams-myopathy") + leg_complaints(facts)
-    if not symptoms:
-        return None
-    return StatinMuscleContext(statins, symptoms)

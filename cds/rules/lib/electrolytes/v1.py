@@ -13,15 +13,13 @@ from typing import Literal
 from cds.facts import Facts
 from cds.record import LabEntry
 from cds.rules.base import Evidence
-from cds.rules.lib.evidence.v1 import lab_evidence
+from cds.rules.lib.pregnancy.v1 import Pregnancies
 from cds.rules.lib.results.v1 import (
     LOWER_BOUNDS,
     UPPER_BOUNDS,
     above,
     at_least,
     below,
-    is_low,
-    latest_lab,
     value_text,
 )
 from cds.rules.lib.text.v1 import fmt
@@ -34,21 +32,77 @@ CA_LOW = 8.5  # mg/dL, albumin-corrected
 CA_HIGH = 10.5  # mg/dL, albumin-corrected
 
 
-def low_potassium(facts: Facts) -> LabEntry | None:
-    """The latest potassium in the §2 window when it is below range: the lab's flag, then its
-    range, then K_LOW (`results.is_low`, which also settles a censored "<3.0")."""
-    potassium = latest_lab(facts, "potassium", within_days=ELECTROLYTE_WINDOW_DAYS)
-    if potassium is not None and is_low(potassium, K_LOW):
-        return potassium
-    return None
+class Electrolytes(Pregnancies):
+    """The §2 electrolyte questions the diuretic, electrolyte, beta-2 agonist and kidney cards
+    answer alike."""
 
+    def low_potassium(self, facts: Facts) -> LabEntry | None:
+        """The latest potassium in the §2 window when it is below range: the lab's flag, then its
+        range, then K_LOW (`results.is_low`, which also settles a censored "<3.0")."""
+        potassium = self.latest_lab(facts, "potassium", within_days=ELECTROLYTE_WINDOW_DAYS)
+        if potassium is not None and self.is_low(potassium, K_LOW):
+            return potassium
+        return None
 
-def low_magnesium(facts: Facts) -> LabEntry | None:
-    """The latest magnesium in the §2 window when it is below range (flag, range, MG_LOW)."""
-    magnesium = latest_lab(facts, "magnesium", within_days=ELECTROLYTE_WINDOW_DAYS)
-    if magnesium is not None and is_low(magnesium, MG_LOW):
-        return magnesium
-    return None
+    def low_magnesium(self, facts: Facts) -> LabEntry | None:
+        """The latest magnesium in the §2 window when it is below range (flag, range, MG_LOW)."""
+        magnesium = self.latest_lab(facts, "magnesium", within_days=ELECTROLYTE_WINDOW_DAYS)
+        if magnesium is not None and self.is_low(magnesium, MG_LOW):
+            return magnesium
+        return None
+
+    def albumin_corrected_calcium(
+        self, facts: Facts, within_days: int = ELECTROLYTE_WINDOW_DAYS
+    ) -> Calcium | None:
+        """The latest calcium in the window, albumin-corrected where possible (§1.3). Every card
+        that judges calcium asks this, so they pick the same result (and diuretic-electrolytes can
+        suppress electrolyte-abnormality: their Finding.labs refer to the same Observation).
+
+        A reported corrected calcium is used unless a total calcium is newer; a total is corrected
+        with the latest albumin in the same window; without an albumin, the total is judged as
+        measured (source "no-albumin", labelled uncorrected).
+
+        Censored inputs (§1.2): the corrected value rises with the total and falls with albumin, so
+        a total "<7.0" or an albumin ">4.5" makes it an upper bound ("<"), a total ">12" or an
+        albumin "<2.0" a lower bound (">"), and the decision is taken on that bound like any
+        censored result. Correcting with the bound as if it were the value, or ignoring the albumin
+        and judging the total as measured, can each call a calcium low or high when it may not be.
+        When the bounds point opposite ways (a total "<7.0" with an albumin "<2.0"), or a
+        comparator is not a bound ("ad"), nothing certain can be said and None is returned.
+        """
+        reported = self.latest_lab(facts, "calcium-corrected", within_days=within_days)
+        total = self.latest_lab(facts, "calcium-total", within_days=within_days)
+        if reported is not None and reported.value is not None:
+            newest = facts.as_of
+            if total is None or (reported.effective or newest) >= (total.effective or newest):
+                return Calcium(reported, reported.value, reported.comparator, "reported", None)
+        if total is None or total.value is None:
+            return None
+        albumin = self.latest_lab(facts, "albumin", within_days=within_days)
+        if albumin is None or albumin.value is None:
+            return Calcium(total, total.value, total.comparator, "no-albumin", None)
+        usable, comparator = _corrected_bound(total.comparator, albumin.comparator)
+        if not usable:
+            return None
+        value = corrected_calcium(total.value, albumin.value)
+        return Calcium(total, value, comparator, "calculated", albumin)
+
+    def calcium_evidence(self, calcium: Calcium, limits: str = "") -> Evidence:
+        """The evidence line of a calcium; `limits` (e.g. "lower limit 8.5") is added to a
+        calculated value, whose total calcium range describes the uncorrected value."""
+        if calcium.source == "reported":
+            return self.lab_evidence(calcium.lab, "Calcium, albumin-corrected", "mg/dL", 1)
+        if calcium.source == "no-albumin" or calcium.albumin is None:
+            return self.lab_evidence(calcium.lab, "Calcium, total (uncorrected)", "mg/dL", 1)
+        return Evidence(
+            label="Calcium, albumin-corrected",
+            value=(
+                f"{calcium.value_text(1)} mg/dL (total {value_text(calcium.lab, 1)} mg/dL, "
+                f"albumin {value_text(calcium.albumin, 1)} g/dL{f'; {limits}' if limits else ''})"
+            ),
+            when=calcium.lab.effective,
+            reference=calcium.lab.reference,
+        )
 
 
 # How the calcium value was obtained: a reported albumin-corrected result; a total calcium
@@ -96,60 +150,6 @@ class Calcium:
 
     def value_text(self, digits: int = 1) -> str:
         return f"{self.comparator or ''}{fmt(self.value, digits)}"
-
-    def evidence(self, limits: str = "") -> Evidence:
-        """The evidence line; `limits` (e.g. "lower limit 8.5") is added to a calculated
-        value, whose total calcium range describes the uncorrected value."""
-        if self.source == "reported":
-            return lab_evidence(self.lab, "Calcium, albumin-corrected", "mg/dL", 1)
-        if self.source == "no-albumin" or self.albumin is None:
-            return lab_evidence(self.lab, "Calcium, total (uncorrected)", "mg/dL", 1)
-        return Evidence(
-            label="Calcium, albumin-corrected",
-            value=(
-                f"{self.value_text(1)} mg/dL (total {value_text(self.lab, 1)} mg/dL, "
-                f"albumin {value_text(self.albumin, 1)} g/dL{f'; {limits}' if limits else ''})"
-            ),
-            when=self.lab.effective,
-            reference=self.lab.reference,
-        )
-
-
-def albumin_corrected_calcium(
-    facts: Facts, within_days: int = ELECTROLYTE_WINDOW_DAYS
-) -> Calcium | None:
-    """The latest calcium in the window, albumin-corrected where possible (§1.3). Every card
-    that judges calcium asks this, so they pick the same result (and diuretic-electrolytes can
-    suppress electrolyte-abnormality: their Finding.labs refer to the same Observation).
-
-    A reported corrected calcium is used unless a total calcium is newer; a total is corrected
-    with the latest albumin in the same window; without an albumin, the total is judged as
-    measured (source "no-albumin", labelled uncorrected).
-
-    Censored inputs (§1.2): the corrected value rises with the total and falls with albumin, so
-    a total "<7.0" or an albumin ">4.5" makes it an upper bound ("<"), a total ">12" or an
-    albumin "<2.0" a lower bound (">"), and the decision is taken on that bound like any
-    censored result. Correcting with the bound as if it were the value, or ignoring the albumin
-    and judging the total as measured, can each call a calcium low or high when it may not be.
-    When the bounds point opposite ways (a total "<7.0" with an albumin "<2.0"), or a
-    comparator is not a bound ("ad"), nothing certain can be said and None is returned.
-    """
-    reported = latest_lab(facts, "calcium-corrected", within_days=within_days)
-    total = latest_lab(facts, "calcium-total", within_days=within_days)
-    if reported is not None and reported.value is not None:
-        newest = facts.as_of
-        if total is None or (reported.effective or newest) >= (total.effective or newest):
-            return Calcium(reported, reported.value, reported.comparator, "reported", None)
-    if total is None or total.value is None:
-        return None
-    albumin = latest_lab(facts, "albumin", within_days=within_days)
-    if albumin is None or albumin.value is None:
-        return Calcium(total, total.value, total.comparator, "no-albumin", None)
-    usable, comparator = _corrected_bound(total.comparator, albumin.comparator)
-    if not usable:
-        return None
-    value = corrected_calcium(total.value, albumin.value)
-    return Calcium(total, value, comparator, "calculated", albumin)
 
 
 def _corrected_bound(total: str | None, albumin: str | None) -> tuple[bool, str | None]:

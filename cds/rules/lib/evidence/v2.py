@@ -5,41 +5,18 @@ from __future__ import annotations
 
 from cds.record import LabEntry
 from cds.rules.base import Evidence
-from cds.rules.lib.evidence.v1 import (
-    LOW_CONFIDENCE_NOTE,
-    condition_code,
-    condition_evidence,
-    condition_name,
-    conditions_evidence,
-    medication_evidence,
-    procedure_evidence,
-    result_evidence,
-    unique_by_reference,
-    unique_evidence,
-)
+from cds.rules.lib.evidence.v1 import EvidenceLines
 from cds.rules.lib.results.v1 import value_text
 
-__all__ = [
-    "LOW_CONFIDENCE_NOTE",
-    "condition_code",
-    "condition_evidence",
-    "condition_name",
-    "conditions_evidence",
-    "lab_evidence",
-    "measured",
-    "medication_evidence",
-    "procedure_evidence",
-    "unique_by_reference",
-    "unique_evidence",
-]
 
+class EvidenceLinesV2(EvidenceLines):
+    """As v1, except that a result always keeps its comparator (§22.2 g)."""
 
-def lab_evidence(lab: LabEntry, label: str, unit: str, digits: int = 2) -> Evidence:
-    """The result's line: value with its comparator and unit, the lab's range, the unit it was
-    reported in when converted."""
-    return result_evidence(lab, label, unit, digits)
+    def lab_evidence(self, lab: LabEntry, label: str, unit: str, digits: int = 2) -> Evidence:
+        """The result's line: value with its comparator and unit, the lab's range, the unit it was
+        reported in when converted."""
+        return self.result_evidence(lab, label, unit, digits)
 
-
-def measured(lab: LabEntry, unit: str, digits: int = 2) -> str:
-    """A result as a summary names it: "<2.5 mmol/L", "3.1 mmol/L"."""
-    return f"{value_text(lab, digits)} {unit}"
+    def measured(self, lab: LabEntry, unit: str, digits: int = 2) -> str:
+        """A result as a summary names it: "<2.5 mmol/L", "3.1 mmol/L"."""
+        return f"{value_text(lab, digits)} {unit}"

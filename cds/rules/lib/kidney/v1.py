@@ -22,18 +22,8 @@ from cds.facts import Facts
 from cds.fhirtime import days_between
 from cds.record import ConditionEntry, LabEntry, ProcedureEntry
 from cds.rules.base import Evidence
-from cds.rules.lib.conditions.v1 import coded_conditions, has_condition
-from cds.rules.lib.electrolytes.v1 import CA_LOW, albumin_corrected_calcium, low_magnesium
-from cds.rules.lib.evidence.v1 import condition_evidence, lab_evidence, procedure_evidence
-from cds.rules.lib.procedures.v1 import procedures_within
-from cds.rules.lib.results.v1 import (
-    certainly_at_least,
-    certainly_below,
-    is_low,
-    lab_results,
-    latest_lab,
-    value_text,
-)
+from cds.rules.lib.electrolytes.v1 import CA_LOW, Electrolytes
+from cds.rules.lib.results.v1 import certainly_at_least, certainly_below, value_text
 from cds.rules.lib.text.v1 import fmt
 from cds.terminology.units import CANONICAL_UNIT
 
@@ -148,13 +138,109 @@ class KidneyStatus:
             return f"CKD ({category} by eGFR)"
         return "CKD"
 
-    def evidence(self, facts: Facts) -> tuple[Evidence, ...]:
+
+def days_apart(earlier: LabEntry, later: LabEntry) -> int:
+    """Days between two results (0 when either is undated; sustained_low_egfr never is)."""
+    if earlier.effective is None or later.effective is None:
+        return 0
+    return days_between(earlier.effective, later.effective)
+
+
+class Kidney(Electrolytes):
+    """Kidney disease as the rules read it (§14)."""
+
+    def kidney_status(self, facts: Facts) -> KidneyStatus:
+        ckd = tuple(self.coded_conditions(facts, "ckd"))
+        esrd = tuple(self.coded_conditions(facts, "esrd"))
+        coded_stage = next(
+            (stage for name, stage in CODED_STAGES if self.has_condition(facts, name)), None
+        )
+        latest = self.latest_lab(facts, "egfr", within_days=EGFR_CURRENT_DAYS)
+        return KidneyStatus(
+            ckd_conditions=ckd,
+            esrd_conditions=esrd,
+            dialysis_conditions=tuple(self.coded_conditions(facts, "dialysis")),
+            dialysis_procedures=tuple(
+                self.procedures_within(facts, "dialysis", DIALYSIS_PROCEDURE_DAYS)
+            ),
+            latest_egfr=latest,
+            sustained_low_egfr=self._sustained_low_egfr(facts, latest),
+            coded_stage=coded_stage,
+        )
+
+    def _sustained_low_egfr(
+        self, facts: Facts, latest: LabEntry | None
+    ) -> tuple[LabEntry, LabEntry] | None:
+        if (
+            latest is None
+            or latest.effective is None
+            or not certainly_below(latest, EGFR_CKD_LIMIT)
+        ):
+            return None
+        for result in self.lab_results(facts, "egfr"):  # newest first, none in the future
+            if result.value is None or result.effective is None:
+                continue
+            if result.effective > latest.effective:
+                continue
+            if not certainly_below(result, EGFR_CKD_LIMIT):
+                return None  # a result >= 60 (or ambiguous) breaks the run
+            if days_between(result.effective, latest.effective) >= EGFR_CHRONICITY_DAYS:
+                return latest, result
+        return None
+
+    def low_calcium_or_magnesium(self, facts: Facts) -> list[LowMineral]:
+        """Low albumin-corrected calcium and low magnesium in the §2 window (latest result of
+        each). Interpretation and the lab's range come first (§1.2), then the §2 defaults."""
+        found: list[LowMineral] = []
+        calcium = self._low_calcium(facts)
+        if calcium is not None:
+            found.append(calcium)
+        magnesium = self.low_magnesium(facts)
+        if magnesium is not None:
+            found.append(
+                LowMineral(
+                    "magnesium",
+                    magnesium,
+                    f"low magnesium {value_text(magnesium, 2)} mmol/L",
+                    self.lab_evidence(magnesium, "Magnesium", "mmol/L"),
+                )
+            )
+        return found
+
+    def _low_calcium(self, facts: Facts) -> LowMineral | None:
+        calcium = self.albumin_corrected_calcium(facts)
+        if calcium is None:
+            return None
+        if calcium.source != "calculated":
+            # Reported as corrected, or a total judged as measured (labelled uncorrected): the
+            # lab's flag, then its range, then the §2 default.
+            if not self.is_low(calcium.lab, CA_LOW):
+                return None
+            phrase = f"low calcium {value_text(calcium.lab, 1)} mg/dL"
+            return LowMineral("calcium", calcium.lab, phrase, self.calcium_evidence(calcium))
+        # Low albumin is common in CKD and lowers total calcium without hypocalcaemia: judge the
+        # corrected value (a bound when an input is censored) against the lab's lower limit (or
+        # the default), not the total's flag.
+        if not calcium.certainly_below(calcium.low_limit):
+            return None
+        return LowMineral(
+            "calcium",
+            calcium.lab,
+            f"low corrected calcium {calcium.value_text(1)} mg/dL",
+            self.calcium_evidence(calcium, f"lower limit {fmt(calcium.low_limit, 1)}"),
+        )
+
+    def kidney_evidence(self, facts: Facts, status: KidneyStatus) -> tuple[Evidence, ...]:
+        """The evidence lines of a kidney status."""
         # `ckd` includes the ESRD codes, so ESRD appears once.
-        items = [condition_evidence(c) for c in (*self.ckd_conditions, *self.dialysis_conditions)]
-        items += [procedure_evidence(p, facts) for p in self.dialysis_procedures[:1]]
-        if self.sustained_low_egfr is not None:
-            latest, earliest = self.sustained_low_egfr
-            items.append(lab_evidence(latest, "eGFR (latest)", EGFR_UNIT, 0))
+        items = [
+            self.condition_evidence(c)
+            for c in (*status.ckd_conditions, *status.dialysis_conditions)
+        ]
+        items += [self.procedure_evidence(p, facts) for p in status.dialysis_procedures[:1]]
+        if status.sustained_low_egfr is not None:
+            latest, earliest = status.sustained_low_egfr
+            items.append(self.lab_evidence(latest, "eGFR (latest)", EGFR_UNIT, 0))
             span = days_apart(earliest, latest)
             items.append(
                 Evidence(
@@ -164,47 +250,9 @@ class KidneyStatus:
                     reference=earliest.reference,
                 )
             )
-        elif self.latest_egfr is not None:
-            items.append(lab_evidence(self.latest_egfr, "eGFR (latest)", EGFR_UNIT, 0))
+        elif status.latest_egfr is not None:
+            items.append(self.lab_evidence(status.latest_egfr, "eGFR (latest)", EGFR_UNIT, 0))
         return tuple(items)
-
-
-def days_apart(earlier: LabEntry, later: LabEntry) -> int:
-    """Days between two results (0 when either is undated; sustained_low_egfr never is)."""
-    if earlier.effective is None or later.effective is None:
-        return 0
-    return days_between(earlier.effective, later.effective)
-
-
-def kidney_status(facts: Facts) -> KidneyStatus:
-    ckd = tuple(coded_conditions(facts, "ckd"))
-    esrd = tuple(coded_conditions(facts, "esrd"))
-    coded_stage = next((stage for name, stage in CODED_STAGES if has_condition(facts, name)), None)
-    latest = latest_lab(facts, "egfr", within_days=EGFR_CURRENT_DAYS)
-    return KidneyStatus(
-        ckd_conditions=ckd,
-        esrd_conditions=esrd,
-        dialysis_conditions=tuple(coded_conditions(facts, "dialysis")),
-        dialysis_procedures=tuple(procedures_within(facts, "dialysis", DIALYSIS_PROCEDURE_DAYS)),
-        latest_egfr=latest,
-        sustained_low_egfr=_sustained_low_egfr(facts, latest),
-        coded_stage=coded_stage,
-    )
-
-
-def _sustained_low_egfr(facts: Facts, latest: LabEntry | None) -> tuple[LabEntry, LabEntry] | None:
-    if latest is None or latest.effective is None or not certainly_below(latest, EGFR_CKD_LIMIT):
-        return None
-    for result in lab_results(facts, "egfr"):  # newest first, none in the future
-        if result.value is None or result.effective is None:
-            continue
-        if result.effective > latest.effective:
-            continue
-        if not certainly_below(result, EGFR_CKD_LIMIT):
-            return None  # a result >= 60 (or ambiguous) breaks the run
-        if days_between(result.effective, latest.effective) >= EGFR_CHRONICITY_DAYS:
-            return latest, result
-    return None
 
 
 @dataclass(frozen=True)
@@ -213,47 +261,3 @@ class LowMineral:
     lab: LabEntry
     phrase: str  # for summaries, e.g. "low calcium 7.9 mg/dL"
     evidence: Evidence
-
-
-def low_calcium_or_magnesium(facts: Facts) -> list[LowMineral]:
-    """Low albumin-corrected calcium and low magnesium in the §2 window (latest result of
-    each). Interpretation and the lab's range come first (§1.2), then the §2 defaults."""
-    found: list[LowMineral] = []
-    calcium = _low_calcium(facts)
-    if calcium is not None:
-        found.append(calcium)
-    magnesium = low_magnesium(facts)
-    if magnesium is not None:
-        found.append(
-            LowMineral(
-                "magnesium",
-                magnesium,
-                f"low magnesium {value_text(magnesium, 2)} mmol/L",
-                lab_evidence(magnesium, "Magnesium", "mmol/L"),
-            )
-        )
-    return found
-
-
-def _low_calcium(facts: Facts) -> LowMineral | None:
-    calcium = albumin_corrected_calcium(facts)
-    if calcium is None:
-        return None
-    if calcium.source != "calculated":
-        # Reported as corrected, or a total judged as measured (labelled uncorrected): the
-        # lab's flag, then its range, then the §2 default.
-        if not is_low(calcium.lab, CA_LOW):
-            return None
-        phrase = f"low calcium {value_text(calcium.lab, 1)} mg/dL"
-        return LowMineral("calcium", calcium.lab, phrase, calcium.evidence())
-    # Low albumin is common in CKD and lowers total calcium without hypocalcaemia: judge the
-    # corrected value (a bound when an input is censored) against the lab's lower limit (or
-    # the default), not the total's flag.
-    if not calcium.certainly_below(calcium.low_limit):
-        return None
-    return LowMineral(
-        "calcium",
-        calcium.lab,
-        f"low corrected calcium {calcium.value_text(1)} mg/dL",
-        calcium.evidence(f"lower limit {fmt(calcium.low_limit, 1)}"),
-    )

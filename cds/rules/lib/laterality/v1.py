@@ -20,21 +20,26 @@ Side = Literal["left", "right", "both"]
 _SIDE_WORDS = re.compile(r"\b(left|right|bilateral)\b", re.IGNORECASE)
 
 
-def side_of(facts: Facts, complaints: Iterable[ConditionEntry], valueset: str) -> Side | None:
-    """The side the complaints name, through the displays of the codes they match in
-    `valueset`; None when none names a side."""
-    sides: set[str] = set()
-    vs = facts.valueset(valueset)
-    for complaint in complaints:
-        matched = vs.match(complaint.codings)
-        if matched is None:
-            continue
-        display = vs.display_of(matched)
-        for word in _SIDE_WORDS.findall(display or ""):
-            sides.add("both" if word.lower() == "bilateral" else word.lower())
-    if not sides:
-        return None
-    if "both" in sides or sides == {"left", "right"}:
-        return "both"
-    (side,) = sides
-    return "left" if side == "left" else "right"
+class Laterality:
+    """Which leg a coded complaint is about."""
+
+    def side_of(
+        self, facts: Facts, complaints: Iterable[ConditionEntry], valueset: str
+    ) -> Side | None:
+        """The side the complaints name, through the displays of the codes they match in
+        `valueset`; None when none names a side."""
+        sides: set[str] = set()
+        vs = facts.valueset(valueset)
+        for complaint in complaints:
+            matched = vs.match(complaint.codings)
+            if matched is None:
+                continue
+            display = vs.display_of(matched)
+            for word in _SIDE_WORDS.findall(display or ""):
+                sides.add("both" if word.lower() == "bilateral" else word.lower())
+        if not sides:
+            return None
+        if "both" in sides or sides == {"left", "right"}:
+            return "both"
+        (side,) = sides
+        return "left" if side == "left" else "right"

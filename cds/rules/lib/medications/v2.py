@@ -23,21 +23,8 @@ from cds.rules.lib.medications.v1 import (
     ENDED_MEDICATION_STATUSES,
     MEDICATION_GRACE_DAYS,
     NOT_STARTED_MEDICATION_STATUSES,
-    active_allergies_to,
-    allergies_to,
-    drafted,
+    Medications,
 )
-
-__all__ = [
-    "MEDICATION_GRACE_DAYS",
-    "active_allergies_to",
-    "active_medications",
-    "allergies_to",
-    "drafted",
-    "is_active",
-    "last_taken",
-    "medications_within",
-]
 
 ACTIVE_ORDER_STATUSES = frozenset({"active", "on-hold"})
 ACTIVE_STATEMENT_STATUSES = frozenset({"active"})
@@ -48,52 +35,50 @@ REQUEST = "MedicationRequest/"
 STATEMENT = "MedicationStatement/"
 
 
-def is_active(
-    facts: Facts, med: MedicationEntry, *, grace_days: int = MEDICATION_GRACE_DAYS
-) -> bool:
-    """§22.2 c, d: taken now, being ordered now, or stopped within the grace period."""
-    if med.drafted:
-        return True
-    if med.administered:
-        given = med.end or med.start
-        return given is not None and 0 <= facts.days_ago(given) <= grace_days
-    if med.reference.startswith(REQUEST) and med.intent not in ORDERING_INTENTS:
+class MedicationsV2(Medications):
+    """Which medications count as taken now or recently, as §22.2 c and d settle it."""
+
+    def is_active(
+        self, facts: Facts, med: MedicationEntry, *, grace_days: int = MEDICATION_GRACE_DAYS
+    ) -> bool:
+        """§22.2 c, d: taken now, being ordered now, or stopped within the grace period."""
+        if med.drafted:
+            return True
+        if med.administered:
+            given = med.end or med.start
+            return given is not None and 0 <= facts.days_ago(given) <= grace_days
+        if med.reference.startswith(REQUEST) and med.intent not in ORDERING_INTENTS:
+            return False
+        running = (
+            ACTIVE_ORDER_STATUSES
+            if med.reference.startswith(REQUEST)
+            else ACTIVE_STATEMENT_STATUSES
+        )
+        if med.status in running:
+            return med.therapy_end is None or facts.days_ago(med.therapy_end) <= grace_days
+        if med.status in ENDED_MEDICATION_STATUSES:
+            ended = med.therapy_end or med.authored
+            return ended is not None and 0 <= facts.days_ago(ended) <= grace_days
         return False
-    running = (
-        ACTIVE_ORDER_STATUSES if med.reference.startswith(REQUEST) else ACTIVE_STATEMENT_STATUSES
-    )
-    if med.status in running:
-        return med.therapy_end is None or facts.days_ago(med.therapy_end) <= grace_days
-    if med.status in ENDED_MEDICATION_STATUSES:
-        ended = med.therapy_end or med.authored
-        return ended is not None and 0 <= facts.days_ago(ended) <= grace_days
-    return False
 
+    def last_taken(self, med: MedicationEntry) -> datetime | None:
+        """When a medication was last taken as far as the record says: its therapy end, else when it
+        was given, ordered or started (used for exposure within a window)."""
+        if med.administered:
+            return med.end or med.start
+        return med.therapy_end or med.start or med.authored
 
-def active_medications(facts: Facts, valueset: str) -> list[MedicationEntry]:
-    """Medications with an ingredient in the value set that count as active, in record order."""
-    return [m for m in facts.medications_in(valueset) if is_active(facts, m)]
-
-
-def last_taken(med: MedicationEntry) -> datetime | None:
-    """When a medication was last taken as far as the record says: its therapy end, else when it
-    was given, ordered or started (used for exposure within a window)."""
-    if med.administered:
-        return med.end or med.start
-    return med.therapy_end or med.start or med.authored
-
-
-def medications_within(facts: Facts, valueset: str, days: int) -> list[MedicationEntry]:
-    """Ordered, taken or administered within `days` (e.g. chemotherapy in 12 months); a draft in
-    the chart, an intended statement or a proposal is not exposure."""
-    found = []
-    for med in facts.medications_in(valueset):
-        if med.status in NOT_STARTED_MEDICATION_STATUSES and not med.drafted:
-            continue
-        proposed = med.reference.startswith(REQUEST) and med.intent not in ORDERING_INTENTS
-        if proposed and not med.drafted:
-            continue
-        last = last_taken(med)
-        if is_active(facts, med) or (last is not None and facts.within(last, days)):
-            found.append(med)
-    return found
+    def medications_within(self, facts: Facts, valueset: str, days: int) -> list[MedicationEntry]:
+        """Ordered, taken or administered within `days` (e.g. chemotherapy in 12 months); a draft in
+        the chart, an intended statement or a proposal is not exposure."""
+        found = []
+        for med in facts.medications_in(valueset):
+            if med.status in NOT_STARTED_MEDICATION_STATUSES and not med.drafted:
+                continue
+            proposed = med.reference.startswith(REQUEST) and med.intent not in ORDERING_INTENTS
+            if proposed and not med.drafted:
+                continue
+            last = self.last_taken(med)
+            if self.is_active(facts, med) or (last is not None and facts.within(last, days)):
+                found.append(med)
+        return found

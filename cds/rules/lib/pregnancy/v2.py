@@ -13,35 +13,34 @@ from cds.record import ProcedureEntry
 from cds.rules.lib.pregnancy.v1 import (
     PREGNANCY_ENDED_AFTER_WEEKS,
     PREGNANCY_VALUESETS,
+    Pregnancies,
     Pregnancy,
-    current_pregnancy,
 )
-from cds.rules.lib.procedures.v1 import procedures_within
 
 __all__ = [
     "CHILDBIRTH_VALUESETS",
     "PREGNANCY_ENDED_AFTER_WEEKS",
     "PREGNANCY_VALUESETS",
+    "PregnanciesV2",
     "Pregnancy",
-    "current_pregnancy",
-    "last_childbirth",
-    "weeks_ago",
 ]
 
 CHILDBIRTH_VALUESETS: tuple[str, ...] = ("delivery", "cesarean")
 
 
-def last_childbirth(facts: Facts, *, within_days: int) -> ProcedureEntry | None:
-    """The newest delivery or cesarean birth within `within_days`, if any."""
-    births = [
-        birth
-        for valueset in CHILDBIRTH_VALUESETS
-        for birth in procedures_within(facts, valueset, within_days)
-    ]
-    return max(births, key=lambda p: p.end or p.start or facts.as_of, default=None)
+class PregnanciesV2(Pregnancies):
+    """Pregnancy and childbirth, with cesarean births and weeks since childbirth (§22.2 i, l)."""
 
+    def last_childbirth(self, facts: Facts, *, within_days: int) -> ProcedureEntry | None:
+        """The newest delivery or cesarean birth within `within_days`, if any."""
+        births = [
+            birth
+            for valueset in CHILDBIRTH_VALUESETS
+            for birth in self.procedures_within(facts, valueset, within_days)
+        ]
+        return max(births, key=lambda p: p.end or p.start or facts.as_of, default=None)
 
-def weeks_ago(facts: Facts, procedure: ProcedureEntry) -> int:
-    """Completed weeks since the procedure (0 in its first week)."""
-    when = procedure.end or procedure.start
-    return facts.days_ago(when) // 7 if when is not None else 0
+    def weeks_ago(self, facts: Facts, procedure: ProcedureEntry) -> int:
+        """Completed weeks since the procedure (0 in its first week)."""
+        when = procedure.end or procedure.start
+        return facts.days_ago(when) // 7 if when is not None else 0

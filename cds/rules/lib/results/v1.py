@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from cds.facts import Facts
 from cds.record import LabEntry
+from cds.rules.lib.evidence.v1 import EvidenceLines
 from cds.rules.lib.text.v1 import fmt
 
 LOW_INTERPRETATIONS = frozenset({"L", "LL", "LU", "<"})
@@ -25,38 +26,40 @@ UPPER_BOUNDS = frozenset({"<", "<="})  # the true value is at most the reported 
 LOWER_BOUNDS = frozenset({">", ">="})  # the true value is at least the reported one
 
 
-def lab_results(facts: Facts, analyte: str, *, within_days: int | None = None) -> list[LabEntry]:
-    """Usable results of an analyte, newest first, optionally within a window."""
-    entries = facts.results_of(analyte)
-    if within_days is None:
-        return [e for e in entries if e.effective is None or facts.days_ago(e.effective) >= 0]
-    return [e for e in entries if facts.within(e.effective, within_days)]
+class Results(EvidenceLines):
+    """Laboratory results as rules judge them (§1.2)."""
 
+    def lab_results(
+        self, facts: Facts, analyte: str, *, within_days: int | None = None
+    ) -> list[LabEntry]:
+        """Usable results of an analyte, newest first, optionally within a window."""
+        entries = facts.results_of(analyte)
+        if within_days is None:
+            return [e for e in entries if e.effective is None or facts.days_ago(e.effective) >= 0]
+        return [e for e in entries if facts.within(e.effective, within_days)]
 
-def latest_lab(facts: Facts, analyte: str, *, within_days: int) -> LabEntry | None:
-    """The newest result with a value within the window."""
-    for entry in lab_results(facts, analyte, within_days=within_days):
-        if entry.value is not None:
-            return entry
-    return None
+    def latest_lab(self, facts: Facts, analyte: str, *, within_days: int) -> LabEntry | None:
+        """The newest result with a value within the window."""
+        for entry in self.lab_results(facts, analyte, within_days=within_days):
+            if entry.value is not None:
+                return entry
+        return None
 
+    def is_low(self, lab: LabEntry, default_low: float | None = None) -> bool:
+        """Below range: interpretation first (§1.2), then the lab's range, then the default. A
+        censored result counts only when its bound settles it: "<3.0" is below a low limit of 3.5
+        (and of 3.0), "<=3.0" is below 3.5 but not 3.0, ">..." never is."""
+        if any(code in LOW_INTERPRETATIONS for code in lab.interpretation):
+            return True
+        low = lab.reference_low if lab.reference_low is not None else default_low
+        return low is not None and certainly_below(lab, low)
 
-def is_low(lab: LabEntry, default_low: float | None = None) -> bool:
-    """Below range: interpretation first (§1.2), then the lab's range, then the default. A
-    censored result counts only when its bound settles it: "<3.0" is below a low limit of 3.5
-    (and of 3.0), "<=3.0" is below 3.5 but not 3.0, ">..." never is."""
-    if any(code in LOW_INTERPRETATIONS for code in lab.interpretation):
-        return True
-    low = lab.reference_low if lab.reference_low is not None else default_low
-    return low is not None and certainly_below(lab, low)
-
-
-def is_high(lab: LabEntry, default_high: float | None = None) -> bool:
-    """Above range; the mirror of is_low (">10" is above a high limit of 10)."""
-    if any(code in HIGH_INTERPRETATIONS for code in lab.interpretation):
-        return True
-    high = lab.reference_high if lab.reference_high is not None else default_high
-    return high is not None and certainly_above(lab, high)
+    def is_high(self, lab: LabEntry, default_high: float | None = None) -> bool:
+        """Above range; the mirror of is_low (">10" is above a high limit of 10)."""
+        if any(code in HIGH_INTERPRETATIONS for code in lab.interpretation):
+            return True
+        high = lab.reference_high if lab.reference_high is not None else default_high
+        return high is not None and certainly_above(lab, high)
 
 
 def certainly_below(lab: LabEntry, limit: float) -> bool:

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from cds.facts import Facts
-from cds.rules.lib.conditions.v1 import coded_conditions
-from cds.rules.lib.results.v1 import lab_results
+from cds.rules.lib.conditions.v1 import Conditions
 
 SMOKER = "smoker"
 SMOKING_STATUS = "smoking-status"
@@ -22,7 +21,7 @@ SMOKING_VALUESETS: tuple[str, ...] = (SMOKER, SMOKING_STATUS)
 
 
 @dataclass(frozen=True)
-class Smoking:
+class SmokingRecord:
     """The record that shows the patient smokes now."""
 
     reference: str
@@ -30,29 +29,34 @@ class Smoking:
     when: datetime | None
 
 
-def current_smoker(facts: Facts) -> Smoking | None:
-    conditions = [
-        Smoking(c.reference, c.display or "Tobacco use", c.onset or c.recorded)
-        for c in coded_conditions(facts, SMOKER)
-    ]
-    newest_condition = max(conditions, key=_when, default=None)
-    answer = next((a for a in lab_results(facts, SMOKING_STATUS) if a.value_codings), None)
-    if answer is None:
-        return newest_condition
-    says = facts.matches(SMOKER, answer.value_codings)
-    if says is not None:
-        text = str(says.get("display") or answer.display or "Current smoker")
-        return Smoking(answer.reference, text, answer.effective)
-    if newest_condition is not None and _when(newest_condition) > _when_answer(answer.effective):
-        return newest_condition
-    return None
+class Smoking(Conditions):
+    """Whether the patient smokes now (§22.2 f)."""
+
+    def current_smoker(self, facts: Facts) -> SmokingRecord | None:
+        conditions = [
+            SmokingRecord(c.reference, c.display or "Tobacco use", c.onset or c.recorded)
+            for c in self.coded_conditions(facts, SMOKER)
+        ]
+        newest_condition = max(conditions, key=_when, default=None)
+        answer = next((a for a in self.lab_results(facts, SMOKING_STATUS) if a.value_codings), None)
+        if answer is None:
+            return newest_condition
+        says = facts.matches(SMOKER, answer.value_codings)
+        if says is not None:
+            text = str(says.get("display") or answer.display or "Current smoker")
+            return SmokingRecord(answer.reference, text, answer.effective)
+        if newest_condition is not None and _when(newest_condition) > _when_answer(
+            answer.effective
+        ):
+            return newest_condition
+        return None
 
 
 # An undated record is older than any dated one.
 _UNDATED = datetime.min.replace(tzinfo=UTC)
 
 
-def _when(smoking: Smoking) -> datetime:
+def _when(smoking: SmokingRecord) -> datetime:
     return smoking.when or _UNDATED
 
 

@@ -52,34 +52,35 @@ def join_parts(
     return separator.join(shown) + (f" (+{hidden} more)" if hidden else "")
 
 
-def time_ago(facts: Facts, when: datetime | None) -> str:
-    """How long ago, as "5 days ago" or "3 wk ago": clinicians count recent events in weeks."""
-    if when is None:
-        return "date unknown"
-    days = facts.days_ago(when)
-    if days < 14:
-        return f"{days} day{'s' if days != 1 else ''} ago"
-    return f"{days // 7} wk ago"
+class Wording:
+    """How drugs, times and uncertain matches are worded on a card."""
 
+    def time_ago(self, facts: Facts, when: datetime | None) -> str:
+        """How long ago, as "5 days ago" or "3 wk ago": clinicians count recent events in weeks."""
+        if when is None:
+            return "date unknown"
+        days = facts.days_ago(when)
+        if days < 14:
+            return f"{days} day{'s' if days != 1 else ''} ago"
+        return f"{days // 7} wk ago"
 
-def drug_names(meds: Iterable[MedicationEntry]) -> str:
-    """ "furosemide and hydrochlorothiazide": generic names, in the order found, no repeats."""
-    names: list[str] = []
-    for med in meds:
-        for name in med.names:
-            if name not in names:
-                names.append(name)
-    if len(names) <= 1:
-        return names[0] if names else "a medication"
-    return ", ".join(names[:-1]) + " and " + names[-1]
+    def drug_names(self, meds: Iterable[MedicationEntry]) -> str:
+        """ "furosemide and hydrochlorothiazide": generic names, in the order found, no repeats."""
+        names: list[str] = []
+        for med in meds:
+            for name in med.names:
+                if name not in names:
+                    names.append(name)
+        if len(names) <= 1:
+            return names[0] if names else "a medication"
+        return ", ".join(names[:-1]) + " and " + names[-1]
 
-
-def low_confidence_cautions(meds: Iterable[MedicationEntry]) -> tuple[str, ...]:
-    uncertain = [m.display for m in meds if m.low_confidence]
-    if not uncertain:
-        return ()
-    return (
-        "Medication identified from its name only (no recognised RxNorm code): "
-        + "; ".join(uncertain)
-        + ". Confirm it on the medication list.",
-    )
+    def low_confidence_cautions(self, meds: Iterable[MedicationEntry]) -> tuple[str, ...]:
+        uncertain = [m.display for m in meds if m.low_confidence]
+        if not uncertain:
+            return ()
+        return (
+            "Medication identified from its name only (no recognised RxNorm code): "
+            + "; ".join(uncertain)
+            + ". Confirm it on the medication list.",
+        )
