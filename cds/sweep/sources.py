@@ -151,8 +151,8 @@ def chunks_of(plan: SourcePlan, chunk_bytes: int) -> list[Chunk]:
 
 
 def read_chunk(path: Path, chunk: Chunk) -> Iterator[tuple[int, bytes]]:
-    """(line number within the chunk, 1-based; the line) for every line that starts in the
-    chunk, blank ones included (they count in line numbers)."""
+    """(line number within the chunk, 1-based; the line without its end of line) for every
+    line that starts in the chunk, blank ones included (they count in line numbers)."""
     with open_lines(path) as stream:
         position = chunk.start
         if chunk.start > 0:
@@ -163,7 +163,7 @@ def read_chunk(path: Path, chunk: Chunk) -> Iterator[tuple[int, bytes]]:
             if chunk.end is not None and position >= chunk.end:
                 break
             position += len(raw)
-            yield number, raw
+            yield number, raw.rstrip(b"\r\n")
 
 
 def read_medications(plan: SourcePlan) -> tuple[dict[str, dict[str, Any]], list[Problem]]:
