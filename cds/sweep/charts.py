@@ -13,7 +13,7 @@ A patient Bundle is already a chart (or several, one per Patient it holds): `eva
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 import orjson
@@ -102,8 +102,11 @@ def evaluate_lines(
     export's Medication resources.
     """
     problems: list[LineProblem] = []
+    patient: dict[str, Any] | None = None
     resources: list[dict[str, Any]] = []
+    referenced: dict[str, None] = {}  # Medications the resources reference, in order
     first: Line | None = None
+    # One pass over the group: every line of the export goes through it once.
     for line in sorted(lines):
         first = first or line
         try:
@@ -111,24 +114,26 @@ def evaluate_lines(
         except orjson.JSONDecodeError as exc:
             problems.append(_problem(line, f"not valid JSON ({exc}): skipped"))
             continue
-        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+        kind = resource.get("resourceType") if isinstance(resource, dict) else None
+        if not isinstance(kind, str):
             problems.append(_problem(line, "not a FHIR resource (no resourceType): skipped"))
-            continue
-        if key == NO_PATIENT:
+        elif key == NO_PATIENT:
             problems.append(
                 _problem(
                     line,
-                    f"{resource['resourceType']} refers to no patient (subject or patient "
-                    "Patient/<id>): skipped",
+                    f"{kind} refers to no patient (subject or patient Patient/<id>): skipped",
                 )
             )
-            continue
-        resources.append(resource)
-    if key == NO_PATIENT or first is None:
-        return [], problems
-    patients = [r for r in resources if r["resourceType"] == "Patient" and r.get("id") == key]
-    if not patients:
-        if resources:
+        elif patient is None and kind == "Patient" and resource.get("id") == key:
+            patient = resource
+        else:
+            resources.append(resource)
+            holder = resource.get("medicationReference")
+            reference = holder.get("reference") if isinstance(holder, dict) else None
+            if isinstance(reference, str) and reference in medications:
+                referenced[reference] = None
+    if patient is None:
+        if resources and first is not None:
             problems.append(
                 _problem(
                     first,
@@ -138,8 +143,10 @@ def evaluate_lines(
             )
         return [], problems
     # The Patient first: the request names the bundle's first Patient as context.patientId.
-    others = [r for r in resources if r is not patients[0]]
-    chart = _chart(key, [patients[0], *others], medications)
+    entries: list[dict[str, Any]] = [{"resource": patient}]
+    entries += [{"resource": r} for r in resources]
+    entries += [{"resource": medications[reference]} for reference in referenced]
+    chart = Chart(key, {"resourceType": "Bundle", "type": "collection", "entry": entries})
     return [evaluator.evaluate(chart)], problems
 
 
@@ -197,22 +204,6 @@ def _owner(resource: Any, full_urls: Mapping[str, str]) -> str | None:
             resolved = full_urls.get(reference, reference)
             return resolved.removeprefix("Patient/") if resolved.startswith("Patient/") else ""
     return None
-
-
-def _chart(
-    patient_id: str,
-    resources: Sequence[dict[str, Any]],
-    medications: Mapping[str, Mapping[str, Any]],
-) -> Chart:
-    referenced: list[str] = []
-    for resource in resources:
-        holder = resource.get("medicationReference")
-        reference = holder.get("reference") if isinstance(holder, dict) else None
-        if isinstance(reference, str) and reference in medications and reference not in referenced:
-            referenced.append(reference)
-    entries: list[dict[str, Any]] = [{"resource": r} for r in resources]
-    entries += [{"resource": medications[reference]} for reference in referenced]
-    return Chart(patient_id, {"resourceType": "Bundle", "type": "collection", "entry": entries})
 
 
 def _problem(line: Line, message: str) -> LineProblem:

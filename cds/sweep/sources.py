@@ -27,6 +27,7 @@ from cds.sweep.results import Problem
 
 NDJSON_SUFFIXES = (".ndjson", ".ndjson.gz")
 SHARED_TYPE = "Medication"
+READ_BYTES = 8 * 1024 * 1024
 _TYPE_FROM_NAME = re.compile(r"^([A-Z][A-Za-z]+)(?:$|[.\-_])")
 
 
@@ -150,20 +151,36 @@ def chunks_of(plan: SourcePlan, chunk_bytes: int) -> list[Chunk]:
     return found
 
 
-def read_chunk(path: Path, chunk: Chunk) -> Iterator[tuple[int, bytes]]:
-    """(line number within the chunk, 1-based; the line without its end of line) for every
-    line that starts in the chunk, blank ones included (they count in line numbers)."""
+def read_chunk(path: Path, chunk: Chunk) -> Iterator[list[bytes]]:
+    """Every line that starts in the chunk, without its end of line, blank ones included (they
+    count in line numbers), in blocks: lists of consecutive lines, read and split a block of
+    bytes at a time (a line at a time costs several times more)."""
     with open_lines(path) as stream:
-        position = chunk.start
         if chunk.start > 0:
             # The line holding byte start-1 belongs to the previous chunk; skip past its end.
             stream.seek(chunk.start - 1)
-            position = chunk.start - 1 + len(stream.readline())
-        for number, raw in enumerate(stream, start=1):
-            if chunk.end is not None and position >= chunk.end:
+            stream.readline()
+        remaining = None if chunk.end is None else chunk.end - stream.tell()
+        carry = b""
+        while remaining is None or remaining > 0:
+            block = stream.read(READ_BYTES if remaining is None else min(READ_BYTES, remaining))
+            if not block:
                 break
-            position += len(raw)
-            yield number, raw.rstrip(b"\r\n")
+            if remaining is not None:
+                remaining -= len(block)
+            text = carry + block
+            lines = text.split(b"\n")
+            carry = lines.pop()  # the last line may continue in the next block
+            yield _without_cr(lines) if b"\r" in text else lines
+        if carry:
+            if chunk.end is not None:  # it started in this chunk: it ends in the next one
+                carry += stream.readline().rstrip(b"\n")
+            yield _without_cr([carry])
+
+
+def _without_cr(lines: list[bytes]) -> list[bytes]:
+    """Lines ended by CR LF lose the CR too (as Spark's reader drops it)."""
+    return [line.removesuffix(b"\r") for line in lines]
 
 
 def read_medications(plan: SourcePlan) -> tuple[dict[str, dict[str, Any]], list[Problem]]:

@@ -14,6 +14,7 @@ Every executor must see the SOURCE paths (a shared file system, or local mode). 
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import shutil
@@ -221,6 +222,8 @@ def _evaluator(spec_bytes: bytes) -> Evaluator:
     evaluator = _evaluators.get(spec_bytes)
     if evaluator is None:
         evaluator = _evaluators[spec_bytes] = Evaluator(pickle.loads(spec_bytes))  # noqa: S301 (our own broadcast)
+        # Rule code and terminology live as long as the worker: out of the collector's walks.
+        gc.freeze()
     return evaluator
 
 

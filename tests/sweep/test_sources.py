@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from cds.sweep import sources
 from cds.sweep.sources import (
     Chunk,
     SourceError,
@@ -62,20 +63,23 @@ def test_a_folder_without_ndjson_is_a_bundle_folder(tmp_path: Path) -> None:
         plan_sources([tmp_path / "missing"], READ)
 
 
-def test_chunks_give_every_line_once_with_its_line_number(tmp_path: Path) -> None:
+@pytest.mark.parametrize("read_bytes", [3, 1 << 20])
+def test_chunks_give_every_line_once_with_its_line_number(
+    tmp_path: Path, read_bytes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sources, "READ_BYTES", read_bytes)
     lines = [b'{"n":%d,"pad":"%s"}' % (i, b"x" * (i % 13)) for i in range(200)]
     lines[17] = b""  # a blank line still counts
-    path = write(tmp_path / "Observation.ndjson", lines)
+    path = tmp_path / "Observation.ndjson"
+    # One line ends in CR LF, and the last has no end of line.
+    path.write_bytes(b"\n".join(lines[:50]) + b"\r\n" + b"\n".join(lines[50:]))
     plan = plan_sources([tmp_path], READ)
 
     for chunk_bytes in (1, 7, 64, 1000, 10**6):
-        chunks = chunks_of(plan, chunk_bytes)
         seen: list[tuple[int, bytes]] = []
-        first_line = 1
-        for chunk in chunks:
-            read = list(read_chunk(path, chunk))
-            seen += [(first_line + number - 1, raw) for number, raw in read]
-            first_line += len(read)
+        for chunk in chunks_of(plan, chunk_bytes):
+            read = [line for block in read_chunk(path, chunk) for line in block]
+            seen += [(len(seen) + number + 1, raw) for number, raw in enumerate(read)]
         assert seen == [(i + 1, line) for i, line in enumerate(lines)], chunk_bytes
 
 
@@ -83,7 +87,7 @@ def test_a_compressed_file_is_one_chunk(tmp_path: Path) -> None:
     path = write(tmp_path / "Observation.ndjson.gz", [b"{}"] * 50)
     plan = plan_sources([tmp_path], READ)
     assert chunks_of(plan, 1) == [Chunk(0, 0, 0, None)]
-    assert len(list(read_chunk(path, Chunk(0, 0, 0, None)))) == 50
+    assert sum(len(block) for block in read_chunk(path, Chunk(0, 0, 0, None))) == 50
     assert type_of_file(path) == "Observation"
 
 
