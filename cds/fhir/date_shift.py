@@ -23,8 +23,9 @@ What moves, and how:
 - `meta` (`lastUpdated`: when a server stored the resource, often the day of the export) is
   neither moved nor counted: it would make every export look current.
 
-`days_to_yesterday` decides the shift (from the latest date written in the chart, the time of
-day ignored); `shift_resources` applies it.
+`days_to_yesterday` decides the shift (from the latest date written, the time of day
+ignored); `shift_resources` applies it to copies, `shift_in_place` to data the caller has just
+built and owns. Each walks the JSON once, and each distinct value is read or moved once.
 """
 
 from __future__ import annotations
@@ -32,9 +33,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-__all__ = ("days_to_yesterday", "latest_date", "shift_resource", "shift_resources", "shift_value")
+import orjson
+
+__all__ = (
+    "days_to_yesterday",
+    "latest_date",
+    "shift_in_place",
+    "shift_resource",
+    "shift_resources",
+    "shift_value",
+)
 
 # Date elements whose names do not end in Date/DateTime/Instant (FHIR R4).
 PLAIN_DATE_ELEMENTS = frozenset(
@@ -67,27 +78,26 @@ _DATE = re.compile(
 )
 _DAYS_PER_MONTH = 365.2425 / 12
 _DAYS_PER_YEAR = 365.2425
+_CACHE_SIZE = 16_384  # distinct values remembered: a chart repeats its timestamps many times
+
+# Where a date value sits: its container (a dict or a list) and its key or index there.
+Slot = tuple[Any, Any]
 
 
 def is_date_element(name: str) -> bool:
     return name in PLAIN_DATE_ELEMENTS or name.endswith(_DATE_SUFFIXES)
 
 
-def latest_date(resources: Iterable[Mapping[str, Any]]) -> date | None:
+def latest_date(resources: Iterable[Any]) -> date | None:
     """The latest calendar date written in any date element of `resources` (partial dates
     count as their first day), or None when there is none."""
-    latest: date | None = None
-    for resource in resources:
-        for value in _date_values(resource):
-            found = _calendar_date(value)
-            if found is not None and (latest is None or found > latest):
-                latest = found
-    return latest
+    found = [_calendar_date(c[k]) for c, k in _date_slots(list(resources))]
+    return max((d for d in found if d is not None), default=None)
 
 
-def days_to_yesterday(resources: Iterable[Mapping[str, Any]], as_of: datetime) -> int:
+def days_to_yesterday(resources: Iterable[Any], as_of: datetime) -> int:
     """Whole days to add to every date so that the latest becomes the day before `as_of` (its
-    calendar date as given); 0 for a chart without dates."""
+    calendar date as given); 0 when there is no date."""
     latest = latest_date(resources)
     if latest is None:
         return 0
@@ -103,10 +113,21 @@ def shift_resources(resources: Iterable[Mapping[str, Any]], days: int) -> list[M
 
 def shift_resource(resource: Mapping[str, Any], days: int) -> dict[str, Any]:
     """A copy of one resource (any JSON object) with its date elements moved by `days`."""
-    shifted: dict[str, Any] = _shift_object(resource, days)
-    return shifted
+    copy: dict[str, Any] = orjson.loads(orjson.dumps(resource))
+    shift_in_place(copy, days)
+    return copy
 
 
+def shift_in_place(value: Any, days: int) -> None:
+    """Move every date element held anywhere in `value` (JSON: dicts, lists, strings...) by
+    `days`, changing `value` itself: for data the caller has just built and owns."""
+    if days == 0:
+        return
+    for container, key in _date_slots(value):
+        container[key] = shift_value(container[key], days)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
 def shift_value(value: str, days: int) -> str:
     """One FHIR date, dateTime or instant moved by `days` (see the module's rules); a value
     that is not one is returned unchanged."""
@@ -130,50 +151,31 @@ def shift_value(value: str, days: int) -> str:
     return moved.isoformat() + rest
 
 
-def _shift_object(obj: Mapping[str, Any], days: int) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in obj.items():
-        if key == "meta":
-            out[key] = value
-        elif isinstance(value, str):
-            out[key] = shift_value(value, days) if is_date_element(key) else value
-        elif isinstance(value, Mapping):
-            out[key] = _shift_object(value, days)
-        elif isinstance(value, list):
-            out[key] = _shift_list(value, days, dated=is_date_element(key))
-        else:
-            out[key] = value
-    return out
-
-
-def _shift_list(items: list[Any], days: int, *, dated: bool) -> list[Any]:
-    out: list[Any] = []
-    for item in items:
-        if isinstance(item, str):
-            out.append(shift_value(item, days) if dated else item)
-        elif isinstance(item, Mapping):
-            out.append(_shift_object(item, days))
-        elif isinstance(item, list):
-            out.append(_shift_list(item, days, dated=dated))
-        else:
-            out.append(item)
-    return out
-
-
-def _date_values(value: Any, dated: bool = False) -> Iterable[str]:
-    """Every string held by a date element, depth first (iterative: no recursion limit)."""
-    stack: list[tuple[Any, bool]] = [(value, dated)]
+def _date_slots(value: Any) -> list[Slot]:
+    """Where every string held by a date element is, depth first, `meta` left out. Iterative:
+    no nesting depth exhausts the stack."""
+    slots: list[Slot] = []
+    stack: list[tuple[Any, bool]] = [(value, False)]
     while stack:
-        current, is_dated = stack.pop()
-        if isinstance(current, str):
-            if is_dated:
-                yield current
-        elif isinstance(current, Mapping):
-            stack.extend((v, is_date_element(k)) for k, v in current.items() if k != "meta")
+        current, dated = stack.pop()
+        if isinstance(current, dict):
+            for key, item in current.items():
+                if type(item) is str:
+                    if is_date_element(key):
+                        slots.append((current, key))
+                elif isinstance(item, dict | list) and key != "meta":
+                    stack.append((item, is_date_element(key)))
         elif isinstance(current, list):
-            stack.extend((item, is_dated) for item in current)
+            for index, item in enumerate(current):
+                if type(item) is str:
+                    if dated:
+                        slots.append((current, index))
+                elif isinstance(item, dict | list):
+                    stack.append((item, dated))
+    return slots
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
 def _calendar_date(value: str) -> date | None:
     match = _DATE.match(value)
     if match is None:

@@ -9,11 +9,12 @@ this module alone follows when that path changes:
 - `Evaluator(spec)`: the Engine parts (terminology, rule registry, record builder) loaded once
   per process, and one ServiceDefinition per set of pins (unreleased versions allowed: a sweep
   is how a version proves its burden before it is released and pinned);
-- `Evaluator.evaluate(chart)`: the chart's dates moved if asked (`cds.fhir.date_shift`), its
-  hook request built from its Bundle exactly as `cds replay` builds one
-  (`cds.replay_request.build_hook_request`), Medications that its medication orders reference
-  added to their searchsets as `_include` results, then the service's own call path in process
-  at `as_of`: request validation, the prefetch checks of `gather`, `cds.pipeline.evaluate`.
+- `Evaluator.evaluate(chart)`: the chart's hook request built from its Bundle exactly as `cds
+  replay` builds one (`cds.replay_request.build_hook_request`), Medications that its
+  medication orders reference added to their searchsets as `_include` results, its dates moved
+  if asked (`cds.fhir.date_shift`: the prefetch, so that the latest date the service reads is
+  the day before as_of), then the service's own call path in process at `as_of`: request
+  validation, the prefetch checks of `gather`, `cds.pipeline.evaluate`.
 
 hookInstance is derived from the patient id, so card uuids, and the results, are the same on
 every run and every engine. Pure apart from loading the rule code and terminology once.
@@ -34,7 +35,7 @@ from pydantic import ValidationError
 from cds.cards import RULE_EXTENSION
 from cds.errors import CdsError
 from cds.fhir.bundles import resource_list
-from cds.fhir.date_shift import days_to_yesterday, shift_resource
+from cds.fhir.date_shift import days_to_yesterday, shift_in_place
 from cds.fhir.gather import split_prefetch
 from cds.pipeline import DATA_WARNINGS_EXTENSION, Engine, evaluate
 from cds.record import RecordBuilder
@@ -197,44 +198,46 @@ class Evaluator:
     def evaluate(self, chart: Chart) -> ChartResult:
         """The chart under the baseline pins (and the candidate's). Never raises for a chart:
         what goes wrong is that chart's `error`."""
-        try:
-            bundle = self._dated(chart.bundle)
-        except Exception as exc:  # e.g. a resource nested deeper than the recursion limit
-            failed = Outcome((), error=f"dates could not be moved: {type(exc).__name__}: {exc}")
-            return ChartResult(chart.patient_id, failed, None if self.candidate is None else failed)
         hook_instance = uuid.uuid5(HOOK_INSTANCE_NAMESPACE, chart.patient_id)
-        baseline = self._outcome(self.baseline.definition, bundle, hook_instance)
-        candidate = (
-            None
-            if self.candidate is None
-            else self._outcome(self.candidate.definition, bundle, hook_instance)
-        )
-        return ChartResult(chart.patient_id, baseline, candidate)
-
-    def _dated(self, bundle: Mapping[str, Any]) -> Mapping[str, Any]:
-        if not self.spec.shift_to_now:
-            return bundle
-        entries = [e for e in bundle.get("entry") or () if isinstance(e, Mapping)]
-        resources = [e["resource"] for e in entries if isinstance(e.get("resource"), Mapping)]
-        days = days_to_yesterday(resources, self.spec.as_of)
-        if days == 0:
-            return bundle
-        moved = [
-            {**e, "resource": shift_resource(e["resource"], days)}
-            if isinstance(e.get("resource"), Mapping)
-            else e
-            for e in entries
+        services = [self.baseline.definition]
+        if self.candidate is not None:
+            services.append(self.candidate.definition)
+        bodies: list[dict[str, Any] | Outcome] = []
+        for service in services:
+            try:
+                body = build_hook_request(
+                    chart.bundle, service, hook_instance=hook_instance, user_id=SWEEP_USER
+                )
+                _include_medications(body["prefetch"], chart.bundle)
+                bodies.append(body)
+            except Exception as exc:  # e.g. a template the local search cannot answer
+                bodies.append(Outcome((), error=f"{type(exc).__name__}: {exc}"))
+        if self.spec.shift_to_now:
+            self._move_dates([b for b in bodies if isinstance(b, dict)])
+        outcomes = [
+            body if isinstance(body, Outcome) else self._outcome(service, body)
+            for service, body in zip(services, bodies, strict=True)
         ]
-        return {**bundle, "entry": moved}
+        return ChartResult(
+            chart.patient_id, outcomes[0], outcomes[1] if len(outcomes) > 1 else None
+        )
 
-    def _outcome(
-        self, service: ServiceDefinition, bundle: Mapping[str, Any], hook_instance: uuid.UUID
-    ) -> Outcome:
+    def _move_dates(self, bodies: list[dict[str, Any]]) -> None:
+        """The record as the service reads it (every set of pins' prefetch: the same shift for
+        both) moved so its latest date is the day before as_of. The bodies were just built
+        here, so they are moved in place; only what the rules can read is walked."""
+        resources = [
+            resource
+            for body in bodies
+            for value in body["prefetch"].values()
+            for resource in resource_list(value)
+        ]
+        days = days_to_yesterday(resources, self.spec.as_of)
+        for body in bodies:
+            shift_in_place(body["prefetch"], days)
+
+    def _outcome(self, service: ServiceDefinition, body: dict[str, Any]) -> Outcome:
         try:
-            body = build_hook_request(
-                bundle, service, hook_instance=hook_instance, user_id=SWEEP_USER
-            )
-            _include_medications(body["prefetch"], bundle)
             request = parse_request(body)
             values, _, warnings = split_prefetch(service.prefetch, request)
             evaluation = evaluate(
