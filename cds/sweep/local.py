@@ -69,7 +69,6 @@ def run(
     *,
     workers: int,
     progress: Progress,
-    work_dir: Path | None = None,
 ) -> EngineOutput:
     context = multiprocessing.get_context("fork")  # workers share the loaded Evaluator
     with (
@@ -79,7 +78,7 @@ def run(
             initializer=_start_worker,
             initargs=(evaluator, medications, plan),
         ) as pool,
-        tempfile.TemporaryDirectory(prefix="cds-sweep-", dir=work_dir) as tmp,
+        tempfile.TemporaryDirectory(prefix="cds-sweep-") as tmp,
     ):
         output = EngineOutput([], [])
         if plan.chart_files:

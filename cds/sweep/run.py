@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 
 from cds.sweep import local
 from cds.sweep.evaluate import EvaluationSpec, Evaluator
+from cds.sweep.local import Progress
 from cds.sweep.results import ChartResult, Problem
 from cds.sweep.sources import SourcePlan, cores, plan_sources, read_medications
 
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 EngineName = Literal["local", "spark"]
-Progress = Callable[[str, int], None]  # ("bytes" | "charts", how many more)
 
 
 @dataclass(frozen=True)

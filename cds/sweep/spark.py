@@ -103,11 +103,13 @@ def start_session(master: str = DEFAULT_MASTER) -> SparkSession:
         .config("spark.driver.host", os.environ["SPARK_LOCAL_IP"])
         .config("spark.driver.bindAddress", os.environ["SPARK_LOCAL_IP"])
         .config("spark.driver.extraJavaOptions", java_options)
-        .config("spark.executor.extraJavaOptions", java_options)
         .config("spark.python.worker.reuse", "true")
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
+    # Read once, at start-up, by the driver and local executors (a cluster's executors keep
+    # their own logging configuration).
+    shutil.rmtree(config.parent, ignore_errors=True)
     return session
 
 
