@@ -8,7 +8,8 @@ service reads, as `$export?_type=...` gives them) of the Synthea patients cloned
   per chart of all its processes;
 - Spark `local[2]` (one session, started once; its start-up is reported apart) on the same
   files, against the local engine's time;
-- time against charts: seconds per 1,000 charts at each size (linear when they stay level);
+- time against charts: seconds per 1,000 charts at each size, and CPU time per chart (linear
+  when it stays level: on a machine shared with other work, wall time is not a steady ruler);
 - the cost of `--shift-to-now` (local engine, the two smaller sizes).
 
 Results are checked equal between the engines on the smallest population.
@@ -34,7 +35,7 @@ AS_OF = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 SYNTHEA_PATIENTS = 90
 TARGET_PER_CORE = 300.0  # charts per second per core, local engine
 TARGET_SPARK_RATIO = 2.0  # Spark local[2] time within this factor of the local engine's
-LINEAR_TOLERANCE = 1.25  # seconds per chart at the largest size within this of the smallest
+LINEAR_TOLERANCE = 1.25  # CPU per chart at the largest size within this of the smallest
 
 
 def _children_cpu() -> float:
@@ -116,33 +117,33 @@ def run(
     finally:
         if session is not None:
             session.stop()
-    first, last = rows[0], rows[-1]
-    linear = (last["local_s"] / last["charts"]) / (first["local_s"] / first["charts"])
     return {
         "workers": workers,
         "patients": len(bundles),
         "spark_start_s": spark_start_s,
         "rows": rows,
-        "linear_ratio": linear,
     }
 
 
 def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     rows = result["rows"]
     largest = rows[-1]
+    cpu_ratio = largest["local_cpu_ms"] / rows[0]["local_cpu_ms"]
+    wall_ratio = (largest["local_s"] / largest["charts"]) / (rows[0]["local_s"] / rows[0]["charts"])
     found = [
         {
             "target": f">= {TARGET_PER_CORE:g} charts/s per core, local engine "
             f"({result['workers']} processes, {largest['charts']:,} charts)",
             "measured": f"{largest['local_per_core']:.0f}/s per core "
-            f"({largest['local_cpu_ms']:.2f} ms CPU per chart)",
+            f"({largest['local_cpu_ms']:.2f} ms CPU per chart: "
+            f"{1000 / largest['local_cpu_ms']:.0f}/s per core of CPU)",
             "met": largest["local_per_core"] >= TARGET_PER_CORE,
         },
         {
-            "target": f"time linear in charts (s per chart at {largest['charts']:,} within "
+            "target": f"time linear in charts (CPU per chart at {largest['charts']:,} within "
             f"{LINEAR_TOLERANCE:g} x of {rows[0]['charts']:,})",
-            "measured": f"{result['linear_ratio']:.2f} x",
-            "met": result["linear_ratio"] <= LINEAR_TOLERANCE,
+            "measured": f"{cpu_ratio:.2f} x CPU ({wall_ratio:.2f} x wall)",
+            "met": cpu_ratio <= LINEAR_TOLERANCE,
         },
     ]
     spark_rows = [r for r in rows if "spark_s" in r]
