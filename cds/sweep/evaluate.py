@@ -30,6 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from cds.cards import RULE_EXTENSION
@@ -213,7 +214,11 @@ class Evaluator:
             except Exception as exc:  # e.g. a template the local search cannot answer
                 bodies.append(Outcome((), error=f"{type(exc).__name__}: {exc}"))
         if self.spec.shift_to_now:
-            self._move_dates([b for b in bodies if isinstance(b, dict)])
+            try:
+                self._move_dates([b for b in bodies if isinstance(b, dict)])
+            except Exception as exc:  # one chart's failure must not stop a population's sweep
+                failed = Outcome((), error=f"dates not moved: {type(exc).__name__}: {exc}")
+                bodies = [failed for _ in services]
         outcomes = [
             body if isinstance(body, Outcome) else self._outcome(service, body)
             for service, body in zip(services, bodies, strict=True)
@@ -301,7 +306,9 @@ def _service(pins: Pins, registry: RuleRegistry, terminology: Terminology) -> _S
 
 def _include_medications(prefetch: dict[str, Any], bundle: Mapping[str, Any]) -> None:
     """Medications of the chart that the medication searchsets reference, added to those
-    searchsets with search.mode "include" (what `_include` gives from a FHIR server)."""
+    searchsets with search.mode "include" (what `_include` gives from a FHIR server). Copies,
+    like the rest of the request: the chart's resources may be shared with other charts, and
+    the request may be changed (its dates moved)."""
     medications = {
         f"Medication/{r.get('id')}": r
         for r in resource_list(bundle)
@@ -322,7 +329,7 @@ def _include_medications(prefetch: dict[str, Any], bundle: Mapping[str, Any]) ->
         entries.extend(
             {
                 "fullUrl": reference,
-                "resource": medications[reference],
+                "resource": orjson.loads(orjson.dumps(medications[reference])),
                 "search": {"mode": "include"},
             }
             for reference in wanted

@@ -3,6 +3,7 @@ its Bundle, under any set of pins."""
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -146,3 +147,37 @@ def test_read_types_are_what_the_prefetch_reads(evaluator: Evaluator) -> None:
     assert {"Patient", "Observation", "MedicationRequest", "Condition"} <= evaluator.read_types
     assert "Claim" not in evaluator.read_types
     assert json.dumps(sorted(evaluator.read_types))  # plain strings
+
+
+def test_moving_dates_never_changes_the_chart(baseline_pins: Pins) -> None:
+    # Export Medications are shared by every chart that references them: moving one chart's
+    # dates must leave them (and the chart) as they were.
+    bundle = copy.deepcopy(fixture_bundles()["diuretic-electrolytes--hctz-k-2-4-critical"])
+    medication = {
+        "resourceType": "Medication",
+        "id": "hctz",
+        "batch": {"expirationDate": "2027-01-01"},
+    }
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] == "MedicationRequest":
+            medication["code"] = resource.pop("medicationCodeableConcept")
+            resource["medicationReference"] = {"reference": "Medication/hctz"}
+    bundle["entry"].append({"resource": medication})
+    before = copy.deepcopy(bundle)
+    chart = Chart(chart_of("diuretic-electrolytes--hctz-k-2-4-critical").patient_id, bundle)
+    shifted = EvaluationSpec(
+        baseline_pins,
+        AS_OF.replace(year=AS_OF.year + 3),
+        candidate=override_pins(baseline_pins, ["pad-rest-pain@off"]),
+        shift_to_now=True,
+    )
+    evaluator = Evaluator(shifted)
+
+    first = evaluator.evaluate(chart)
+
+    assert bundle == before
+    assert evaluator.evaluate(chart) == first
+    assert ("diuretic-electrolytes", "critical") in [
+        (c.rule, c.indicator) for c in first.baseline.cards
+    ]
