@@ -36,6 +36,7 @@ from cds.sweep.sources import Chunk, SourcePlan, chunks_of, read_bundle, read_ch
 CHUNK_BYTES = 32 * 1024 * 1024  # a partition task reads about this much
 BUCKET_BYTES = 16 * 1024 * 1024  # an evaluate task holds about this much of the export
 BUNDLES_PER_TASK = 8
+FLUSH_BYTES = 64 * 1024 * 1024  # a partition task writes its buckets out past this much
 _RECORD = struct.Struct("<IIIII")  # file, chunk, line number, key length, line length
 
 # Progress: (what, how many more) with what in "bytes" (partition) or "charts" (evaluate).
@@ -168,13 +169,21 @@ def _partition(chunk: Chunk, buckets: int, directory: Path) -> tuple[Chunk, int,
             buffer += pack(chunk.file, chunk.index, number, len(key), len(raw))
             buffer += key
             buffer += raw
+        # A compressed file is one chunk of any size: what is held is bounded by blocks.
+        if sum(map(len, out)) >= FLUSH_BYTES:
+            _append(out, directory)
+    _append(out, directory)
+    return chunk, number, (file.size if chunk.end is None else chunk.end) - chunk.start
+
+
+def _append(out: list[bytearray], directory: Path) -> None:
     pid = multiprocessing.current_process().pid
     for bucket, data in enumerate(out):
         if data:
             # One file per bucket and worker process: appends from one process never interleave.
             with (directory / f"{bucket:05d}-{pid}").open("ab") as f:
                 f.write(data)
-    return chunk, number, (file.size if chunk.end is None else chunk.end) - chunk.start
+            data.clear()
 
 
 def bucket_of(key: bytes, buckets: int) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cds.sweep import local
+from cds.sweep import local, sources
 from cds.sweep.evaluate import EvaluationSpec
 from cds.sweep.run import sweep
 from tests.sweep.conftest import copy_tree, fixture_bundles
@@ -56,6 +56,9 @@ def test_one_worker_or_many_small_chunks_change_nothing(
     expected = sweep([fixture_export], spec, workers=2).results
     monkeypatch.setattr(local, "CHUNK_BYTES", 4096)  # Conditions etc. cut into many chunks
     monkeypatch.setattr(local, "BUCKET_BYTES", 8192)
+    # The gzipped Observations read in small blocks, buckets written out after each.
+    monkeypatch.setattr(sources, "READ_BYTES", 2048)
+    monkeypatch.setattr(local, "FLUSH_BYTES", 1)
     assert sweep([fixture_export], spec, workers=2).results == expected
     assert sweep([fixture_export], spec, workers=1).results == expected
 
