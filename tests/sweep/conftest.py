@@ -92,7 +92,7 @@ def synthea_export(
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[SparkSession]:
-    """One SparkSession for every Spark test (they share an xdist group, so one process)."""
+    """The SparkSession the Spark test uses (local[2], bound to the loopback address)."""
     from cds.sweep.spark import start_session
 
     os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
