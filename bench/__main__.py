@@ -10,7 +10,9 @@ its own `cds serve` processes on free 127.0.0.1 ports. Sections:
 2. memory: VmRSS of that server over 10,000 more requests (load from a second process);
 3. scaling: synthetic records of 100 to 20,000 resources, over HTTP and in process, next to the
    orjson parse floor (plot: results/scaling.png);
-4. throughput: 2 workers under load from a second process, audit on SQLite and on PostgreSQL.
+4. throughput: 2 workers under load from a second process, audit on SQLite and on PostgreSQL;
+5. sweep: `cds sweep` over 1,000 to 50,000 cloned Synthea charts, local engine and Spark
+   local[2] (plot: results/sweep.png).
 
 Results: results/latest.json (not committed) and the tables in bench/README.md. Numbers, not
 assertions: nothing here fails on a slow machine, but the targets met are reported.
@@ -34,12 +36,13 @@ from typing import Any
 import orjson
 
 from bench import data, http, report
+from bench import sweep as bench_sweep
 from bench.load import percentiles
 from bench.plot import scaling_plot
 from bench.server import Server, running_server
 
 BENCH = Path(__file__).resolve().parent
-SECTIONS = ("latency", "memory", "scaling", "throughput")
+SECTIONS = ("latency", "memory", "scaling", "throughput", "sweep")
 POSTGRES_ADMIN_URL = os.environ.get(
     "CDS_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -60,6 +63,7 @@ class Plan:
     throughput_requests: int
     warmup_seconds: float
     concurrency: int
+    sweep_sizes: tuple[int, ...]
 
     @classmethod
     def full(cls, concurrency: int) -> Plan:
@@ -74,6 +78,7 @@ class Plan:
             throughput_requests=50_000,
             warmup_seconds=3.0,
             concurrency=concurrency,
+            sweep_sizes=(1_000, 10_000, 50_000),
         )
 
     @classmethod
@@ -89,6 +94,7 @@ class Plan:
             throughput_requests=2_000,
             warmup_seconds=0.5,
             concurrency=min(concurrency, 8),
+            sweep_sizes=(180, 360),
         )
 
 
@@ -412,6 +418,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "met": mem["flat"],
             }
         )
+    if results.get("sweep"):
+        rows += bench_sweep.targets(results["sweep"])
     return rows
 
 
@@ -472,6 +480,15 @@ def main(argv: list[str] | None = None) -> None:
                 log(f"PostgreSQL throughput skipped: {exc}")
                 results["throughput"].append({"database": "PostgreSQL", "skipped": str(exc)})
 
+    if "sweep" in sections:
+        results["sweep"] = bench_sweep.run(
+            plan.sweep_sizes,
+            data.SYNTHEA_BUNDLES,
+            workers=results["machine"]["cores"],
+            spark=True,
+            log=log,
+        )
+
     results["machine"]["load_average_end"] = report.load_average()
     results["elapsed_s"] = time.monotonic() - started
     results["targets"] = targets(results)
@@ -482,6 +499,13 @@ def main(argv: list[str] | None = None) -> None:
             results["scaling"]["rows"],
             args.out / "scaling.png",
             title=f"{data.SERVICE_ID}: synthetic records, {results['machine']['cpu']}, "
+            f"{results['machine']['cores']} cores, {results['machine']['date']}",
+        )
+    if "sweep" in results:
+        bench_sweep.plot(
+            results["sweep"],
+            args.out / "sweep.png",
+            title=f"cds sweep: cloned Synthea charts, {results['machine']['cpu']}, "
             f"{results['machine']['cores']} cores, {results['machine']['date']}",
         )
     if not args.no_readme and not args.quick and sections == set(SECTIONS):

@@ -96,6 +96,10 @@ def markdown(results: dict[str, Any]) -> str:
         parts.append(_throughput_md(results["throughput"]))
     if "memory" in results:
         parts.append(_memory_md(results["memory"]))
+    if "sweep" in results:
+        from bench.sweep import markdown as sweep_markdown
+
+        parts.append(sweep_markdown(results["sweep"]))
     return "\n\n".join(parts)
 
 

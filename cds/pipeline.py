@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -47,12 +47,18 @@ class Engine:
     @classmethod
     def load(cls, hooks_dir: Path) -> Engine:
         """Load and validate everything; raises on a bad hooks/ file or unknown rule version."""
-        registry = load_registry()
+        engine = cls.for_registry(load_registry())
+        services = load_services(hooks_dir, engine.registry, engine.terminologies)
+        return replace(engine, services=services)
+
+    @classmethod
+    def for_registry(cls, registry: RuleRegistry) -> Engine:
+        """Every terminology release the registry's versions read, with a record builder each,
+        and no services yet (a sweep builds its own from the pins it is given)."""
         releases = {rule.terminology for rule in registry.rules.values()}
         terminologies = {release: Terminology.load(release) for release in sorted(releases)}
-        services = load_services(hooks_dir, registry, terminologies)
         builders = {release: RecordBuilder(t) for release, t in terminologies.items()}
-        return cls(terminologies, registry, services, builders)
+        return cls(terminologies, registry, {}, builders)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""`cds`: serve, migrate, check, rules, replay, audit."""
+"""`cds`: serve, migrate, check, rules, replay, audit, sweep."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from cds.cli.audit import audit
 from cds.cli.replay import replay
 from cds.cli.rules import rules
 from cds.cli.serve import check, migrate, serve
+from cds.cli.sweep import sweep
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,3 +22,4 @@ main.add_command(check)
 main.add_command(replay)
 main.add_command(audit)
 main.add_command(rules)
+main.add_command(sweep)
