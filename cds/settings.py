@@ -16,6 +16,14 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+# The asymmetric JWS algorithms the authenticator knows how to verify (the key each needs is in
+# cds.security.keys.ALGORITHM_KEYS). Never `none` nor HS*: a shared secret is not an EHR's key.
+JwtAlgorithm = Literal[
+    "ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"
+]
+# What the CDS Hooks 2.0 spec names for EHR tokens; others only when an EHR needs them.
+DEFAULT_JWT_ALGORITHMS: tuple[JwtAlgorithm, ...] = ("ES384", "RS384")
+
 
 def is_loopback_http(url: str) -> bool:
     """http is trusted only on this machine (tests, a local EHR simulator), never on a network."""
@@ -78,11 +86,14 @@ class Settings(BaseSettings):
     # iss -> JWK Set location (https URL or file path), or {"jwks": ..., "jku": [allowed URLs]}.
     trusted_issuers: Annotated[dict[str, TrustedIssuer], NoDecode] = Field(default_factory=dict)
     jwt_leeway_seconds: int = Field(default=60, ge=0, le=600)
+    jwt_algorithms: Annotated[list[JwtAlgorithm], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_JWT_ALGORITHMS), min_length=1
+    )
     redis_url: str | None = None
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
 
-    @field_validator("allowed_fhir_servers", "cors_origins", mode="before")
+    @field_validator("allowed_fhir_servers", "cors_origins", "jwt_algorithms", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:
         # Accept a JSON list or a comma-separated string: both are natural in an env file.
