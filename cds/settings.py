@@ -36,6 +36,20 @@ def is_loopback_http(url: str) -> bool:
         return False  # a name (even "localhost") resolves through DNS/hosts: not provably local
 
 
+DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'cds.db'}"
+# The audit database's URL schemes (cds.audit.connection loads PostgreSQL through psycopg 3).
+DATABASE_SCHEMES = frozenset({"sqlite", "postgresql", "postgres", "postgresql+psycopg"})
+
+
+def _sqlite_folder(rest: str) -> Path | None:
+    """The folder of the file named by a SQLite URL's part after `sqlite://` (`/relative.db`,
+    `//absolute.db`); None for an in-memory database."""
+    path = rest.partition("?")[0].removeprefix("/")
+    if path in ("", ":memory:"):
+        return None
+    return Path(path).parent
+
+
 class TrustedIssuer(BaseModel):
     """One trusted EHR: where its JWK Set lives, and which `jku` header URLs it may point at."""
 
@@ -66,7 +80,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
     hooks_dir: Path = PROJECT_ROOT / "hooks"
-    database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'cds.db'}"
+    database_url: str = DEFAULT_DATABASE_URL
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -111,6 +125,23 @@ class Settings(BaseSettings):
             value = json.loads(value) if value.strip() else {}
         if isinstance(value, dict):  # a bare location is short for {"jwks": location}
             return {iss: {"jwks": v} if isinstance(v, str) else v for iss, v in value.items()}
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        scheme, separator, rest = value.partition("://")
+        if not separator or scheme.lower() not in DATABASE_SCHEMES:
+            shown = scheme if separator else value[:40]
+            raise ValueError(
+                f"unsupported database {shown!r}: use sqlite:///path/to/cds.db or "
+                "postgresql://user:password@host:5432/database"
+            )
+        folder = _sqlite_folder(rest) if scheme.lower() == "sqlite" else None
+        # The default's folder, var/ in the checkout, is the service's own, made on first use.
+        if folder is not None and value != DEFAULT_DATABASE_URL and not folder.is_dir():
+            # A typo must not create a new folder and an empty audit somewhere unexpected.
+            raise ValueError(f"the folder of the SQLite database does not exist: {folder}")
         return value
 
     @field_validator("public_url")
