@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    access_log: bool = False  # one JSON line per request on stdout (cds.api.access_log)
 
     # Fetching what the EHR did not prefetch.
     fhir_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
