@@ -66,22 +66,38 @@ def _announce(settings: Settings, message: str, lines: list[str], **fields: Any)
 
 @click.command()
 def check() -> None:
-    """Validate settings, hooks/ files and rule versions, then exit."""
+    """Validate settings, hooks/ files and rule versions, and every FHIR resource a card can
+    carry (the order suggestions of each pinned rule version) against FHIR R4B; then exit."""
     from cds.errors import ServiceConfigError
     from cds.pipeline import Engine  # heavy imports only when used
+    from cds.validation import emitted_resources, resource_problem
 
     settings = load_settings()
     try:
         engine = Engine.load(settings.hooks_dir)
     except ServiceConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+    emitted = emitted_resources(engine)
+    invalid = [
+        f"  {label}: {problem}"
+        for label, resource in emitted
+        if (problem := resource_problem(resource)) is not None
+    ]
+    if invalid:
+        raise click.ClickException(
+            "cards could carry FHIR resources that are not valid R4B:\n" + "\n".join(invalid)
+        )
     services = sorted(engine.services.values(), key=lambda s: s.id)
     _announce(
         settings,
         f"ruleset {engine.registry.release.version}: configuration OK",
-        [f"{s.id:28} {s.hook:14} {len(s.rules)} rules" for s in services],
+        [
+            *(f"{s.id:28} {s.hook:14} {len(s.rules)} rules" for s in services),
+            f"{len(emitted)} FHIR resources cards can carry: valid R4B",
+        ],
         ruleset=engine.registry.release.version,
         services={s.id: len(s.rules) for s in services},
+        valid_fhir_resources=len(emitted),
     )
 
 

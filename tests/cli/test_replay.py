@@ -183,10 +183,36 @@ def test_url_mode_against_a_running_server(tmp_path: Path, server_url: str) -> N
     result = replay(folders, "--url", server_url, "--report", report)
 
     assert result.exit_code == 0, result.output
-    assert "cannot be applied over HTTP" in result.output  # the scenarios have an as_of
+    assert "cannot be judged over HTTP" not in result.output  # neither depends on the date
     body = json.loads(report.read_text())
     statuses = {r["name"]: r["status"] for r in body["results"]}
     assert statuses == {UNDATED[0]: 412, UNDATED[1]: 400, SYNTHEA[0]: 200}
+
+
+def test_url_mode_gives_the_in_process_verdicts_for_every_fixture(server_url: str) -> None:
+    """The service judges at today's date: the scenarios that in process get what they expect
+    at their as_of but not today are listed before the run and not judged; every other one
+    gets its in-process verdict. (Which ones those are depends on the day the test runs.)"""
+    result = replay(FIXTURES, "--url", server_url)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    verdicts = [line.split()[0] for line in lines if line.startswith(("PASS", "SKIP", "FAIL"))]
+    assert "FAIL" not in verdicts
+    assert len(verdicts) == len([p for p in FIXTURES.iterdir() if p.is_dir()])
+    skipped = verdicts.count("SKIP")
+    if skipped:
+        statement = next(i for i, line in enumerate(lines) if "cannot be judged over HTTP" in line)
+        first_result = next(i for i, line in enumerate(lines) if line.startswith(("PASS", "SKIP")))
+        assert statement < first_result
+        assert f"{skipped} scenario(s) cannot be judged over HTTP" in lines[statement]
+
+
+def test_validate_reports_invalid_fhir_without_failing(tmp_path: Path) -> None:
+    folders = copy_fixtures(("protocol--malformed-resources-skipped",), tmp_path)
+    result = replay(folders, "--validate")
+    assert result.exit_code == 0, result.output
+    assert "invalid FHIR Observation/k-garbage-date: effectiveDateTime" in result.output
+    assert "inputs with invalid FHIR" in result.output
 
 
 def test_url_mode_when_nothing_listens(tmp_path: Path) -> None:
