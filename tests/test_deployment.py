@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
@@ -459,6 +460,15 @@ def test_the_shipped_jwks_are_public_keys_only() -> None:
 
 # ---------------------------------------------------------------------------------------------
 # README: every setting documented
+
+
+def test_the_license_file_is_the_one_pyproject_names() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert project["license"] == {"text": "Apache-2.0"}
+    text = (REPO / "LICENSE").read_text()
+    assert text.lstrip().startswith("Apache License\n")
+    assert "Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text
 
 
 def test_every_setting_is_in_the_readme_table() -> None:
