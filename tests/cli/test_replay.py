@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 import shutil
 import socket
-import threading
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from click.testing import CliRunner, Result
 
 from cds.api.app import create_app
@@ -21,6 +18,7 @@ from cds.cli import main
 from cds.pipeline import Engine
 from cds.settings import Settings
 from tests.support.paths import FIXTURES, SYNTHEA_BUNDLES
+from tests.support.served import served
 
 # Fixtures this suite copies into tmp_path, so the CLI's own tests depend on a few known
 # scenarios only, not on every fixture in the repository.
@@ -154,25 +152,9 @@ def test_as_of_cannot_be_used_over_http() -> None:
 
 @pytest.fixture
 def server_url(engine: Engine, settings: Settings) -> Iterator[str]:
-    """The real app served by uvicorn on a loopback ephemeral port, in a thread."""
-    app = create_app(settings, engine=engine, store=MemoryAuditStore())
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    """The real app served by uvicorn on a loopback port."""
+    with served(create_app(settings, engine=engine, store=MemoryAuditStore())) as url:
+        yield url
 
 
 def test_url_mode_against_a_running_server(tmp_path: Path, server_url: str) -> None:
