@@ -3,6 +3,7 @@ browser or a raw HTTP client talks to."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -11,17 +12,17 @@ from contextlib import contextmanager
 import uvicorn
 from fastapi import FastAPI
 
-from tests.support.processes import free_port
-
 
 @contextmanager
 def served(app: FastAPI) -> Iterator[str]:
-    """Yields the base URL (http://127.0.0.1:<port>) while the app is served."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=free_port(), log_config=None, access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    """Yields the base URL (http://127.0.0.1:<port>) while the app is served. The socket is
+    bound here, on a port the kernel picks, and handed to uvicorn: no other process can take
+    the port in between."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:
@@ -29,7 +30,8 @@ def served(app: FastAPI) -> Iterator[str]:
             raise RuntimeError("the app could not be served")
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{config.port}"
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+        sock.close()
