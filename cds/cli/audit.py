@@ -115,7 +115,7 @@ def _audit_connection(database_url: str | None) -> Iterator[Connection]:
 
     from cds.audit.connection import make_engine, normalise_url, safe_url, sqlite_file
     from cds.audit.database import current_revision, head_revision
-    from cds.cli.serve import load_settings
+    from cds.cli.serve import database_problem, load_settings
 
     url = database_url or load_settings().database_url
     path = sqlite_file(normalise_url(url))
@@ -133,7 +133,7 @@ def _audit_connection(database_url: str | None) -> Iterator[Connection]:
             yield connection
     except sa.exc.SQLAlchemyError as exc:
         raise click.ClickException(
-            f"cannot read the audit database {safe_url(url)}: {exc}"
+            f"cannot read the audit database {safe_url(url)}: {database_problem(exc)}"
         ) from exc
     finally:
         engine.dispose()

@@ -13,6 +13,7 @@ from cds.audit.database import open_store, upgrade
 from cds.cli import main
 from tests.audit.test_report import DIURETIC, SERVICE, STATIN, T0, call, feedback
 from tests.support.databases import sqlite_url
+from tests.support.processes import free_port
 
 CARD = "0a9c3c1e-4b6f-5a8e-9d2b-7c1f0e3a5b61"
 LONG_PATIENT = "a-patient-id-as-long-as-some-ehrs-make-them-0123456789"
@@ -75,3 +76,12 @@ def test_the_json_report_says_the_same(tmp_path: Path) -> None:
         "diuretic-electrolytes@1.0.0": (1, 0, 1),
         "statin-muscle-symptoms@1.0.0": (2, 0, 0),
     }
+
+
+def test_an_unreachable_audit_database_is_one_line() -> None:
+    url = f"postgresql://cds:secret@127.0.0.1:{free_port()}/cds"
+    result = CliRunner().invoke(main, ["audit", "--database-url", url])
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1, result.output
+    assert "Connection refused" in result.output
+    assert "secret" not in result.output
