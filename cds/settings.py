@@ -16,6 +16,14 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+# The asymmetric JWS algorithms the authenticator knows how to verify (the key each needs is in
+# cds.security.keys.ALGORITHM_KEYS). Never `none` nor HS*: a shared secret is not an EHR's key.
+JwtAlgorithm = Literal[
+    "ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"
+]
+# What the CDS Hooks 2.0 spec names for EHR tokens; others only when an EHR needs them.
+DEFAULT_JWT_ALGORITHMS: tuple[JwtAlgorithm, ...] = ("ES384", "RS384")
+
 
 def is_loopback_http(url: str) -> bool:
     """http is trusted only on this machine (tests, a local EHR simulator), never on a network."""
@@ -26,6 +34,20 @@ def is_loopback_http(url: str) -> bool:
         return ip_address(parts.hostname).is_loopback
     except ValueError:
         return False  # a name (even "localhost") resolves through DNS/hosts: not provably local
+
+
+DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'cds.db'}"
+# The audit database's URL schemes (cds.audit.connection loads PostgreSQL through psycopg 3).
+DATABASE_SCHEMES = frozenset({"sqlite", "postgresql", "postgres", "postgresql+psycopg"})
+
+
+def _sqlite_folder(rest: str) -> Path | None:
+    """The folder of the file named by a SQLite URL's part after `sqlite://` (`/relative.db`,
+    `//absolute.db`); None for an in-memory database."""
+    path = rest.partition("?")[0].removeprefix("/")
+    if path in ("", ":memory:"):
+        return None
+    return Path(path).parent
 
 
 class TrustedIssuer(BaseModel):
@@ -58,9 +80,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
     hooks_dir: Path = PROJECT_ROOT / "hooks"
-    database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'cds.db'}"
+    database_url: str = DEFAULT_DATABASE_URL
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    access_log: bool = False  # one JSON line per request on stdout (cds.api.access_log)
 
     # Fetching what the EHR did not prefetch.
     fhir_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
@@ -78,11 +101,14 @@ class Settings(BaseSettings):
     # iss -> JWK Set location (https URL or file path), or {"jwks": ..., "jku": [allowed URLs]}.
     trusted_issuers: Annotated[dict[str, TrustedIssuer], NoDecode] = Field(default_factory=dict)
     jwt_leeway_seconds: int = Field(default=60, ge=0, le=600)
+    jwt_algorithms: Annotated[list[JwtAlgorithm], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_JWT_ALGORITHMS), min_length=1
+    )
     redis_url: str | None = None
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
 
-    @field_validator("allowed_fhir_servers", "cors_origins", mode="before")
+    @field_validator("allowed_fhir_servers", "cors_origins", "jwt_algorithms", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:
         # Accept a JSON list or a comma-separated string: both are natural in an env file.
@@ -100,6 +126,23 @@ class Settings(BaseSettings):
             value = json.loads(value) if value.strip() else {}
         if isinstance(value, dict):  # a bare location is short for {"jwks": location}
             return {iss: {"jwks": v} if isinstance(v, str) else v for iss, v in value.items()}
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        scheme, separator, rest = value.partition("://")
+        if not separator or scheme.lower() not in DATABASE_SCHEMES:
+            shown = scheme if separator else value[:40]
+            raise ValueError(
+                f"unsupported database {shown!r}: use sqlite:///path/to/cds.db or "
+                "postgresql://user:password@host:5432/database"
+            )
+        folder = _sqlite_folder(rest) if scheme.lower() == "sqlite" else None
+        # The default's folder, var/ in the checkout, is the service's own, made on first use.
+        if folder is not None and value != DEFAULT_DATABASE_URL and not folder.is_dir():
+            # A typo must not create a new folder and an empty audit somewhere unexpected.
+            raise ValueError(f"the folder of the SQLite database does not exist: {folder}")
         return value
 
     @field_validator("public_url")

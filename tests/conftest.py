@@ -14,6 +14,10 @@ from cds.pipeline import Engine
 from cds.rules.base import RuleVersion
 from cds.settings import Settings
 from cds.terminology import Terminology, terminology_releases
+from tests.support.browser import (  # noqa: F401 (fixtures: Chromium, pages with no internet)
+    browser,
+    offline_page,
+)
 from tests.support.fhir_server import (  # noqa: F401 (fixtures: a loopback FHIR server)
     fhir_server,
     synthea_bundles,

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 import yaml
 
 from cds.pipeline import Engine
@@ -337,6 +339,20 @@ def test_the_service_waits_for_healthy_postgres_and_redis(compose: dict[str, Any
     assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
 
 
+def test_redis_keeps_the_jti_cache_across_a_restart(compose: dict[str, Any]) -> None:
+    """An append-only file on a volume, synced at every write: a restarted Redis still knows
+    every token it accepted (tests/security/test_jti_cache.py restarts a real one both ways)."""
+    redis_service = compose["services"]["redis"]
+    command = redis_service["command"]
+    options = dict(zip(command[1::2], command[2::2], strict=True))
+    assert options["--appendonly"] == "yes"
+    assert options["--appendfsync"] == "always"
+    (volume,) = redis_service["volumes"]
+    name, target = volume.split(":")[:2]
+    assert name in compose["volumes"]
+    assert target == options["--dir"]
+
+
 def test_replicas_can_scale_behind_the_load_balancer(compose: dict[str, Any]) -> None:
     """`--scale cds=3` needs a service without a fixed host port or container name; the one
     published port belongs to the load balancer, which proxies to every replica."""
@@ -425,18 +441,34 @@ def test_compose_configuration_is_one_the_service_accepts(
     assert set(settings.trusted_issuers) == {"https://ehr.example.org"}
 
 
-def test_the_example_jwks_is_public_keys_only() -> None:
+def test_the_shipped_jwks_are_public_keys_only() -> None:
+    """The EXAMPLE key set (nobody can sign with it) and the CDS Hooks sandbox's published one
+    (for trying the service with the sandbox: README)."""
+    shipped = sorted(path.name for path in (DOCKER / "jwks").glob("*.json"))
+    assert shipped == ["ehr.example.org.json", "sandbox.cds-hooks.org.json"]
     for path in (DOCKER / "jwks").glob("*.json"):
         document = json.loads(path.read_text())
         assert document["keys"]
         for key in document["keys"]:
             assert not {"d", "p", "q", "dp", "dq", "qi", "k"} & set(key), f"private key in {path}"
-            assert "EXAMPLE" in key["kid"], "marked as an example"
-    assert "Replace it" in (DOCKER / "jwks" / "README.md").read_text()
+    (example,) = json.loads((DOCKER / "jwks" / "ehr.example.org.json").read_text())["keys"]
+    assert "EXAMPLE" in example["kid"], "marked as an example"
+    readme = (DOCKER / "jwks" / "README.md").read_text()
+    assert "Replace it" in readme
+    assert "sandbox.cds-hooks.org.json" in readme
 
 
 # ---------------------------------------------------------------------------------------------
 # README: every setting documented
+
+
+def test_the_license_file_is_the_one_pyproject_names() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert project["license"] == {"text": "Apache-2.0"}
+    text = (REPO / "LICENSE").read_text()
+    assert text.lstrip().startswith("Apache License\n")
+    assert "Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text
 
 
 def test_every_setting_is_in_the_readme_table() -> None:
@@ -447,6 +479,9 @@ def test_every_setting_is_in_the_readme_table() -> None:
 
 # ---------------------------------------------------------------------------------------------
 # The entrypoint's steps, for real: check, migrate (fresh PostgreSQL database), serve
+
+
+REDIS_DEPLOY_URL = "redis://127.0.0.1:6379/15"  # the shared server, a database of its own
 
 
 def _free_port() -> int:
@@ -477,6 +512,11 @@ def served(tmp_path: Path, jwks_file: tuple[EhrKeys, Path]) -> Iterator[Served]:
     JWT required (a trusted issuer whose keys this test holds), JSON logs, PostgreSQL, Redis."""
     keys, jwks = jwks_file
     port = _free_port()
+    # The jti cache of db 15 started a minute ago, as in a running deployment (a token signed
+    # just before a cache's very first use is refused: it predates the cache).
+    started = redis.Redis.from_url(REDIS_DEPLOY_URL)
+    started.set("cds:jti:started", int(time.time()) - 60, nx=True)
+    started.close()
     with postgres_database("cds_deploy") as database_url:
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("CDS_", "PROMETHEUS_"))},
@@ -489,7 +529,7 @@ def served(tmp_path: Path, jwks_file: tuple[EhrKeys, Path]) -> Iterator[Served]:
             "CDS_JWT_REQUIRED": "true",
             "CDS_PUBLIC_URL": PUBLIC_URL,
             "CDS_TRUSTED_ISSUERS": json.dumps({ISSUER: str(jwks)}),
-            "CDS_REDIS_URL": "redis://127.0.0.1:6379/15",
+            "CDS_REDIS_URL": REDIS_DEPLOY_URL,
         }
         # The child writes to its own copies of these files: this process's are closed at once.
         with open(tmp_path / "stdout.log", "w") as out, open(tmp_path / "stderr.log", "w") as err:

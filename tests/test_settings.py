@@ -42,3 +42,15 @@ def test_trusted_issuers_accept_a_location_or_an_object(tmp_path: Path) -> None:
 def test_unsafe_trusted_issuers_stop_the_service(entry: Any) -> None:
     with pytest.raises(ValidationError, match="trusted_issuers"):
         Settings(trusted_issuers={ISSUER: entry})
+
+
+def test_the_accepted_jwt_algorithms_default_to_es384_and_rs384() -> None:
+    assert Settings().jwt_algorithms == ["ES384", "RS384"]
+    assert Settings(jwt_algorithms="ES256, PS384").jwt_algorithms == ["ES256", "PS384"]
+    assert Settings(jwt_algorithms='["RS256"]').jwt_algorithms == ["RS256"]
+
+
+@pytest.mark.parametrize("value", ["HS256", "none", "ES384,EdDSA", ""])
+def test_only_asymmetric_jwt_algorithms_can_be_accepted(value: str) -> None:
+    with pytest.raises(ValidationError, match="jwt_algorithms"):
+        Settings(jwt_algorithms=value)

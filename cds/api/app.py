@@ -5,14 +5,20 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator
+import sys
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cds.api import errors, ops, routes
+from cds.api.access_log import AccessLog
 from cds.api.deps import AppState
 from cds.audit.store import AuditStore, MemoryAuditStore
 from cds.fhir.access import FhirAccess
@@ -70,12 +76,17 @@ def create_app(
         if state.authenticator is not None:
             await state.authenticator.aclose()
 
-    app = FastAPI(
+    # /docs (Swagger UI) and /redoc with their scripts, styles and icon served from the
+    # installed package (fastapi-offline), not a CDN: hospital networks often have no internet.
+    app = FastAPIOffline(
         title="Leg pain & cramps CDS Hooks service",
         version=engine.registry.release.version,
         lifespan=lifespan,
         docs_url="/docs",
-        redoc_url=None,
+        redoc_url="/redoc",
+        static_url="/docs-assets",
+        # Swagger UI would send the document's address to swagger.io's online validator.
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.cds = state
     app.add_middleware(
@@ -83,14 +94,62 @@ def create_app(
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type"],
+        # A page on the internet (the CDS Hooks sandbox, a web EHR) calling this service on the
+        # user's machine or intranet: browsers ask first (Private Network Access) and need a
+        # yes. Given only to the origins allowed above.
+        allow_private_network=True,
         max_age=600,
     )
     # Outermost: counts every request, CORS preflights and rejections included.
     app.add_middleware(ops.RequestMetrics, services=tuple(engine.services))
+    if settings.access_log:
+        app.add_middleware(AccessLog, stream=sys.stdout)
+    app.add_middleware(DocsContentSecurityPolicy, paths=("/docs", "/redoc"))
     errors.install(app)
     app.include_router(routes.router)
     app.include_router(ops.router)
+    app.openapi = _described(app.openapi)  # type: ignore[method-assign]
     return app
+
+
+class DocsContentSecurityPolicy:
+    """Pure ASGI middleware: the documentation pages may load only from this service. ReDoc
+    would otherwise fetch its logo from its maker's CDN, telling it (Referer) the address of a
+    hospital's internal service each time someone reads the docs. Inline scripts and styles are
+    the pages' own (FastAPI's page templates, ReDoc's styles); blob: workers are ReDoc's search.
+    """
+
+    POLICY = (
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' "
+        "'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; "
+        "connect-src 'self'; frame-ancestors 'none'"
+    )
+
+    def __init__(self, app: ASGIApp, paths: tuple[str, ...]) -> None:
+        self.app = app
+        self.paths = frozenset(paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in self.paths:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_policy(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Content-Security-Policy"] = self.POLICY
+            await send(message)
+
+        await self.app(scope, receive, send_with_policy)
+
+
+def _described(generate: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    """The OpenAPI document as the routes' answers really are (cds.api.routes)."""
+
+    def openapi() -> dict[str, Any]:
+        return routes.without_validation_errors(generate())
+
+    return openapi
 
 
 def served_app() -> FastAPI:

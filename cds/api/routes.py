@@ -6,7 +6,7 @@ import logging
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -26,7 +26,7 @@ from cds.api.errors import json_response
 from cds.api.limits import enforce_prefetch_limit, read_json_body
 from cds.audit.store import InvocationRecord, IssuedCard
 from cds.cards import RULE_EXTENSION
-from cds.cdshooks import DiscoveryResponse, FeedbackRequest, HookRequest
+from cds.cdshooks import CdsResponse, DiscoveryResponse, FeedbackRequest, HookRequest
 from cds.errors import BadRequest, CdsError, StorageUnavailable
 from cds.metrics import count_cards, count_feedback
 from cds.pipeline import RULESET_EXTENSION
@@ -61,14 +61,82 @@ HOOK_REQUEST_SCHEMA = _request_body(HookRequest)
 FEEDBACK_SCHEMA = _request_body(FeedbackRequest)
 
 
-@router.get("/cds-services", summary="CDS Hooks discovery", dependencies=[RequireEhr])
+# The answers the routes give, for the OpenAPI document (/docs). The bodies are those of
+# `cds.errors`: `error_body` for every error but the 412, an OperationOutcome for the 412.
+
+
+class ErrorMessage(BaseModel):
+    status: int
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error answer but the 412."""
+
+    error: ErrorMessage
+
+
+class OperationOutcomeIssue(BaseModel):
+    severity: Literal["error"]
+    code: str  # FHIR issue type: not-found, forbidden, timeout, security, structure, transient
+    diagnostics: str
+    expression: list[str]  # prefetch.<key>
+
+
+class OperationOutcome(BaseModel):
+    """The 412's body: one issue per prefetch key that could be neither had nor fetched."""
+
+    resourceType: Literal["OperationOutcome"]
+    issue: list[OperationOutcomeIssue]
+
+
+class FeedbackStored(BaseModel):
+    stored: int
+    duplicates: int  # items already stored (an EHR retrying)
+
+
+def _error(description: str, model: type[BaseModel] = ErrorBody) -> dict[str, Any]:
+    return {"model": model, "description": description}
+
+
+UNAUTHORIZED = _error(
+    "With CDS_JWT_REQUIRED=true: no token, or one refused (the reason is logged, never sent)"
+)
+AUTH_UNAVAILABLE = _error("The token could not be checked (JWK Set or jti cache unreachable)")
+NO_SUCH_SERVICE = _error("No CDS service with this id")
+MALFORMED = _error("The body is not JSON, or not a valid request; the message says where")
+TOO_LARGE = _error("The body or its prefetch is over its bound (CDS_MAX_BODY_BYTES, ...)")
+
+
+@router.get(
+    "/cds-services",
+    summary="CDS Hooks discovery",
+    dependencies=[RequireEhr],
+    response_model=DiscoveryResponse,
+    responses={401: UNAUTHORIZED, 503: AUTH_UNAVAILABLE},
+)
 async def discovery(engine: EngineDep) -> Response:
     services = sorted(engine.services.values(), key=lambda s: s.id)
     return json_response(DiscoveryResponse(services=[s.descriptor() for s in services]).to_wire())
 
 
 @router.post(
-    "/cds-services/{service_id}", openapi_extra=HOOK_REQUEST_SCHEMA, dependencies=[RequireEhr]
+    "/cds-services/{service_id}",
+    summary="Call a CDS service: cards for this hook request",
+    openapi_extra=HOOK_REQUEST_SCHEMA,
+    dependencies=[RequireEhr],
+    response_model=CdsResponse,
+    responses={
+        400: MALFORMED,
+        401: UNAUTHORIZED,
+        404: NO_SUCH_SERVICE,
+        412: _error(
+            "Data the service needs was neither prefetched nor fetchable from fhirServer",
+            OperationOutcome,
+        ),
+        413: TOO_LARGE,
+        503: AUTH_UNAVAILABLE,
+    },
 )
 async def call(
     request: Request,
@@ -119,8 +187,17 @@ async def call(
 
 @router.post(
     "/cds-services/{service_id}/feedback",
+    summary="Feedback on cards: accepted or overridden",
     openapi_extra=FEEDBACK_SCHEMA,
     dependencies=[RequireEhr],
+    response_model=FeedbackStored,
+    responses={
+        400: MALFORMED,
+        401: UNAUTHORIZED,
+        404: NO_SUCH_SERVICE,
+        413: TOO_LARGE,
+        503: _error("The token could not be checked, or the feedback could not be stored"),
+    },
 )
 async def feedback(
     request: Request, service: ServiceDep, settings: SettingsDep, store: AuditStoreDep
@@ -210,3 +287,16 @@ def _invocation(result: CallResult, started_at: datetime, duration_ms: float) ->
         status=200,
         cards=cards,
     )
+
+
+def without_validation_errors(document: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI documents a 422 for every route with a parameter or a body; no route here ever
+    answers 422 (a request that fails validation gets the 400 above: cds.api.errors). Removed,
+    with its schemas. Idempotent: FastAPI hands back the same cached document each time."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            operation.get("responses", {}).pop("422", None)
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    return document

@@ -11,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import click
+from rich import box
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -74,25 +76,31 @@ def audit(
     the cards of invocations since --since; the acceptance rate is accepted / (accepted +
     overridden).
     """
-    from cds.audit.report import build_report  # SQLAlchemy and Alembic only when used
+    from cds.audit.report import REPEAT_SECONDS, build_report  # SQLAlchemy only when used
 
     wanted = set(sections or SECTIONS)
     with _audit_connection(database_url) as connection:
         report = build_report(connection, since=since, limit=limit)
     if as_json:
-        payload: dict[str, Any] = {"since": report.since}
+        payload: dict[str, Any] = {"since": report.since, "repeats": report.repeats}
         payload |= {name: getattr(report, name) for name in SECTIONS if name in wanted}
         if "feedback" in wanted or "rules" in wanted:
             payload["unmatched_feedback"] = report.unmatched_feedback
         click.echo(json.dumps(_jsonable(payload), indent=2))
         return
-    console = Console()
+    console = Console(highlight=False)
     if "invocations" in wanted:
-        console.print(_invocations_table(report.invocations))
+        _print_invocations(console, report.invocations)
     if "feedback" in wanted:
-        console.print(_feedback_table(report.feedback))
+        _print_feedback(console, report.feedback)
     if "rules" in wanted:
-        console.print(_rules_table(report.rules))
+        _print_rules(console, report.rules)
+    if report.repeats and ("invocations" in wanted or "rules" in wanted):
+        console.print(
+            f"{report.repeats} call(s) repeated the call just before (same service, patient and "
+            f"rule versions, new hookInstance, within {REPEAT_SECONDS:g} s): their cards are "
+            "not counted as issued."
+        )
     if report.unmatched_feedback and ("feedback" in wanted or "rules" in wanted):
         console.print(
             f"{report.unmatched_feedback} feedback item(s) refer to cards with no invocation in "
@@ -107,7 +115,7 @@ def _audit_connection(database_url: str | None) -> Iterator[Connection]:
 
     from cds.audit.connection import make_engine, normalise_url, safe_url, sqlite_file
     from cds.audit.database import current_revision, head_revision
-    from cds.cli.serve import load_settings
+    from cds.cli.serve import database_problem, load_settings
 
     url = database_url or load_settings().database_url
     path = sqlite_file(normalise_url(url))
@@ -125,7 +133,7 @@ def _audit_connection(database_url: str | None) -> Iterator[Connection]:
             yield connection
     except sa.exc.SQLAlchemyError as exc:
         raise click.ClickException(
-            f"cannot read the audit database {safe_url(url)}: {exc}"
+            f"cannot read the audit database {safe_url(url)}: {database_problem(exc)}"
         ) from exc
     finally:
         engine.dispose()
@@ -135,7 +143,7 @@ def _jsonable(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
         # Derived figures a consumer would otherwise recompute.
-        for name in ("card_count", "rule", "acceptance_rate"):
+        for name in ("card_count", "refused", "rule", "acceptance_rate"):
             if hasattr(value, name):
                 fields[name] = getattr(value, name)
         return fields
@@ -149,76 +157,89 @@ def _jsonable(value: Any) -> Any:
 
 
 def _time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _invocations_table(rows: Sequence[InvocationSummary]) -> Table:
-    table = Table(title="Recent invocations", title_justify="left")
-    for column in ("time (UTC)", "service", "patient", "cards", "rules", "ms"):
-        table.add_column(column, justify="right" if column in ("cards", "ms") else "left")
+# Readable in an 80-column terminal: each invocation and each piece of feedback is a heading line
+# and indented lines under it, which wrap at the terminal's width without breaking a card uuid
+# or a rule version; only the per-rule figures are a table, narrow enough for 80 columns.
+
+
+def _heading(console: Console, title: str, empty: bool) -> None:
+    console.print(Text(title + (": none" if empty else ""), style="bold"))
+
+
+def _entry(console: Console, first: str, *details: str) -> None:
+    # As Text: what the EHR sent (comments, reason displays) is shown as written, never read as
+    # rich markup ("[bold]" would vanish; an unbalanced "[/x]" would raise).
+    console.print(Padding(Text(first), (0, 0, 0, 2), expand=False))
+    for detail in details:
+        console.print(Padding(Text(detail), (0, 0, 0, 4), expand=False))
+
+
+def _print_invocations(console: Console, rows: Sequence[InvocationSummary]) -> None:
+    _heading(console, "Recent invocations (UTC, most recent first)", not rows)
     for row in rows:
-        _add_row(
-            table,
-            _time(row.started_at),
-            row.service_id,
-            row.patient_id or "-",
-            str(row.card_count),
-            "\n".join(row.rules) or "-",
-            f"{row.duration_ms:.1f}",
-        )
-    return table
-
-
-def _feedback_table(rows: Sequence[FeedbackSummary]) -> Table:
-    table = Table(title="Recent feedback", title_justify="left")
-    for column in ("received (UTC)", "service", "rule", "card", "outcome", "reason", "patient"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        if row.outcome == "accepted":
-            detail = "accepted: " + ", ".join(row.accepted_suggestions)
+        where = f"{_time(row.started_at)}  {row.service_id}  patient {row.patient_id or '-'}"
+        if row.refused:
+            answer = f"refused: HTTP {row.status}, no card ({row.duration_ms:.0f} ms)"
         else:
-            detail = _reason(row.override_code, row.override_display)
+            cards = "no card" if not row.rules else f"{row.card_count} card(s)"
+            answer = f"{cards} ({row.duration_ms:.0f} ms)"
+            if row.rules:
+                answer += ": " + ", ".join(row.rules)
+            if row.repeat:
+                answer = "repeat, not counted: " + answer
+        _entry(console, where, answer)
+
+
+def _print_feedback(console: Console, rows: Sequence[FeedbackSummary]) -> None:
+    _heading(console, "Recent feedback (UTC, most recent first)", not rows)
+    for row in rows:
+        details = [
+            f"{row.outcome}: {row.rule or '(card not in the audit)'}",
+            f"card {row.card_uuid}",
+        ]
+        if row.outcome == "accepted":
+            details.append("suggestions: " + (", ".join(row.accepted_suggestions) or "-"))
+        else:
+            details.append("reason: " + _reason(row.override_code, row.override_display))
         if row.user_comment:
-            detail += f'\n"{row.user_comment}"'
-        _add_row(
-            table,
-            _time(row.received_at),
-            row.service_id,
-            row.rule or "(not in audit)",
-            row.card_uuid,
-            row.outcome,
-            detail,
-            row.patient_id or "-",
-        )
-    return table
+            details.append(f'comment: "{row.user_comment}"')
+        where = f"{_time(row.received_at)}  {row.service_id}  patient {row.patient_id or '-'}"
+        _entry(console, where, *details)
 
 
-def _rules_table(rows: Sequence[RuleStats]) -> Table:
-    table = Table(title="Per rule version", title_justify="left")
-    table.add_column("rule")
-    for column in ("issued", "accepted", "overridden", "acceptance"):
+def _print_rules(console: Console, rows: Sequence[RuleStats]) -> None:
+    table = Table(
+        title="Per rule version (cards by their latest feedback)",
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    table.add_column("rule", no_wrap=True)
+    for column in ("issued", "accepted", "overridden", "rate"):
         table.add_column(column, justify="right")
-    table.add_column("override reasons (cards)")
     for row in rows:
         rate = row.acceptance_rate
-        reasons = [f"{_reason(r.code, r.display)}: {r.cards}" for r in row.override_reasons]
-        _add_row(
-            table,
-            row.rule,
+        table.add_row(
+            Text(row.rule),
             str(row.issued),
             str(row.accepted),
             str(row.overridden),
             "-" if rate is None else f"{rate:.0%}",
-            "\n".join(reasons) or "-",
         )
-    return table
-
-
-def _add_row(table: Table, *cells: str) -> None:
-    # As Text: what the EHR sent (comments, reason displays) is shown as written, never read as
-    # rich markup ("[bold]" would vanish; an unbalanced "[/x]" would raise). Folded, never
-    # cut with an ellipsis: a card uuid or rule version is only useful whole.
-    table.add_row(*(Text(cell, overflow="fold") for cell in cells))
+    console.print(table)
+    reasons = [row for row in rows if row.override_reasons]
+    if reasons:
+        _heading(console, "Override reasons (cards)", False)
+    for row in reasons:
+        _entry(
+            console,
+            row.rule,
+            *(f"{_reason(r.code, r.display)}: {r.cards}" for r in row.override_reasons),
+        )
 
 
 def _reason(code: str | None, display: str | None) -> str:

@@ -20,10 +20,11 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from cds.replay.runner import ReplayResult, Summary
+    from cds.replay.scenario import Candidate
     from cds.replay.targets import Target
 
 ReportFormat = Literal["junit", "json"]
-VERDICT_STYLE = {"pass": "green", "fail": "red", "error": "magenta"}
+VERDICT_STYLE = {"pass": "green", "fail": "red", "error": "magenta", "skip": "yellow"}
 
 
 def _parse_as_of(_: click.Context, __: click.Parameter, value: str | None) -> datetime | None:
@@ -43,7 +44,8 @@ def _parse_as_of(_: click.Context, __: click.Parameter, value: str | None) -> da
 @click.option(
     "--url",
     help="Replay over HTTP against a running service (e.g. http://127.0.0.1:8080), "
-    "instead of in process. The service then judges at its own clock.",
+    "instead of in process. The service then judges at its own clock: scenarios whose "
+    "outcome in process differs at today's date are listed first and not judged.",
 )
 @click.option(
     "--as-of",
@@ -71,6 +73,12 @@ def _parse_as_of(_: click.Context, __: click.Parameter, value: str | None) -> da
     type=click.Choice(["junit", "json"]),
     help="Report format (default: from the --report file name).",
 )
+@click.option(
+    "--validate",
+    is_flag=True,
+    help="Also validate the inputs' FHIR resources against FHIR R4B and list the invalid ones "
+    "(the service itself reads leniently: this does not change a verdict).",
+)
 @click.option("--show-cards", is_flag=True, help="Print every card's summary under its line.")
 @click.option("--quiet", "-q", is_flag=True, help="Only failures, errors and the summary.")
 def replay(
@@ -80,6 +88,7 @@ def replay(
     service_id: str | None,
     report: Path | None,
     report_format: ReportFormat | None,
+    validate: bool,
     show_cards: bool,
     quiet: bool,
 ) -> None:
@@ -120,7 +129,7 @@ def replay(
     if not candidates:
         raise click.UsageError("nothing to replay: no scenario folder or JSON file found")
 
-    target = _target(url)
+    target, reference = _targets(url)
     results: list[ReplayResult] = []
     skipped: list[str] = []
     started = time.perf_counter()
@@ -133,17 +142,27 @@ def replay(
         transient=True,
         disable=quiet or not console.is_terminal,
     )
-    with Replayer(target, as_of=as_of, service_id=service_id) as replayer, progress:
-        task = progress.add_task("replaying", total=len(candidates))
-        for candidate in candidates:
-            progress.update(task, description=_shorten(candidate.name, 40))
-            result = replayer.replay_candidate(candidate)
-            progress.advance(task)
-            if result is None:
-                skipped.append(candidate.name)
-                continue
-            results.append(result)
-            _print_result(progress.console, result, show_cards=show_cards, quiet=quiet)
+    with Replayer(
+        target, as_of=as_of, service_id=service_id, reference=reference, validate=validate
+    ) as replayer:
+        not_judgeable = replayer.not_judgeable_over_http(candidates)
+        if not_judgeable:
+            _print_not_judgeable(console, candidates, not_judgeable)
+        with progress:
+            task = progress.add_task("replaying", total=len(candidates))
+            for candidate in candidates:
+                progress.update(task, description=_shorten(candidate.name, 40))
+                result: ReplayResult | None
+                if candidate.path in not_judgeable:
+                    result = replayer.not_judged(candidate, not_judgeable[candidate.path])
+                else:
+                    result = replayer.replay_candidate(candidate)
+                progress.advance(task)
+                if result is None:
+                    skipped.append(candidate.name)
+                    continue
+                results.append(result)
+                _print_result(progress.console, result, show_cards=show_cards, quiet=quiet)
     summary = summarize(results, skipped=len(skipped), wall_seconds=time.perf_counter() - started)
 
     if skipped and not quiet:
@@ -153,13 +172,6 @@ def replay(
             f"({listed})",
             markup=False,  # file names may hold [brackets]
         )
-    dated = sum(1 for r in results if r.warnings)
-    if url is not None and dated:
-        console.print(
-            f"[yellow]warning:[/] {dated} scenario(s) have an as_of that cannot be applied "
-            "over HTTP: the service judged them at its own clock. Replay date-sensitive "
-            "scenarios in process."
-        )
     _print_summary(console, summary)
     if report is not None and report_format is not None:
         _write_report(report, report_format, results, summary)
@@ -168,24 +180,25 @@ def replay(
         raise SystemExit(1)
 
 
-def _target(url: str | None) -> Target:
-    from cds.replay.targets import HttpTarget, InProcessTarget
-
-    if url is not None:
-        if not url.startswith(("http://", "https://")):
-            raise click.UsageError(f"--url must be an http(s) URL: {url!r}")
-        return HttpTarget(url)
-
+def _targets(url: str | None) -> tuple[Target, Target | None]:
+    """Where requests are answered, and, over HTTP, the service in process as the reference
+    that tells which scenarios can be judged at the service's clock."""
     from cds.cli.serve import load_settings
     from cds.errors import ServiceConfigError
     from cds.pipeline import Engine
+    from cds.replay.targets import HttpTarget, InProcessTarget
 
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise click.UsageError(f"--url must be an http(s) URL: {url!r}")
     settings = load_settings()
     try:
         engine = Engine.load(settings.hooks_dir)
     except ServiceConfigError as exc:
         raise click.ClickException(str(exc)) from exc
-    return InProcessTarget(engine, settings)
+    in_process = InProcessTarget(engine, settings)
+    if url is None:
+        return in_process, None
+    return HttpTarget(url), in_process
 
 
 def _format_from_name(report: Path) -> ReportFormat:
@@ -209,11 +222,27 @@ def _shorten(text: str, width: int) -> str:
 # Console output
 
 
+def _print_not_judgeable(
+    console: Console, candidates: Sequence[Candidate], reasons: dict[Path, str]
+) -> None:
+    from rich.text import Text
+
+    console.print(
+        f"[yellow]{len(reasons)} scenario(s) cannot be judged over HTTP[/]: the service judges at "
+        "its own clock, and in process at today's date they do not get what they expect at "
+        "their as_of (their data has aged out of a rule's window). Not judged here; replay "
+        "them in process:"
+    )
+    for candidate in candidates:
+        if candidate.path in reasons:
+            console.print(Text(f"  {candidate.name}: {reasons[candidate.path]}", style="dim"))
+
+
 def _print_result(console: Console, result: ReplayResult, *, show_cards: bool, quiet: bool) -> None:
     from rich.text import Text
 
-    if quiet and result.verdict == "pass":
-        return
+    if quiet and result.verdict in ("pass", "skip") and not result.invalid_fhir:
+        return  # a skip was listed before the run
     line = Text()
     line.append(f"{result.verdict.upper():5}", style=f"bold {VERDICT_STYLE[result.verdict]}")
     line.append(f" {result.name}")
@@ -222,9 +251,13 @@ def _print_result(console: Console, result: ReplayResult, *, show_cards: bool, q
     cards = " ".join(c.label for c in result.cards) or ("no card" if result.answered else "")
     if cards:
         line.append(f"  {cards}", style="cyan")
-    if result.verdict != "error":
+    if result.verdict in ("pass", "fail"):
         line.append(f"  {_ms(result.seconds)}", style="dim")
+    if result.verdict == "skip":
+        line.append("  not judged over HTTP (listed above)", style="dim")
     console.print(line)
+    for invalid in result.invalid_fhir:
+        console.print(Text(f"        invalid FHIR {invalid}", style="yellow"))
     if show_cards:
         for card in result.cards:
             console.print(Text(f"        {card.label}: {card.summary}", style="dim"))
@@ -242,8 +275,12 @@ def _print_summary(console: Console, summary: Summary) -> None:
     totals.add_row("passed", f"[green]{summary.passed}[/]")
     totals.add_row("failed", f"[red]{summary.failed}[/]" if summary.failed else "0")
     totals.add_row("errors", f"[magenta]{summary.errors}[/]" if summary.errors else "0")
+    if summary.not_judged:
+        totals.add_row("not judged over HTTP", f"[yellow]{summary.not_judged}[/]")
     if summary.skipped:
         totals.add_row("skipped files", str(summary.skipped))
+    if summary.invalid_fhir:
+        totals.add_row("inputs with invalid FHIR", f"[yellow]{summary.invalid_fhir}[/]")
     if summary.charts:
         share = summary.charts_without_card / summary.charts
         totals.add_row(
@@ -298,7 +335,7 @@ def junit_xml(results: Sequence[ReplayResult], summary: Summary) -> bytes:
             "tests": str(summary.total),
             "failures": str(summary.failed),
             "errors": str(summary.errors),
-            "skipped": "0",
+            "skipped": str(summary.not_judged),
             "time": f"{summary.wall_seconds:.3f}",
         },
     )
@@ -313,7 +350,9 @@ def junit_xml(results: Sequence[ReplayResult], summary: Summary) -> bytes:
                 "time": f"{result.seconds:.4f}",
             },
         )
-        if result.verdict != "pass":
+        if result.verdict == "skip":
+            ET.SubElement(case, "skipped", {"message": "; ".join(result.problems)})
+        elif result.verdict != "pass":
             tag = "failure" if result.verdict == "fail" else "error"
             # The message carries every mismatch on one line; the text, the full diff.
             message = "; ".join(result.problems) or result.verdict

@@ -6,13 +6,15 @@ a container's whole output (the entrypoint runs check, migrate, serve) parses li
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from pydantic import ValidationError
@@ -24,16 +26,30 @@ log = logging.getLogger("cds.cli")
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def load_settings() -> Settings:
-    """Settings from CDS_* variables; a bad value stops here with the variable's name."""
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from CDS_* variables (and command-line `overrides`, which win); a bad value
+    stops here: one line per problem, naming the variable, exit status 2."""
     try:
-        return Settings()
+        return Settings(**{name: value for name, value in overrides.items() if value is not None})
     except ValidationError as exc:
-        click.echo("Invalid configuration:", err=True)
         for error in exc.errors():
-            name = "CDS_" + "_".join(str(p) for p in error["loc"]).upper()
-            click.echo(f"  {name if error['loc'] else 'settings'}: {error['msg']}", err=True)
+            # Never the input: a database URL or an issuer location may hold a password.
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if error["loc"]:
+                name = "CDS_" + "_".join(str(p) for p in error["loc"][:1]).upper()
+                click.echo(f"invalid setting {name}: {message}", err=True)
+            else:  # a rule across settings: its message names them
+                click.echo(f"invalid settings: {message}", err=True)
         sys.exit(2)
+
+
+def database_problem(exc: Exception) -> str:
+    """What went wrong with the audit database, in one line: the driver's own first line
+    (psycopg's "connection refused", SQLite's "unable to open database file"), without
+    SQLAlchemy's wrapping and link."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return lines[0] if lines else type(cause).__name__
 
 
 def _announce(settings: Settings, message: str, lines: list[str], **fields: Any) -> None:
@@ -50,28 +66,47 @@ def _announce(settings: Settings, message: str, lines: list[str], **fields: Any)
 
 @click.command()
 def check() -> None:
-    """Validate settings, hooks/ files and rule versions, then exit."""
+    """Validate settings, hooks/ files and rule versions, and every FHIR resource a card can
+    carry (the order suggestions of each pinned rule version) against FHIR R4B; then exit."""
     from cds.errors import ServiceConfigError
     from cds.pipeline import Engine  # heavy imports only when used
+    from cds.validation import emitted_resources, resource_problem
 
     settings = load_settings()
     try:
         engine = Engine.load(settings.hooks_dir)
     except ServiceConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+    emitted = emitted_resources(engine)
+    invalid = [
+        f"  {label}: {problem}"
+        for label, resource in emitted
+        if (problem := resource_problem(resource)) is not None
+    ]
+    if invalid:
+        raise click.ClickException(
+            "cards could carry FHIR resources that are not valid R4B:\n" + "\n".join(invalid)
+        )
     services = sorted(engine.services.values(), key=lambda s: s.id)
     _announce(
         settings,
         f"ruleset {engine.registry.release.version}: configuration OK",
-        [f"{s.id:28} {s.hook:14} {len(s.rules)} rules" for s in services],
+        [
+            *(f"{s.id:28} {s.hook:14} {len(s.rules)} rules" for s in services),
+            f"{len(emitted)} FHIR resources cards can carry: valid R4B",
+        ],
         ruleset=engine.registry.release.version,
         services={s.id: len(s.rules) for s in services},
+        valid_fhir_resources=len(emitted),
     )
 
 
 @click.command()
 def migrate() -> None:
     """Create or upgrade the audit database (CDS_DATABASE_URL) to the latest schema."""
+    from alembic.util import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
     from cds.audit.connection import safe_url
     from cds.audit.database import upgrade
 
@@ -80,10 +115,47 @@ def migrate() -> None:
         from cds.logs import configure_logging
 
         configure_logging(settings)
-    upgrade(settings.database_url)
-    _announce(
-        settings, "database is at the latest schema", [], database=safe_url(settings.database_url)
-    )
+    database = safe_url(settings.database_url)
+    try:
+        upgrade(settings.database_url)
+    except (SQLAlchemyError, CommandError, OSError) as exc:
+        _fail(settings, f"CDS_DATABASE_URL: cannot migrate {database}: {database_problem(exc)}")
+    _announce(settings, "database is at the latest schema", [], database=database)
+
+
+def _fail(settings: Settings, message: str) -> NoReturn:
+    """Stop a command with one line: a JSON log line in json mode, else `Error: ...`."""
+    if settings.log_format == "json":
+        from cds.logs import configure_logging
+
+        configure_logging(settings)
+        log.error(message)
+        sys.exit(1)
+    raise click.ClickException(message)
+
+
+def ensure_listenable(host: str, port: int) -> None:
+    """Refuse to start, in one line, when (host, port) cannot be listened on: found here, before
+    the app is loaded, rather than by uvicorn once it has started everything else."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise click.ClickException(
+                    f"cannot listen on {host}:{port}: the port is already in use (another "
+                    "`cds serve`?); stop that process, or choose a port with --port or CDS_PORT"
+                ) from exc
+            raise click.ClickException(
+                f"cannot listen on {host}:{port}: {exc.strerror} (--host/CDS_HOST, --port/CDS_PORT)"
+            ) from exc
 
 
 def prepare_metrics_dir(workers: int) -> Path | None:
@@ -111,9 +183,14 @@ def prepare_metrics_dir(workers: int) -> Path | None:
 
 
 @click.command()
-def serve() -> None:
+@click.option("--host", metavar="ADDRESS", help="Address to listen on (default: CDS_HOST).")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), help="Port to listen on (default: CDS_PORT)."
+)
+def serve(host: str | None, port: int | None) -> None:
     """Start the service at http://$CDS_HOST:$CDS_PORT (CDS Hooks base /cds-services)."""
-    settings = load_settings()
+    settings = load_settings(host=host, port=port)
+    ensure_listenable(settings.host, settings.port)
     metrics_dir = prepare_metrics_dir(settings.workers)  # before anything counts
 
     import uvicorn

@@ -2,6 +2,12 @@
 
 Inputs without expectations pass when the service answers validly (200 and valid cards); a
 scenario passes when the answer is as it expects (`cds.replay.judge`).
+
+Over HTTP the service judges at its own clock, not at a scenario's `as_of`. With an in-process
+`reference` (this checkout's rules), each scenario is first replayed in process at its `as_of`
+and at the replay's "now": one that gets what it expects at its `as_of` but not at "now" (its
+data has aged out of a rule's window) cannot be judged over HTTP, and is said to be so before
+the run and left out of it (verdict "skip") instead of failing for the wrong reason.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from cds.errors import ReplayInputError, ReplayTargetUnavailable
+from cds.fhir.bundles import entry_resources
 from cds.replay.hook_request import build_hook_request
 from cds.replay.judge import CardSeen, judge, render_diff
 from cds.replay.scenario import (
@@ -32,7 +39,7 @@ from cds.replay.scenario import (
 )
 from cds.replay.targets import Target
 
-Verdict = Literal["pass", "fail", "error"]
+Verdict = Literal["pass", "fail", "error", "skip"]  # skip: not judgeable over HTTP
 DEFAULT_HOOK = "patient-view"  # what a plain Bundle is replayed as, unless a service is named
 
 
@@ -53,6 +60,8 @@ class ReplayResult:
     expected: Expectation | None = None
     description: str | None = None
     response: Any = None  # the body as received (for --show-cards and debugging)
+    # With --validate: the input's FHIR resources that are not valid R4B, one line each.
+    invalid_fhir: list[str] = field(default_factory=list)
 
     @property
     def answered(self) -> bool:
@@ -76,6 +85,7 @@ class ReplayResult:
             "problems": self.problems,
             "diff": self.diff,
             "warnings": self.warnings,
+            "invalid_fhir": self.invalid_fhir,
             "seconds": round(self.seconds, 6),
         }
 
@@ -95,12 +105,18 @@ class Replayer:
         *,
         as_of: datetime | None = None,
         service_id: str | None = None,
+        reference: Target | None = None,
+        validate: bool = False,
     ) -> None:
         if as_of is not None and as_of.tzinfo is None:
             raise ValueError("as_of must carry a UTC offset")
+        if reference is not None and reference.over_http:
+            raise ValueError("the reference is the service in process")
         self.target = target
         self.as_of = as_of or datetime.now(UTC)  # one "now" for the whole run
         self.service_id = service_id
+        self.reference = reference  # in process: what can be judged over HTTP
+        self.validate = validate  # check the input's FHIR resources against R4B
         self._runner = asyncio.Runner()
 
     def __enter__(self) -> Replayer:
@@ -116,7 +132,58 @@ class Replayer:
 
     def close(self) -> None:
         self._runner.run(self.target.aclose())
+        if self.reference is not None:
+            self._runner.run(self.reference.aclose())
         self._runner.close()
+
+    def not_judgeable_over_http(self, candidates: Sequence[Candidate]) -> dict[Path, str]:
+        """The scenarios among `candidates` that a service judging at its own clock cannot
+        judge, with why; empty unless replaying over HTTP with a reference."""
+        if not self.target.over_http or self.reference is None:
+            return {}
+        return self._runner.run(self._not_judgeable(candidates))
+
+    async def _not_judgeable(self, candidates: Sequence[Candidate]) -> dict[Path, str]:
+        reasons: dict[Path, str] = {}
+        for candidate in candidates:
+            try:
+                item = load(candidate)
+            except ReplayInputError:
+                continue  # the run reports it
+            if item is None or item.scenario is None:
+                continue  # no expectations: judged at "now" in any case
+            try:
+                reason = await self._date_sensitive(item, item.scenario)
+            except (ReplayInputError, ReplayTargetUnavailable):
+                continue  # the run reports it
+            if reason is not None:
+                reasons[candidate.path] = reason
+        return reasons
+
+    async def _date_sensitive(self, item: ReplayInput, scenario: Scenario) -> str | None:
+        """Why the scenario's outcome at "now" (the service's clock) is not the one it expects
+        at its as_of, in process; None when it is the same."""
+        assert self.reference is not None
+        body = await self._request_for(item, scenario.service)
+        then = await self.reference.call(scenario.service, body, scenario.as_of)
+        now = await self.reference.call(scenario.service, body, self.as_of)
+        _, problems_then = judge(scenario.expect, then.status, then.body)
+        _, problems_now = judge(scenario.expect, now.status, now.body)
+        if problems_then or not problems_now:
+            return None  # fails at its own as_of (judged as usual), or holds at both
+        return (
+            f"expected at its as_of {scenario.as_of.date().isoformat()}, not at today's date "
+            f"{self.as_of.date().isoformat()} ({problems_now[0]})"
+        )
+
+    def not_judged(self, candidate: Candidate, reason: str) -> ReplayResult:
+        return ReplayResult(
+            name=candidate.name,
+            path=candidate.path,
+            kind="scenario",
+            verdict="skip",
+            problems=[f"not judged over HTTP: {reason}"],
+        )
 
     def replay_candidate(self, candidate: Candidate) -> ReplayResult | None:
         """Load and replay; None when the file is not replayable and was only found by search."""
@@ -184,6 +251,7 @@ class Replayer:
             expected=expected,
             description=scenario.description if scenario else None,
             response=answer.body,
+            invalid_fhir=_invalid_fhir(item, body) if self.validate else [],
         )
 
     async def _service_for(self, item: ReplayInput) -> str:
@@ -222,6 +290,30 @@ class Replayer:
             raise ReplayInputError(f"{bundle_path}: cannot build a hook request: {exc}") from exc
 
 
+def _invalid_fhir(item: ReplayInput, body: dict[str, Any]) -> list[str]:
+    """The FHIR resources the input carries that are not valid R4B: a Bundle's entries, or a
+    request's prefetch (resources, and the entries of Bundles) and draft orders."""
+    from cds.validation import invalid_resources  # the FHIR models only when asked for
+
+    resources: list[Any] = []
+    if item.bundle is not None:
+        resources += entry_resources(item.bundle)
+        if item.scenario is not None:
+            resources += item.scenario.draftOrders or ()
+    else:
+        prefetch = body.get("prefetch")
+        for value in prefetch.values() if isinstance(prefetch, dict) else ():
+            if isinstance(value, dict) and value.get("resourceType") == "Bundle":
+                resources += entry_resources(value)
+            elif value is not None:
+                resources.append(value)
+        context = body.get("context")
+        drafts = context.get("draftOrders") if isinstance(context, dict) else None
+        if isinstance(drafts, dict):
+            resources += entry_resources(drafts)
+    return [f"{found.label}: {found.problem}" for found in invalid_resources(resources)]
+
+
 def _error(
     name: str,
     path: Path,
@@ -253,6 +345,8 @@ class Summary:
     failed: int
     errors: int
     skipped: int  # files found by search that were neither requests nor Bundles
+    not_judged: int  # scenarios that cannot be judged over HTTP (verdict "skip")
+    invalid_fhir: int  # inputs carrying FHIR resources that are not valid R4B (--validate)
     cards_by_rule: dict[str, dict[str, int]]  # rule -> indicator -> cards
     charts: int  # 200 answers: the charts the card statistics are over
     cards_median: float
@@ -274,6 +368,8 @@ class Summary:
             "failed": self.failed,
             "errors": self.errors,
             "skipped_files": self.skipped,
+            "not_judged_over_http": self.not_judged,
+            "inputs_with_invalid_fhir": self.invalid_fhir,
             "cards_by_rule": self.cards_by_rule,
             "charts": self.charts,
             "cards_per_chart": {
@@ -302,13 +398,15 @@ def summarize(results: Sequence[ReplayResult], *, skipped: int, wall_seconds: fl
         per_chart.append(len(result.cards))
         for card in result.cards:
             by_rule.setdefault(card.rule, Counter())[card.indicator] += 1
-    calls = [r.seconds for r in results if r.verdict != "error"]
+    calls = [r.seconds for r in results if r.verdict in ("pass", "fail")]
     return Summary(
         total=len(results),
         passed=sum(r.verdict == "pass" for r in results),
         failed=sum(r.verdict == "fail" for r in results),
         errors=sum(r.verdict == "error" for r in results),
         skipped=skipped,
+        not_judged=sum(r.verdict == "skip" for r in results),
+        invalid_fhir=sum(bool(r.invalid_fhir) for r in results),
         cards_by_rule={rule: dict(counts) for rule, counts in sorted(by_rule.items())},
         charts=len(per_chart),
         cards_median=statistics.median(per_chart) if per_chart else 0.0,

@@ -1,13 +1,14 @@
 """CDS Hooks 2.0 authentication: the EHR's `Authorization: Bearer <JWT>` on every call.
 
 Checks, in order (each failure is a bare 401 whose short reason code is logged, never the token):
-the header and compact-JWS shape; `alg` (asymmetric only: ES256/384/512, RS256/384/512,
-PS256/384/512 — never `none` or HS*); `typ` (JWT when present); `kid` (REQUIRED by the spec);
-`iss` (a key of CDS_TRUSTED_ISSUERS); `jku` (only a URL on that issuer's allow-list); the key
-(`kid` in the issuer's JWK Set, after at most one rate-limited refresh); the signature; the
-claims (`iss`, `aud`, `exp`, `iat`, `jti` required; times within CDS_JWT_LEEWAY_SECONDS; `aud` is
-this endpoint's public URL); and last the jti cache, so only tokens that are otherwise valid
-are recorded (an attacker cannot fill it with junk).
+the header and compact-JWS shape; `alg` (one of CDS_JWT_ALGORITHMS, ES384 and RS384 unless
+configured; never `none` or HS*); `typ` (JWT when present); `kid` (REQUIRED by the spec); `iss`
+(a key of CDS_TRUSTED_ISSUERS); the key (`_verification_key`: the issuer's configured JWK Set
+first; the token's `jku` only for a kid that set does not hold, and only a URL on the issuer's
+allow-list); the signature; the claims (`iss`, `aud`, `exp`, `iat`, `jti` required; times within
+CDS_JWT_LEEWAY_SECONDS; `aud` is this endpoint's public URL); and last the jti cache (each token
+once, none issued before the cache started), so only tokens that are otherwise valid are
+recorded (an attacker cannot fill it with junk).
 
 The payload is read before the signature is checked only to learn `iss`, which picks the key set;
 a forged `iss` then fails the signature check with that issuer's keys.
@@ -19,9 +20,9 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from joserfc import jws
@@ -30,12 +31,10 @@ from joserfc.jws import JWSRegistry
 
 from cds.errors import AuthUnavailable, JtiCacheUnavailable, KeysUnavailable, Unauthorized
 from cds.security.jti_cache import JtiCache, MemoryJtiCache, RedisJtiCache
-from cds.security.keys import ALGORITHM_KEYS, KeyStore
-from cds.settings import Settings, TrustedIssuer
+from cds.security.keys import KeyStore, VerifyKey
+from cds.settings import DEFAULT_JWT_ALGORITHMS, JwtAlgorithm, Settings, TrustedIssuer
 
 log = logging.getLogger(__name__)
-
-ALLOWED_ALGORITHMS = frozenset(ALGORITHM_KEYS)
 # CDS Hooks tokens are minted per call (the sandbox: 5 minutes). A token valid for longer is
 # refused: it would sit in the jti cache as long, and a leaked one would stay useful.
 MAX_TOKEN_LIFETIME_SECONDS = 3600
@@ -63,6 +62,7 @@ class Authenticator:
         public_url: str,
         leeway_seconds: int,
         jti_cache: JtiCache,
+        algorithms: Collection[JwtAlgorithm] = DEFAULT_JWT_ALGORITHMS,
         keys: KeyStore | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -70,12 +70,11 @@ class Authenticator:
         self._public_url = public_url.rstrip("/")
         self._leeway = leeway_seconds
         self._jti_cache = jti_cache
+        self._algorithms: frozenset[str] = frozenset(algorithms)
         self.keys = keys or KeyStore()
         self._clock = clock
         # strict_check_header=False: EHRs add their own header fields; `crit` is refused below.
-        self._registry = JWSRegistry(
-            algorithms=sorted(ALLOWED_ALGORITHMS), strict_check_header=False
-        )
+        self._registry = JWSRegistry(algorithms=sorted(self._algorithms), strict_check_header=False)
         # joserfc's default (512 bytes) refuses headers that carry a certificate chain (x5c);
         # the whole token is still capped by MAX_TOKEN_CHARS.
         self._registry.max_header_length = MAX_TOKEN_CHARS
@@ -100,6 +99,7 @@ class Authenticator:
             public_url=settings.public_url,
             leeway_seconds=settings.jwt_leeway_seconds,
             jti_cache=jti_cache,
+            algorithms=settings.jwt_algorithms,
         )
 
     def audience(self, path: str) -> str:
@@ -115,22 +115,14 @@ class Authenticator:
             claims: Any = orjson.loads(obj.payload or b"")
         except (JoseError, ValueError, TypeError):
             raise _reject("malformed") from None
-        alg, kid = header.get("alg"), header.get("kid")
-        _check_header(header)
+        _check_header(header, self._algorithms)
         if not isinstance(claims, dict):
             raise _reject("malformed")
         iss = claims.get("iss")
         issuer = self._issuers.get(iss) if isinstance(iss, str) else None
         if issuer is None or not isinstance(iss, str):
             raise _reject("unknown_iss")
-        location = self._key_location(issuer, header, iss)
-        try:
-            key = await self.keys.key_for(location, str(kid), str(alg))
-        except KeysUnavailable:
-            log.warning("jwt not checked: the JWK Set of %s is unavailable", iss)
-            raise AuthUnavailable("authentication is temporarily unavailable") from None
-        if key is None:
-            raise _reject("unknown_kid", iss)
+        key = await self._verification_key(issuer, header, iss)
         try:
             valid = jws.validate_compact(obj, key, registry=self._registry)
         except JoseError:
@@ -140,23 +132,49 @@ class Authenticator:
         jti, exp = self._check_claims(claims, self.audience(path), iss)
         ttl = math.ceil(exp + self._leeway - self._clock())
         try:
-            first = await self._jti_cache.first_use(iss, jti, ttl)
+            use = await self._jti_cache.first_use(iss, jti, ttl, issued_at=claims["iat"])
         except JtiCacheUnavailable as exc:
             log.error("jwt not checked: the jti cache is unavailable (%s)", exc)
             raise AuthUnavailable("authentication is temporarily unavailable") from None
-        if not first:
+        if use == "issued_before_cache":
+            raise _reject("issued_before_jti_cache", iss)
+        if use == "replayed":
             raise _reject("replayed_jti", iss)
         tenant = claims.get("tenant")
         return VerifiedClient(iss, jti, tenant if isinstance(tenant, str) else None)
 
-    def _key_location(self, issuer: TrustedIssuer, header: Mapping[str, Any], iss: str) -> str:
+    async def _verification_key(
+        self, issuer: TrustedIssuer, header: Mapping[str, Any], iss: str
+    ) -> VerifyKey:
+        """The key for the token's kid: from the issuer's configured JWK Set when it holds one,
+        whatever `jku` says, so an EHR whose tokens name a jku on the internet (the CDS Hooks
+        sandbox does) can be trusted on a closed network with its key set saved as a file.
+        Only a kid the configured set does not hold sends us to the token's jku, and only when
+        that jku is on the issuer's allow-list."""
+        # Both checked by _check_header: a non-empty string, and one of CDS_JWT_ALGORITHMS.
+        kid, alg = str(header["kid"]), cast(JwtAlgorithm, header["alg"])
+        key = await self._key_from(issuer.jwks, kid, alg, iss)
+        if key is not None:
+            return key
         jku = header.get("jku")
         if jku is None:
-            return issuer.jwks
+            raise _reject("unknown_kid", iss)
         # Exact match: a jku is a URL we will fetch keys from, so "close" is not good enough.
         if not isinstance(jku, str) or jku not in issuer.jku:
             raise _reject("jku_not_allowed", iss)
-        return jku
+        key = await self._key_from(jku, kid, alg, iss)
+        if key is None:
+            raise _reject("unknown_kid", iss)
+        return key
+
+    async def _key_from(
+        self, location: str, kid: str, alg: JwtAlgorithm, iss: str
+    ) -> VerifyKey | None:
+        try:
+            return await self.keys.key_for(location, kid, alg)
+        except KeysUnavailable:
+            log.warning("jwt not checked: the JWK Set of %s is unavailable", iss)
+            raise AuthUnavailable("authentication is temporarily unavailable") from None
 
     def _check_claims(
         self, claims: Mapping[str, Any], audience: str, iss: str
@@ -199,7 +217,7 @@ def _bearer_token(authorization: str | None) -> str:
     return match.group(1)
 
 
-def _check_header(header: Mapping[str, Any]) -> None:
+def _check_header(header: Mapping[str, Any], algorithms: Collection[str]) -> None:
     alg = header.get("alg")
     if not isinstance(alg, str):
         raise _reject("malformed")
@@ -207,7 +225,7 @@ def _check_header(header: Mapping[str, Any]) -> None:
         raise _reject("alg_none")
     if alg.upper().startswith("HS"):
         raise _reject("alg_symmetric")
-    if alg not in ALLOWED_ALGORITHMS:
+    if alg not in algorithms:
         raise _reject("alg_not_allowed")
     typ = header.get("typ")
     if typ is not None and (not isinstance(typ, str) or typ.upper() != "JWT"):

@@ -22,18 +22,23 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, JWKRegistry, RSAKey
 
 from cds.errors import KeysUnavailable
-from cds.settings import is_loopback_http
+from cds.settings import JwtAlgorithm, is_loopback_http
 
 log = logging.getLogger(__name__)
 
 VerifyKey = ECKey | RSAKey
 
-# Which key an algorithm needs: (kty, crv). RSA keys have no curve.
-ALGORITHM_KEYS: dict[str, tuple[str, str | None]] = {
+# Which key each algorithm CDS_JWT_ALGORITHMS may name needs: (kty, crv). RSA keys have no curve.
+ALGORITHM_KEYS: dict[JwtAlgorithm, tuple[str, str | None]] = {
     "ES256": ("EC", "P-256"),
     "ES384": ("EC", "P-384"),
     "ES512": ("EC", "P-521"),
-    **{f"{family}{bits}": ("RSA", None) for family in ("RS", "PS") for bits in (256, 384, 512)},
+    "RS256": ("RSA", None),
+    "RS384": ("RSA", None),
+    "RS512": ("RSA", None),
+    "PS256": ("RSA", None),
+    "PS384": ("RSA", None),
+    "PS512": ("RSA", None),
 }
 MIN_RSA_BITS = 2048
 MAX_KEYS_PER_SET = 100
@@ -69,7 +74,7 @@ class KeyStore:
         self._entries: dict[str, _Entry] = {}
         self.loads = 0  # how many times a set was (re)read: for tests and metrics
 
-    async def key_for(self, location: str, kid: str, alg: str) -> VerifyKey | None:
+    async def key_for(self, location: str, kid: str, alg: JwtAlgorithm) -> VerifyKey | None:
         """The key `kid` of the set at `location` that can verify `alg`, after at most one
         (rate-limited) refresh when it is not in the cached set. None when there is none."""
         entry = self._entries.setdefault(location, _Entry())
@@ -178,7 +183,7 @@ def _import_public_key(data: Any) -> VerifyKey | None:
     return key if isinstance(key, ECKey) else None
 
 
-def _select(candidates: list[VerifyKey], alg: str) -> VerifyKey | None:
+def _select(candidates: list[VerifyKey], alg: JwtAlgorithm) -> VerifyKey | None:
     kty, crv = ALGORITHM_KEYS[alg]
     for key in candidates:
         declared = key.get("alg")

@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 import shutil
 import socket
-import threading
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from click.testing import CliRunner, Result
 
 from cds.api.app import create_app
@@ -21,6 +18,7 @@ from cds.cli import main
 from cds.pipeline import Engine
 from cds.settings import Settings
 from tests.support.paths import FIXTURES, SYNTHEA_BUNDLES
+from tests.support.served import served
 
 # Fixtures this suite copies into tmp_path, so the CLI's own tests depend on a few known
 # scenarios only, not on every fixture in the repository.
@@ -154,25 +152,9 @@ def test_as_of_cannot_be_used_over_http() -> None:
 
 @pytest.fixture
 def server_url(engine: Engine, settings: Settings) -> Iterator[str]:
-    """The real app served by uvicorn on a loopback ephemeral port, in a thread."""
-    app = create_app(settings, engine=engine, store=MemoryAuditStore())
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    """The real app served by uvicorn on a loopback port."""
+    with served(create_app(settings, engine=engine, store=MemoryAuditStore())) as url:
+        yield url
 
 
 def test_url_mode_against_a_running_server(tmp_path: Path, server_url: str) -> None:
@@ -183,10 +165,36 @@ def test_url_mode_against_a_running_server(tmp_path: Path, server_url: str) -> N
     result = replay(folders, "--url", server_url, "--report", report)
 
     assert result.exit_code == 0, result.output
-    assert "cannot be applied over HTTP" in result.output  # the scenarios have an as_of
+    assert "cannot be judged over HTTP" not in result.output  # neither depends on the date
     body = json.loads(report.read_text())
     statuses = {r["name"]: r["status"] for r in body["results"]}
     assert statuses == {UNDATED[0]: 412, UNDATED[1]: 400, SYNTHEA[0]: 200}
+
+
+def test_url_mode_gives_the_in_process_verdicts_for_every_fixture(server_url: str) -> None:
+    """The service judges at today's date: the scenarios that in process get what they expect
+    at their as_of but not today are listed before the run and not judged; every other one
+    gets its in-process verdict. (Which ones those are depends on the day the test runs.)"""
+    result = replay(FIXTURES, "--url", server_url)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    verdicts = [line.split()[0] for line in lines if line.startswith(("PASS", "SKIP", "FAIL"))]
+    assert "FAIL" not in verdicts
+    assert len(verdicts) == len([p for p in FIXTURES.iterdir() if p.is_dir()])
+    skipped = verdicts.count("SKIP")
+    if skipped:
+        statement = next(i for i, line in enumerate(lines) if "cannot be judged over HTTP" in line)
+        first_result = next(i for i, line in enumerate(lines) if line.startswith(("PASS", "SKIP")))
+        assert statement < first_result
+        assert f"{skipped} scenario(s) cannot be judged over HTTP" in lines[statement]
+
+
+def test_validate_reports_invalid_fhir_without_failing(tmp_path: Path) -> None:
+    folders = copy_fixtures(("protocol--malformed-resources-skipped",), tmp_path)
+    result = replay(folders, "--validate")
+    assert result.exit_code == 0, result.output
+    assert "invalid FHIR Observation/k-garbage-date: effectiveDateTime" in result.output
+    assert "inputs with invalid FHIR" in result.output
 
 
 def test_url_mode_when_nothing_listens(tmp_path: Path) -> None:

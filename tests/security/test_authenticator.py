@@ -1,6 +1,7 @@
 """CDS Hooks 2.0 authentication (cds.security.authenticator): only trusted EHRs get answers.
 
-Tokens are signed for real with keys generated here (ES384, RS384, ES256); JWK Sets are served
+Tokens are signed for real with keys generated here (ES384, RS384, ES256, and the RSA key with
+RS256 and PS384); JWK Sets are served
 over real loopback HTTP (tests/support/security.py). Each rejection is checked through the app
 (a bare 401) and by the reason code it logs.
 """
@@ -50,12 +51,30 @@ UNAUTHORIZED_BODY = {"error": {"status": 401, "message": "unauthorized"}}
 # Acceptance
 
 
-@pytest.mark.parametrize("alg", ["ES384", "RS384", "ES256"])
+@pytest.mark.parametrize("alg", ["ES384", "RS384"])
 def test_a_token_signed_by_a_trusted_ehr_is_accepted(harness: Harness, alg: str) -> None:
     client = harness.client()
     response = client.get(DISCOVERY, headers=bearer(harness.token(alg=alg)))
     assert response.status_code == 200
     assert response.json()["services"]
+
+
+@pytest.mark.parametrize(
+    ("alg", "kid"), [("ES256", "es256-1"), ("RS256", "rs384-1"), ("PS384", "rs384-1")]
+)
+def test_other_asymmetric_algorithms_are_refused_unless_configured(
+    harness: Harness, caplog: pytest.LogCaptureFixture, alg: str, kid: str
+) -> None:
+    token = harness.keys.sign(claims_for(DISCOVERY), alg=alg, kid=kid)
+    caplog.set_level(logging.INFO)
+    assert harness.client().get(DISCOVERY, headers=bearer(token)).status_code == 401
+    assert rejected_reasons(caplog) == ["alg_not_allowed"]
+
+    configured = harness.client(harness.settings(jwt_algorithms=[alg]))
+    token = harness.keys.sign(claims_for(DISCOVERY), alg=alg, kid=kid)
+    assert configured.get(DISCOVERY, headers=bearer(token)).status_code == 200
+    # Naming an algorithm replaces the default list: ES384 is no longer accepted there.
+    assert configured.get(DISCOVERY, headers=harness.auth()).status_code == 401
 
 
 def test_a_service_call_with_a_valid_token_gets_cards(harness: Harness) -> None:
@@ -151,9 +170,11 @@ def _hmac(alg: str) -> Any:
     return make
 
 
-def _with_key(key: ECKey | RSAKey, kid: str, alg: str = "ES384") -> Any:
+def _with_key(
+    key: ECKey | RSAKey, kid: str, alg: str = "ES384", header: dict[str, Any] | None = None
+) -> Any:
     def make(h: Harness) -> str:
-        token = h.keys.sign(claims_for(DISCOVERY), alg=alg, kid=kid, key=key)
+        token = h.keys.sign(claims_for(DISCOVERY), alg=alg, kid=kid, key=key, header=header)
         return "Bearer " + token
 
     return make
@@ -193,8 +214,10 @@ REJECTIONS: list[tuple[str, Callable[[Harness], str | None], str]] = [
     ("unknown iss", _signed(iss="https://evil.example.org"), "unknown_iss"),
     ("iss not a string", _signed(iss=["https://ehr.example.org"]), "unknown_iss"),
     (
-        "jku not on the allow-list",
-        _signed(header={"jku": "https://evil.example.org/jwks"}),
+        "unknown kid, jku not on the allow-list",
+        _with_key(
+            ECKey.generate_key("P-384"), "ghost", header={"jku": "https://evil.example.org/k"}
+        ),
         "jku_not_allowed",
     ),
     ("unknown kid", _with_key(ECKey.generate_key("P-384"), "ghost"), "unknown_kid"),

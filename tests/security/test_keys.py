@@ -3,25 +3,30 @@ refresh rate limit."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from joserfc.jwk import ECKey, RSAKey
 
-from cds.security.keys import KeyStore
+from cds.security.keys import ALGORITHM_KEYS, KeyStore
+from cds.settings import JwtAlgorithm
 from tests.support.jwt_keys import (
     ISSUER,
     EhrKeys,
     bearer,
     claims_for,
 )
+from tests.support.paths import REPO
 from tests.support.security import (
     DISCOVERY,
     FakeClock,
     Harness,
 )
+
+SANDBOX_JWKS = REPO / "docker" / "jwks" / "sandbox.cds-hooks.org.json"
 
 
 def test_an_unknown_kid_triggers_exactly_one_refresh(harness: Harness) -> None:
@@ -116,7 +121,9 @@ def test_a_key_set_can_be_a_file(harness: Harness, tmp_path: Path) -> None:
     assert harness.ehr.hit_count("/jwks.json") == 0
 
 
-def test_an_allowed_jku_is_where_the_key_comes_from(harness: Harness) -> None:
+def test_an_allowed_jku_is_followed_for_a_kid_the_configured_set_does_not_hold(
+    harness: Harness,
+) -> None:
     other = EhrKeys({"jku-key": ECKey.generate_key("P-384", parameters={"kid": "jku-key"})})
     jku = f"{harness.ehr.url}/jku-jwks.json"
     harness.ehr.json("/jku-jwks.json", other.jwks())
@@ -124,6 +131,50 @@ def test_an_allowed_jku_is_where_the_key_comes_from(harness: Harness) -> None:
     token = other.sign(claims_for(DISCOVERY), kid="jku-key", header={"jku": jku})
     assert client.get(DISCOVERY, headers=bearer(token)).status_code == 200
     assert harness.ehr.hit_count("/jku-jwks.json") == 1
-    # The key set named by jku is the only one used: the issuer's own keys do not count there.
-    token = harness.keys.sign(claims_for(DISCOVERY), header={"jku": jku})
-    assert client.get(DISCOVERY, headers=bearer(token)).status_code == 401
+
+
+def test_a_kid_the_configured_set_holds_is_verified_with_it_whatever_jku_says(
+    harness: Harness,
+) -> None:
+    """The configured JWK Set is asked first: its keys verify their own kids, and the token's
+    jku is not fetched, allowed or not."""
+    allowed_jku = f"{harness.ehr.url}/jku-jwks.json"
+    harness.ehr.json("/jku-jwks.json", EhrKeys.generate().jwks())  # other keys, same kids
+    client = harness.client()
+    for jku in (allowed_jku, "https://somewhere-else.example.org/jwks.json"):
+        token = harness.keys.sign(claims_for(DISCOVERY), header={"jku": jku})
+        assert client.get(DISCOVERY, headers=bearer(token)).status_code == 200, jku
+    assert harness.ehr.hit_count("/jku-jwks.json") == 0
+
+
+SANDBOX_ISSUER = "https://sandbox.cds-hooks.org"
+SANDBOX_KID = "44823f3d-0b01-4a6c-a80e-b9d3e8a7226f"
+SANDBOX_JKU = "https://sandbox.cds-hooks.org/.well-known/jwks.json"
+
+
+def test_sandbox_tokens_are_verified_on_a_closed_network(harness: Harness, tmp_path: Path) -> None:
+    """The CDS Hooks sandbox's tokens always carry a jku on the internet. With its key set saved
+    as a local file (README, "Trying it with the CDS Hooks sandbox"), they are verified with that
+    file and nothing is fetched. (The test signs with its own key under the sandbox's kid.)"""
+    sandbox = EhrKeys({SANDBOX_KID: ECKey.generate_key("P-384", parameters={"kid": SANDBOX_KID})})
+    jwks = tmp_path / "sandbox-jwks.json"
+    jwks.write_text(json.dumps(sandbox.jwks()))
+    keys = KeyStore()
+    settings = harness.settings(trusted_issuers={SANDBOX_ISSUER: str(jwks)})
+    client = harness.client(settings, authenticator=harness.authenticator(settings, keys=keys))
+    # The header and payload the sandbox sends (jwt-generator.js): ES384, typ, kid, jku.
+    claims = claims_for(DISCOVERY, iss=SANDBOX_ISSUER, tenant=None)
+    token = sandbox.sign(claims, kid=SANDBOX_KID, header={"jku": SANDBOX_JKU})
+    assert client.get(DISCOVERY, headers=bearer(token)).status_code == 200
+    assert keys.loads == 1  # the file, once; the jku was never followed
+
+
+def test_the_shipped_sandbox_key_set_holds_the_key_its_tokens_name() -> None:
+    keys = KeyStore()
+    key = asyncio.run(keys.key_for(str(SANDBOX_JWKS), SANDBOX_KID, "ES384"))
+    assert key is not None
+    assert key.get("crv") == "P-384"
+
+
+def test_every_algorithm_a_setting_may_name_has_its_key_type() -> None:
+    assert set(ALGORITHM_KEYS) == set(get_args(JwtAlgorithm))

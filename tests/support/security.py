@@ -115,6 +115,7 @@ class Harness:
             settings.trusted_issuers,
             public_url=settings.public_url,
             leeway_seconds=settings.jwt_leeway_seconds,
+            algorithms=settings.jwt_algorithms,
             **options,
         )
 
