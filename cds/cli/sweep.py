@@ -71,6 +71,12 @@ def _parse_as_of(_: click.Context, __: click.Parameter, value: str | None) -> da
     "(old exports, synthetic patients).",
 )
 @click.option(
+    "--with-complaint",
+    is_flag=True,
+    help="Add a sleep-related leg cramp (G47.62), coded a week before, to every chart: the "
+    "burden of candidate-cause cards if every patient reported night cramps.",
+)
+@click.option(
     "--compare",
     "compare",
     multiple=True,
@@ -103,6 +109,7 @@ def sweep(
     hooks_dir: Path | None,
     as_of: datetime | None,
     shift_to_now: bool,
+    with_complaint: bool,
     compare: tuple[str, ...],
     engine: Literal["local", "spark"],
     workers: int | None,
@@ -140,6 +147,7 @@ def sweep(
         candidate=candidate,
         as_of=as_of or datetime.now(UTC),
         shift_to_now=shift_to_now,
+        with_complaint=with_complaint,
     )
     try:
         run = _run(console, list(sources), spec, engine, workers, spark_master, quiet)
@@ -273,6 +281,7 @@ def write_outputs(
         sources=sources,
         as_of=run.as_of.isoformat(),
         shift_to_now=run.shift_to_now,
+        with_complaint=run.with_complaint,
         engine=run.engine,
         seconds=run.seconds,
         baseline_label=run.baseline_label,

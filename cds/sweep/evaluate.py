@@ -26,7 +26,7 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +133,9 @@ class EvaluationSpec:
     as_of: datetime
     candidate: Pins | None = None
     shift_to_now: bool = False
+    # Add a coded leg complaint to every chart (`ADDED_COMPLAINT`): the burden of the
+    # candidate-cause cards on a population where everyone reports night cramps, their worst case.
+    with_complaint: bool = False
 
 
 @dataclass(frozen=True)
@@ -213,6 +216,10 @@ class Evaluator:
             except Exception as exc:  # one chart's failure must not stop a population's sweep
                 failed = Outcome((), error=f"dates not moved: {type(exc).__name__}: {exc}")
                 bodies = [failed for _ in services]
+        if self.spec.with_complaint:
+            for built in bodies:
+                if isinstance(built, dict):
+                    _add_complaint(built["prefetch"], chart.patient_id, self.spec.as_of)
         outcomes = [
             body if isinstance(body, Outcome) else self._outcome(service, body)
             for service, body in zip(services, bodies, strict=True)
@@ -298,6 +305,61 @@ def _service(pins: Pins, engine: Engine) -> _Service:
     )
     unreleased = tuple(r.key for r in rules if not registry.is_released(r))
     return _Service(definition, unreleased)
+
+
+# The complaint `--with-complaint` adds: a sleep-related leg cramp (ICD-10-CM G47.62, of the
+# `leg-cramp` value set, clinical-content.md §1.6), active, coded a week before the chart is judged.
+ADDED_COMPLAINT_CODING = {
+    "system": "http://hl7.org/fhir/sid/icd-10-cm",
+    "code": "G47.62",
+    "display": "Sleep related leg cramps",
+}
+ADDED_COMPLAINT_DAYS_AGO = 7
+ADDED_COMPLAINT_ID = "cds-sweep-added-complaint"
+
+
+def _add_complaint(prefetch: dict[str, Any], patient_id: str, as_of: datetime) -> None:
+    """The chart's Condition searchset (every service reads Conditions for complaints) with the
+    added complaint in it; a chart with no Conditions gets a searchset of its own."""
+    when = (as_of - timedelta(days=ADDED_COMPLAINT_DAYS_AGO)).isoformat()
+    condition = {
+        "resourceType": "Condition",
+        "id": ADDED_COMPLAINT_ID,
+        "clinicalStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                    "code": "active",
+                }
+            ]
+        },
+        "verificationStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                    "code": "confirmed",
+                }
+            ]
+        },
+        "code": {
+            "coding": [dict(ADDED_COMPLAINT_CODING)],
+            "text": ADDED_COMPLAINT_CODING["display"],
+        },
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "onsetDateTime": when,
+        "recordedDate": when,
+    }
+    entry = {"fullUrl": f"Condition/{ADDED_COMPLAINT_ID}", "resource": condition}
+    searchset = prefetch.get("Condition")
+    if not isinstance(searchset, dict) or searchset.get("resourceType") != "Bundle":
+        searchset = prefetch["Condition"] = {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "entry": [],
+        }
+    entries = searchset.setdefault("entry", [])
+    entries.append(entry)
+    searchset["total"] = len(entries)
 
 
 def _include_medications(prefetch: dict[str, Any], bundle: Mapping[str, Any]) -> None:

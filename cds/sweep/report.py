@@ -81,6 +81,7 @@ class ReportFacts:
     candidate_pins: Sequence[str] | None = None
     unreleased: Sequence[str] = ()
     skipped_files: Sequence[str] = ()
+    with_complaint: bool = False
 
 
 def render_html(
@@ -150,6 +151,14 @@ def _facts_table(facts: ReportFacts, baseline: Burden) -> str:
         ),
         ("pins in force", facts.baseline_label),
     ]
+    if facts.with_complaint:
+        rows.insert(
+            4,
+            (
+                "complaint added",
+                "a sleep-related leg cramp (ICD-10-CM G47.62), coded a week before, on every chart",
+            ),
+        )
     if facts.candidate_label is not None:
         rows.append(("candidate pins", facts.candidate_label))
     rate = baseline.charts / facts.seconds if facts.seconds > 0 else 0.0

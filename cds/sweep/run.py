@@ -34,6 +34,7 @@ class SweepRun:
     engine: str  # "local, 2 processes" / "spark local[2]"
     as_of: datetime
     shift_to_now: bool
+    with_complaint: bool
     baseline_label: str
     candidate_label: str | None
     baseline_pins: tuple[str, ...]  # rule@version
@@ -95,6 +96,7 @@ def sweep(
         engine=label,
         as_of=spec.as_of,
         shift_to_now=spec.shift_to_now,
+        with_complaint=spec.with_complaint,
         baseline_label=spec.baseline.label,
         candidate_label=None if spec.candidate is None else spec.candidate.label,
         baseline_pins=baseline_pins,

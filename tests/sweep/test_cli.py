@@ -104,6 +104,25 @@ def test_the_report_and_results_of_one_set_of_pins(fixture_export: Path, tmp_pat
     assert "pad-rest-pain" in result.output
 
 
+def test_with_complaint_the_report_says_so_and_candidate_cards_appear(
+    fixture_export: Path, tmp_path: Path
+) -> None:
+    plain, cramps = tmp_path / "plain", tmp_path / "cramps"
+    common = ("--as-of", AS_OF.isoformat(), "--workers", "1")
+    assert run_cli(fixture_export, *common, "--out", plain).exit_code == 0
+    result = run_cli(fixture_export, *common, "--with-complaint", "--out", cramps)
+
+    assert result.exit_code == 0, result.output
+    before = {r.chart: r.baseline.cards for r in read_results(plain)}
+    after = {r.chart: r.baseline.cards for r in read_results(cramps)}
+    comparison = compare(before, after)
+    # A complaint only opens candidate-cause cards: charts gain cards, none loses one.
+    assert comparison.changed_charts
+    assert all(not c.lost for c in comparison.rules)
+    assert "complaint added" in (cramps / "report.html").read_text()
+    assert "complaint added" not in (plain / "report.html").read_text()
+
+
 def test_refusals_are_one_line_and_exit_2(fixture_export: Path, tmp_path: Path) -> None:
     unknown = run_cli(fixture_export, "--compare", "dvt-risk@7.0.0", "--out", tmp_path)
     assert unknown.exit_code == 2

@@ -99,6 +99,22 @@ def test_shift_to_now_judges_an_old_record_as_current(baseline_pins: Pins) -> No
     ]
 
 
+def test_with_complaint_every_chart_reports_night_cramps(baseline_pins: Pins) -> None:
+    # Salmeterol without a leg complaint is no card (a candidate cause, §1.6) ...
+    chart = chart_of("beta2-agonist-cramps--salmeterol-no-complaint-no-card")
+    plain = Evaluator(EvaluationSpec(baseline_pins, AS_OF)).evaluate(chart)
+    # ... and is one once a sleep-related leg cramp is coded on the chart.
+    spec = EvaluationSpec(baseline_pins, AS_OF, with_complaint=True)
+    with_cramps = Evaluator(spec).evaluate(chart)
+
+    assert plain.baseline.cards == ()
+    assert [c.rule for c in with_cramps.baseline.cards] == ["beta2-agonist-cramps"]
+    # The chart given to the sweep is left as it was.
+    assert not any(
+        e["resource"].get("id") == "cds-sweep-added-complaint" for e in chart.bundle["entry"]
+    )
+
+
 def test_medications_of_the_chart_join_the_orders_that_reference_them(
     evaluator: Evaluator,
 ) -> None:
