@@ -43,14 +43,19 @@ EXPORT_TYPES = frozenset(
 
 
 def fixture_bundles() -> dict[str, dict[str, Any]]:
-    """Every scenario's patient Bundle, by scenario name (all judged at AS_OF)."""
+    """The patient Bundle of every scenario judged at AS_OF, by scenario name: a sweep judges
+    a whole population at one instant, so scenarios written for another date stay out."""
     bundles = {}
     for folder in sorted(FIXTURES.iterdir()):
-        if (folder / "bundle.json").is_file():
-            scenario = json.loads((folder / "scenario.json").read_text())
-            assert datetime.fromisoformat(scenario["as_of"]) == AS_OF
+        if (folder / "bundle.json").is_file() and scenario_as_of(folder) == AS_OF:
             bundles[folder.name] = json.loads((folder / "bundle.json").read_text())
+    assert len(bundles) >= 50, "the sweep tests need the fixtures written for AS_OF"
     return bundles
+
+
+def scenario_as_of(folder: Path) -> datetime:
+    scenario = json.loads((folder / "scenario.json").read_text())
+    return datetime.fromisoformat(scenario["as_of"])
 
 
 @pytest.fixture(scope="session")
