@@ -12,8 +12,10 @@ from tests.support.fhir import (
     SNOMED,
     condition,
     draft_order,
+    encounter,
     medication_request,
     observation,
+    when,
 )
 from tests.support.rules import fired_rule, rule_fixture, run_rule
 
@@ -46,6 +48,7 @@ def test_deficiency_is_a_warning_on_any_chart(rule: RuleVersion) -> None:
     assert finding.suggestions == ()
 
 
+@pytest.mark.rule_versions(until="1.0.0")
 def test_summary_names_statin_intolerance_on_a_statin(rule: RuleVersion) -> None:
     finding = fired_rule(rule, observation(VIT_D_MASS, 9, "ng/mL"), atorvastatin())
     assert finding.summary == (
@@ -113,6 +116,7 @@ def test_supplement_lowers_deficiency_to_info(rule: RuleVersion) -> None:
     assert any("already prescribed (cholecalciferol)" in c for c in finding.cautions)
 
 
+@pytest.mark.rule_versions(until="1.0.0")
 def test_supplement_stopped_over_30_days_ago_does_not_count(rule: RuleVersion) -> None:
     stopped = cholecalciferol(status="stopped", days_ago=200, ended_days_ago=31)
     assert fired_rule(rule, observation(VIT_D_MASS, 9, "ng/mL"), stopped).severity == "warning"
@@ -174,3 +178,165 @@ def test_drafted_statin_in_context_involves_the_order(rule: RuleVersion) -> None
     )
     assert finding.severity == "warning"
     assert finding.involves_draft_order
+
+
+# -- 1.1.0: §22.2 b, n, wording --------------------------------------------------------------
+
+
+def with_therapy_end(order: dict[str, Any], *, days_ago: float) -> dict[str, Any]:
+    order["dosageInstruction"] = [
+        {"timing": {"repeat": {"boundsPeriod": {"start": when(400), "end": when(days_ago)}}}}
+    ]
+    return order
+
+
+def leg_cramps() -> dict[str, Any]:
+    return condition("G47.62", system=ICD10, display="Sleep related leg cramps")
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_on_a_statin_without_symptoms_the_card_names_a_risk_not_an_intolerance(
+    rule: RuleVersion,
+) -> None:
+    finding = fired_rule(rule, observation(VIT_D_MASS, 9, "ng/mL"), atorvastatin())
+    assert finding.summary == (
+        "25-OH vitamin D 9 ng/mL (deficient) on atorvastatin predisposes to statin muscle symptoms."
+    )
+    assert "intolerance" not in finding.summary
+    assert not finding.candidate
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_a_coded_statin_myopathy_is_named_as_on_record(rule: RuleVersion) -> None:
+    sams = condition("16462851000119106", display="Myalgia caused by statin (finding)")
+    finding = fired_rule(rule, observation(VIT_D_MASS, 9, "ng/mL"), atorvastatin(), sams)
+    assert finding.summary == (
+        "25-OH vitamin D 9 ng/mL (deficient) may contribute to the muscle symptoms on record."
+    )
+    assert any(e.label == "Myalgia caused by statin (finding)" for e in finding.evidence)
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+@pytest.mark.parametrize(
+    ("complaint", "words"),
+    [(leg_pain, "the leg pain on record"), (leg_cramps, "the leg cramps on record")],
+)
+def test_the_summary_names_the_complaint_on_record(
+    rule: RuleVersion, complaint: Any, words: str
+) -> None:
+    finding = fired_rule(rule, observation(VIT_D_MASS, 16, "ng/mL"), atorvastatin(), complaint())
+    assert finding.summary == f"25-OH vitamin D 16 ng/mL (insufficient) may contribute to {words}."
+    assert finding.candidate
+    assert "statin-associated muscle symptoms" in finding.explanation
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_without_statin_or_complaint_the_summary_names_what_deficiency_causes(
+    rule: RuleVersion,
+) -> None:
+    finding = fired_rule(rule, observation(VIT_D_MASS, 9, "ng/mL"))
+    assert finding.summary == (
+        "25-OH vitamin D 9 ng/mL (deficient) may contribute to muscle aches and cramps."
+    )
+    assert "statin" not in finding.explanation
+    assert finding.explanation.count(". ") <= 1
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+@pytest.mark.parametrize(
+    ("value", "supplement", "severity"),
+    [
+        (11.9, False, "warning"),
+        (11.9, True, "info"),
+        (12.0, False, "info"),
+        (12.0, True, "info"),
+    ],
+)
+def test_a_supplement_lowers_a_warning_to_a_candidate_cause(
+    rule: RuleVersion, value: float, supplement: bool, severity: str
+) -> None:
+    resources = [observation(VIT_D_MASS, value, "ng/mL")]
+    if supplement:
+        resources.append(cholecalciferol())
+    without_complaint = run_rule(rule, *resources)
+    if severity == "warning":
+        assert without_complaint is not None
+        assert not without_complaint.candidate
+    else:
+        assert without_complaint is None  # a candidate cause needs the complaint
+    finding = fired_rule(rule, *resources, leg_pain())
+    assert finding.severity == severity
+    assert finding.candidate is (severity == "info")
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+@pytest.mark.parametrize(("ended_days_ago", "lowers"), [(30, True), (31, False)])
+def test_a_supplement_counts_for_30_days_after_its_therapy_end(
+    rule: RuleVersion, ended_days_ago: int, lowers: bool
+) -> None:
+    stopped = with_therapy_end(
+        cholecalciferol(status="stopped", days_ago=200), days_ago=ended_days_ago
+    )
+    finding = run_rule(rule, observation(VIT_D_MASS, 9, "ng/mL"), stopped)
+    assert (finding is None) is lowers
+    if finding is not None:
+        assert finding.severity == "warning"
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_a_supplement_past_its_dispensing_window_still_counts(rule: RuleVersion) -> None:
+    order = cholecalciferol(days_ago=200, ended_days_ago=100)  # validityPeriod ended
+    finding = fired_rule(rule, observation(VIT_D_MASS, 9, "ng/mL"), order, leg_pain())
+    assert finding.severity == "info"
+    assert any("already prescribed" in c for c in finding.cautions)
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+@pytest.mark.parametrize(
+    ("code", "display"),
+    [("R60.0", "Localized edema"), ("G25.81", "Restless legs syndrome")],
+)
+def test_swelling_or_restless_legs_alone_do_not_open_a_candidate_card(
+    rule: RuleVersion, code: str, display: str
+) -> None:
+    complaint = condition(code, system=ICD10, display=display)
+    assert run_rule(rule, observation(VIT_D_MASS, 15, "ng/mL"), complaint) is None
+    coded = condition("34713006", system=SNOMED, display="Vitamin D deficiency")
+    assert run_rule(rule, coded, complaint) is None
+    # A finding still fires on its own.
+    assert fired_rule(rule, observation(VIT_D_MASS, 9, "ng/mL"), complaint).severity == "warning"
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_a_complaint_as_a_visit_reason_counts(rule: RuleVersion) -> None:
+    visit = encounter(start_days_ago=14, reason=(ICD10, "M79.606"))
+    finding = fired_rule(rule, observation(VIT_D_MASS, 15, "ng/mL"), visit)
+    assert finding.severity == "info"
+    assert finding.summary.endswith("may contribute to the leg pain on record.")
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_a_censored_result_keeps_its_comparator(rule: RuleVersion) -> None:
+    finding = fired_rule(rule, observation(VIT_D_MASS, 5, "ng/mL", comparator="<"))
+    assert finding.summary.startswith("25-OH vitamin D <5 ng/mL (deficient)")
+    assert finding.evidence[0].value.startswith("<5 ng/mL")
+    # "<15" cannot be placed below 12: insufficient, not deficient.
+    assert run_rule(rule, observation(VIT_D_MASS, 15, "ng/mL", comparator="<")) is None
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_a_coded_deficiency_without_result_is_a_candidate_cause(rule: RuleVersion) -> None:
+    coded = condition("34713006", system=SNOMED, display="Vitamin D deficiency")
+    finding = fired_rule(rule, coded, leg_pain())
+    assert finding.severity == "info"
+    assert finding.candidate
+    assert finding.summary == (
+        "Vitamin D deficiency on record, no 25-OH D result in 12 months: may contribute to the "
+        "leg pain on record."
+    )
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_source_is_the_vitamin_d_guideline(rule: RuleVersion) -> None:
+    assert rule.source_label == "Endocrine Society vitamin D guideline 2011"
+    assert rule.provenance.url == "https://doi.org/10.1210/jc.2011-0385"

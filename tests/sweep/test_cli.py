@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 
 from cds.cli import main
 from cds.sweep.compare import compare
+from cds.sweep.evaluate import pins_from_folder
 from cds.sweep.results import CardResult, ChartResult, Outcome
 from tests.support.paths import FIXTURES, HOOKS, REPO
 from tests.sweep.conftest import AS_OF, scenario_as_of
@@ -93,7 +94,8 @@ def test_the_report_and_results_of_one_set_of_pins(fixture_export: Path, tmp_pat
     assert [r.chart for r in results] == sorted(r.chart for r in results)
     cards = [c for r in results for c in r.baseline.cards]
     assert cards
-    assert all(c.version == "1.0.0" for c in cards)  # rule@version on every card
+    pinned = pins_from_folder(HOOKS).rules
+    assert all(c.version == pinned[c.rule] for c in cards)  # rule@version on every card
     assert all(r.candidate is None for r in results)
     assert (out / "problems.jsonl").read_text() == ""
     page = (out / "report.html").read_text()

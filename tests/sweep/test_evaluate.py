@@ -49,7 +49,7 @@ def chart_of(name: str) -> Chart:
 
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_a_chart_gets_the_cards_cds_replay_gives(
-    name: str, evaluator: Evaluator, engine: Engine
+    name: str, evaluator: Evaluator, engine: Engine, baseline_pins: Pins
 ) -> None:
     with Replayer(InProcessTarget(engine, Settings()), as_of=AS_OF) as replayer:
         replayed = replayer.replay(load_scenario(FIXTURES / name))
@@ -59,7 +59,7 @@ def test_a_chart_gets_the_cards_cds_replay_gives(
     assert [(c.rule, c.indicator, c.summary) for c in result.baseline.cards] == [
         (c.rule, c.indicator, c.summary) for c in replayed.cards
     ]
-    assert all(c.version == "1.0.0" for c in result.baseline.cards)
+    assert all(c.version == baseline_pins.rules[c.rule] for c in result.baseline.cards)
     assert result.chart == chart_of(name).patient_id
     assert result.candidate is None
 

@@ -14,6 +14,7 @@ newer library, then the older.
 from __future__ import annotations
 
 from cds.rules.lib.complaints.v2 import ComplaintsV2
+from cds.rules.lib.conditions.v2 import ConditionsV2
 from cds.rules.lib.cramp_labs.v1 import CrampLabs
 from cds.rules.lib.evidence.v2 import EvidenceLinesV2
 from cds.rules.lib.laterality.v1 import Laterality
@@ -35,6 +36,7 @@ class Library2026_12(
     EvidenceLinesV2,
     Smoking,
     Laterality,
+    ConditionsV2,
     Library2026_11,
 ):
     """The questions of ruleset 2026.12: v2 where §22 settled them anew, v1 otherwise."""
