@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from cds.rules.base import RuleVersion
-from tests.support.fhir import ICD10, condition, patient
+from tests.support.fhir import ICD10, SNOMED, condition, encounter, observation, patient
 from tests.support.rules import fired_rule, rule_fixture, run_rule
 
 REST_PAIN_LEFT = ("I70.222", ICD10)
@@ -163,3 +163,123 @@ def test_rule_metadata(rule: RuleVersion) -> None:
     assert rule.severities == ("info", "warning", "critical")
     assert "ABI" in rule.provenance.rationale
     assert "cannot run" in rule.provenance.rationale
+
+
+# -- 1.1.0: wording from the record, the at-risk card opens with leg pain, §22.2 e and f ---------
+
+SLEEP_LEG_CRAMPS = ("G47.62", ICD10)
+SMOKING_STATUS = "72166-2"
+SMOKES_DAILY = (SNOMED, "449868002")
+# An answer outside the `smoker` set, as an ex-smoker or never-smoker answer is.
+NOT_A_SMOKER = (SNOMED, "answer-not-in-the-smoker-set")
+
+
+def cramps() -> dict[str, Any]:
+    return icd(SLEEP_LEG_CRAMPS, display="Sleep related leg cramps", onset_days_ago=7)
+
+
+def smoking_status(answer: tuple[str, str], days_ago: float) -> dict[str, Any]:
+    return observation(SMOKING_STATUS, None, days_ago=days_ago, value_code=answer)
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_known_pad_with_coded_cramps_says_leg_cramps(rule: RuleVersion) -> None:
+    # The review's card: a coded "sleep related leg cramps" and the card said "leg pain".
+    finding = fired_rule(rule, icd(PAD_UNSPECIFIED), cramps())
+    assert finding.severity == "warning"
+    assert finding.summary == (
+        "PAD on record (I73.9) with leg cramps: ischaemia may be the cause. Ask about rest pain; "
+        "consider an ABI."
+    )
+    assert "leg pain" not in (finding.summary + finding.explanation).lower()
+    assert "with leg cramps on record" in finding.explanation
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_known_pad_with_pain_and_cramps_names_both(rule: RuleVersion) -> None:
+    finding = fired_rule(rule, icd(PAD_UNSPECIFIED), cramps(), pain())
+    assert "with leg pain and cramps:" in finding.summary
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_the_at_risk_card_needs_leg_pain_not_cramps(rule: RuleVersion) -> None:
+    assert run_rule(rule, born_years_ago(70), condition(DIABETES), cramps()) is None
+    finding = fired_rule(rule, born_years_ago(70), condition(DIABETES), cramps(), pain())
+    assert finding.severity == "info"
+    assert finding.summary == (
+        "PAD risk (diabetes, age 70) with leg pain. Consider an ankle-brachial index (ABI)."
+    )
+
+
+@pytest.mark.rule_versions(until="1.0.0")
+def test_1_0_0_opened_the_at_risk_card_on_cramps(rule: RuleVersion) -> None:
+    finding = run_rule(rule, born_years_ago(70), cramps())
+    assert finding is not None
+    assert "with leg pain" in finding.summary  # the wording the review found
+
+
+def test_leg_pain_as_a_visit_reason_opens_the_at_risk_card(rule: RuleVersion) -> None:
+    visit = encounter(start_days_ago=3, reason=(ICD10, "M79.605"))
+    finding = fired_rule(rule, born_years_ago(66), visit)
+    assert finding.summary.startswith("PAD risk (age 66) with leg pain.")
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_a_smoker_recorded_only_by_the_smoking_status_answer(rule: RuleVersion) -> None:
+    # The review's chart: 58, smoker only as a 72166-2 answer, leg pain: at risk (50-64 + smoker).
+    finding = fired_rule(rule, born_years_ago(58), smoking_status(SMOKES_DAILY, 30), pain())
+    assert finding.summary.startswith("PAD risk (smoker, age 58) with leg pain.")
+    line = next(e for e in finding.evidence if e.label == "Smoking status")
+    assert line.value == "Smokes tobacco daily (finding)"
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_a_later_non_smoker_answer_makes_a_former_smoker(rule: RuleVersion) -> None:
+    resources = [born_years_ago(58), pain()]
+    answers = [smoking_status(SMOKES_DAILY, 400), smoking_status(NOT_A_SMOKER, 30)]
+    finding = fired_rule(rule, *resources, *answers)
+    assert finding.summary.startswith("PAD risk (former smoker, age 58)")
+    smoker = condition(SMOKER, onset_days_ago=800)
+    finding = fired_rule(rule, *resources, smoker, smoking_status(NOT_A_SMOKER, 30))
+    assert finding.summary.startswith("PAD risk (former smoker, age 58)")
+    # Never a smoker on record: 58 with no risk factor is not at risk.
+    assert run_rule(rule, *resources, smoking_status(NOT_A_SMOKER, 30)) is None
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_only_rest_pain_stands_on_its_own(rule: RuleVersion) -> None:
+    assert not fired_rule(rule, icd(REST_PAIN_LEFT)).candidate
+    assert fired_rule(rule, icd(PAD_UNSPECIFIED), cramps()).candidate
+    assert fired_rule(rule, born_years_ago(70), pain()).candidate
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_details_stay_short(rule: RuleVersion) -> None:
+    family = {
+        "resourceType": "FamilyMemberHistory",
+        "id": "fmh-2",
+        "status": "completed",
+        "patient": {"reference": "Patient/patient-1"},
+        "relationship": {"text": "father"},
+        "condition": [{"code": {"coding": [{"system": ICD10, "code": "I73.9"}]}}],
+    }
+    resources = [
+        born_years_ago(71),
+        smoking_status(SMOKES_DAILY, 10),
+        condition(DIABETES),
+        condition(HYPERTENSION),
+        condition(HYPERLIPIDAEMIA),
+        condition(MI, onset_days_ago=800),
+        family,
+        pain(),
+        cramps(),
+    ]
+    for finding in (
+        fired_rule(rule, *resources),
+        fired_rule(rule, *resources, icd(PAD_UNSPECIFIED), condition(CLAUDICATION)),
+        fired_rule(rule, *resources, icd(REST_PAIN_LEFT)),
+    ):
+        assert len(finding.evidence) <= 6
+        assert len(finding.cautions) <= 2
+        assert len(finding.explanation) <= 300
+        assert finding.explanation.count(". ") <= 1

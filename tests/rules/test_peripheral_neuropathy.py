@@ -63,6 +63,7 @@ def test_high_a1c_without_diagnosis_is_a_warning_on_any_chart(rule: RuleVersion)
     assert [s.loinc for s in finding.suggestions] == [HBA1C]
 
 
+@pytest.mark.rule_versions(until="1.0.0")
 def test_with_leg_complaint_neuropathy_is_named_and_b12_suggested(
     rule: RuleVersion,
 ) -> None:
@@ -133,6 +134,7 @@ def test_glucose_is_shown_as_context(rule: RuleVersion) -> None:
 # -- candidate causes and monitoring gap (need a complaint) -----------------------------------
 
 
+@pytest.mark.rule_versions(until="1.0.0")
 def test_diabetes_with_leg_pain_is_info(rule: RuleVersion) -> None:
     finding = fired(rule, type2_diabetes(), a1c(7.4, days_ago=30), leg_pain())
     assert finding.severity == "info"
@@ -202,3 +204,96 @@ def test_refuted_neuropathy_is_ignored(rule: RuleVersion, status: str) -> None:
 def test_unspecified_polyneuropathy_alone_does_not_fire(rule: RuleVersion) -> None:
     neuropathy = condition("G62.9", system=ICD10, display="Polyneuropathy, unspecified")
     assert run_rule(rule, neuropathy, leg_pain()) is None
+
+
+# -- 1.1.0: wider sets, the complaint on record named, comparators, candidate causes -------------
+
+SLEEP_LEG_CRAMPS = "G47.62"
+FASTING_GLUCOSE = "1558-6"
+HBA1C_DBS = "96595-4"
+
+
+def cramps() -> dict[str, Any]:
+    return condition(
+        SLEEP_LEG_CRAMPS, system=ICD10, display="Sleep related leg cramps", onset_days_ago=7
+    )
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_the_named_cause_says_the_complaint_on_record(rule: RuleVersion) -> None:
+    finding = fired(rule, type2_diabetes(), a1c(7.4, days_ago=30), cramps())
+    assert finding.summary == (
+        "Diabetes on record: diabetic neuropathy may explain the leg cramps."
+    )
+    pain = fired(rule, type2_diabetes(), a1c(7.4, days_ago=30), leg_pain())
+    assert pain.summary == "Diabetes on record: diabetic neuropathy may explain the leg pain."
+    assert pain.severity == "info"
+    assert [s.loinc for s in pain.suggestions] == [B12]
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_undiagnosed_diabetes_says_the_complaint_on_record(rule: RuleVersion) -> None:
+    finding = fired(rule, a1c(7.1), cramps())
+    assert finding.summary == (
+        "HbA1c 7.1% without a diabetes diagnosis; diabetic neuropathy may explain the leg "
+        "cramps. Repeat to confirm (ADA)."
+    )
+    assert [s.loinc for s in finding.suggestions] == [HBA1C, B12]
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_a_neuropathy_is_called_diabetic_only_when_coded_so(rule: RuleVersion) -> None:
+    other = condition("G62.9", system=ICD10, display="Polyneuropathy, unspecified")
+    finding = fired(rule, type2_diabetes(), other, a1c(7.0), leg_pain())
+    assert finding.summary == "Diabetes and a neuropathy on record may explain the leg pain."
+    coded = fired(rule, diabetic_polyneuropathy(), a1c(7.0), leg_pain())
+    assert coded.summary == "Diabetic neuropathy on record may explain the leg pain."
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_codes_of_the_wider_sets(rule: RuleVersion) -> None:
+    diabetes = condition("E11.9", system=ICD10, display="Type 2 diabetes mellitus")
+    assert fired(rule, diabetes, a1c(7.0), leg_pain()).summary.startswith("Diabetes on record")
+    abuse = condition("F10.10", system=ICD10, display="Alcohol abuse, uncomplicated")
+    assert fired(rule, abuse, leg_pain()).summary.startswith("Alcohol use disorder on record")
+    dbs = fired(rule, observation(HBA1C_DBS, 6.8, "%"))
+    assert dbs.severity == "warning"
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_a_censored_a1c_keeps_its_comparator_in_the_evidence(rule: RuleVersion) -> None:
+    finding = fired(rule, a1c(14, comparator=">"))
+    line = next(e for e in finding.evidence if e.label == "HbA1c")
+    assert line.value.startswith(">14 %")
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_a_fasting_glucose_is_labelled_so(rule: RuleVersion) -> None:
+    fasting = observation(FASTING_GLUCOSE, 131, "mg/dL")
+    fasting["code"]["coding"][0]["display"] = "Fasting glucose [Mass/volume] in Serum or Plasma"
+    finding = fired(rule, a1c(7.1), fasting)
+    assert any(e.label == "Glucose, fasting" for e in finding.evidence)
+    random = fired(rule, a1c(7.1), observation(GLUCOSE, 162, "mg/dL"))
+    assert any(e.label == "Glucose (fasting state not known)" for e in random.evidence)
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_only_undiagnosed_diabetes_stands_on_its_own(rule: RuleVersion) -> None:
+    assert not fired(rule, a1c(7.1)).candidate
+    assert not fired(rule, a1c(7.1), leg_pain()).candidate
+    assert fired(rule, type2_diabetes(), a1c(7.0), leg_pain()).candidate
+    assert fired(rule, diabetic_polyneuropathy(), leg_swelling()).candidate  # the HbA1c gap
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_details_stay_short(rule: RuleVersion) -> None:
+    alcohol = condition("F10.20", system=ICD10, display="Alcohol dependence, uncomplicated")
+    for finding in (
+        fired(rule, a1c(7.1), a1c(6.9, days_ago=200), alcohol, leg_pain(), cramps()),
+        fired(rule, a1c(7.1), leg_pain()),
+        fired(rule, diabetic_polyneuropathy(), type2_diabetes(), alcohol, leg_pain(), cramps()),
+    ):
+        assert len(finding.evidence) <= 6
+        assert len(finding.cautions) <= 2
+        assert len(finding.explanation) <= 300
+        assert finding.explanation.count(". ") <= 1

@@ -10,8 +10,12 @@ import pytest
 from click.testing import CliRunner
 
 from cds.cli import main
+from cds.rules.registry import load_registry
 from cds.rules.release import UNWRITTEN_CHANGE, next_version
 from tests.support.checkout import edited_copy, run_cds
+
+# A ruleset release after the current one (2026.11.1, or 2026.12.0 once released).
+NEXT_RELEASE = "2026.12.1"
 
 THRESHOLD_VERSION = '''"""diuretic-electrolytes 1.1.0: potassium below 2.8 mmol/L is critical."""
 
@@ -88,7 +92,7 @@ def test_new_writes_the_next_version_which_release_refuses_until_it_says_what_ch
     assert "#   k_critical = 2.5" in source  # the parameters it may change, listed
     assert all(len(line) < 100 for line in source.splitlines())
     # As written, the new version changes nothing and says nothing: both are refused.
-    release = run_cds(root, "rules", "release", "--as", "2026.11.2")
+    release = run_cds(root, "rules", "release", "--as", NEXT_RELEASE)
     assert release.returncode == 1
     assert "UNWRITTEN diuretic-electrolytes@1.1.0" in release.stderr
     assert (
@@ -117,12 +121,12 @@ def test_a_threshold_version_its_diff_pins_and_release(tmp_path: Path) -> None:
     assert "not released yet: diuretic-electrolytes@1.1.0" in unreleased.stdout
     assert "pinned but not released: diuretic-electrolytes@1.1.0" in unreleased.stderr
 
-    release = run_cds(root, "rules", "release", "--as", "2026.11.2")
+    release = run_cds(root, "rules", "release", "--as", NEXT_RELEASE)
     assert release.returncode == 0, release.stderr
     released = json.loads((root / "cds" / "rules" / "released.json").read_text("utf-8"))
-    assert released["current"] == "2026.11.2"
-    assert "diuretic-electrolytes@1.1.0" in released["releases"]["2026.11.2"]["rules"]
-    assert "diuretic-electrolytes@1.0.0" not in released["releases"]["2026.11.2"]["rules"]
+    assert released["current"] == NEXT_RELEASE
+    assert "diuretic-electrolytes@1.1.0" in released["releases"][NEXT_RELEASE]["rules"]
+    assert "diuretic-electrolytes@1.0.0" not in released["releases"][NEXT_RELEASE]["rules"]
     assert (root / "cds" / "rules" / "released" / "diuretic-electrolytes@1.1.0.json").is_file()
     assert run_cds(root, "rules", "release", "--check").returncode == 0
     # A release name must move forward.
@@ -159,6 +163,9 @@ def test_listing_and_showing(args: list[str]) -> None:
         assert "dvt-risk@1.0.0: " in result.output
         assert "surgery_window_days = 84" in result.output  # parameters are shown
     else:
-        assert "ruleset 2026.11.1 (card-selection policy 1): 18 rule versions (18 released)" in (
-            result.output
+        registry = load_registry()
+        count = len(registry.rules)
+        line = (
+            f"ruleset {registry.released.current} (card-selection policy 1): {count} rule versions"
         )
+        assert f"{line} ({count} released)" in result.output

@@ -48,7 +48,9 @@ def test_changing_the_complaint_window_names_every_version_that_reads_complaints
     part = "const:cds.rules.lib.complaints.v1:COMPLAINT_WINDOW_DAYS"
     assert part in result.stderr
     changed = changed_versions(result.stderr)
-    assert changed == reaching(part, released_keys)
+    # A version may reach the constant through a module that re-exports it (complaints.v2).
+    same = {part, "const:cds.rules.lib.complaints.v2:COMPLAINT_WINDOW_DAYS"}
+    assert changed == set().union(*(reaching(p, released_keys) for p in same))
     assert {"diuretic-electrolytes@1.0.0", "pad-rest-pain@1.0.0", "dvt-risk@1.0.0"} <= changed
 
 

@@ -26,6 +26,15 @@ def test_a_smoker_recorded_only_by_a_smoking_status_observation(terminology: Ter
     assert smoking.reference.startswith("Observation/")
 
 
+def test_an_answer_is_worded_as_the_answer_never_as_the_question(
+    terminology: Terminology,
+) -> None:
+    # The answer coding has no display: the verified code list's wording, not "72166-2".
+    smoking = LIBRARY.current_smoker(facts_for(terminology, [status(SMOKES_DAILY, 30)]))
+    assert smoking is not None
+    assert smoking.display == "Smokes tobacco daily (finding)"
+
+
 def test_an_active_smoker_condition(terminology: Terminology) -> None:
     smoker = condition("F17.210", system="http://hl7.org/fhir/sid/icd-10-cm", onset_days_ago=400)
     assert LIBRARY.current_smoker(facts_for(terminology, [smoker])) is not None

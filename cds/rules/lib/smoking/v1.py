@@ -43,7 +43,11 @@ class Smoking(Conditions):
             return newest_condition
         says = facts.matches(SMOKER, answer.value_codings)
         if says is not None:
-            text = str(says.get("display") or answer.display or "Current smoker")
+            # The answer's wording: the record's, else the verified code list's (the
+            # Observation's own display names the question, "Tobacco smoking status").
+            text = str(
+                says.get("display") or facts.valueset(SMOKER).display_of(says) or "Current smoker"
+            )
             return SmokingRecord(answer.reference, text, answer.effective)
         if newest_condition is not None and _when(newest_condition) > _when_answer(
             answer.effective
