@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from cds.rules.base import RuleVersion
+from tests.support.card_text import assert_short_and_plain
 from tests.support.fhir import (
     ICD10,
     SNOMED,
@@ -15,6 +16,7 @@ from tests.support.fhir import (
     encounter,
     medication_request,
     observation,
+    when,
 )
 from tests.support.rules import fired_rule, rule_fixture, run_rule
 
@@ -37,6 +39,7 @@ def cramps() -> dict[str, Any]:
     return condition("R25.2", system=ICD10, display="Cramp and spasm")
 
 
+@pytest.mark.rule_versions(until="1.0.0")
 def test_agonist_with_cramp_complaint_is_info(rule: RuleVersion) -> None:
     finding = fired_rule(rule, salmeterol(), cramps())
     assert finding.severity == "info"
@@ -64,6 +67,7 @@ def test_leg_pain_at_an_encounter_counts(rule: RuleVersion) -> None:
     assert fired_rule(rule, albuterol_inhaler(), visit).severity == "info"
 
 
+@pytest.mark.rule_versions(until="1.0.0")
 def test_product_code_is_matched(rule: RuleVersion) -> None:
     finding = fired_rule(rule, albuterol_inhaler(), cramps())
     assert "(albuterol)" in finding.summary
@@ -115,6 +119,7 @@ def test_recent_normal_potassium_means_no_suggestion(rule: RuleVersion) -> None:
     assert finding.suggestions == ()
 
 
+@pytest.mark.rule_versions(until="1.0.0")
 def test_agonist_stopped_more_than_30_days_ago_is_ignored(rule: RuleVersion) -> None:
     recent = salmeterol(status="stopped", days_ago=120, ended_days_ago=30)
     assert fired_rule(rule, recent, cramps()).severity == "info"
@@ -150,3 +155,74 @@ def test_drafted_agonist_alone_gives_no_card(rule: RuleVersion) -> None:
 def test_other_drug_is_not_matched(rule: RuleVersion) -> None:
     placebo = medication_request("999999", "Placebo tablet")
     assert run_rule(rule, placebo, cramps()) is None
+
+
+# == 1.1.0 (§22) ===============================================================================
+
+
+def leg_pain() -> dict[str, Any]:
+    return condition("M79.605", system=ICD10, display="Pain in left leg")
+
+
+def sleep_cramps() -> dict[str, Any]:
+    return condition("G47.62", system=ICD10, display="Sleep related leg cramps")
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_the_candidate_card_says_which_complaint_is_on_record(rule: RuleVersion) -> None:
+    finding = fired_rule(rule, salmeterol(), sleep_cramps())
+    assert finding.severity == "info"
+    assert finding.candidate
+    assert finding.summary == (
+        "Salmeterol with leg cramps on record: muscle cramps are a reported effect of beta-2 "
+        "agonists; consider as a contributor."
+    )
+    assert [s.loinc for s in finding.suggestions] == ["51990-0"]
+    assert_short_and_plain(finding)
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_a_coded_leg_pain_is_never_called_cramps(rule: RuleVersion) -> None:
+    finding = fired_rule(rule, albuterol_inhaler(), leg_pain())
+    assert finding.summary.startswith("Albuterol with leg pain on record:")
+    both = fired_rule(rule, albuterol_inhaler(), leg_pain(), sleep_cramps())
+    assert both.summary.startswith("Albuterol with leg pain and cramps on record:")
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_a_leg_pain_recorded_as_an_observation_opens_the_card(rule: RuleVersion) -> None:
+    noted = observation("75325-1", None, days_ago=4, value_code=(ICD10, "M79.604"))
+    finding = fired_rule(rule, salmeterol(), noted)
+    assert "with leg pain on record" in finding.summary
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_an_active_agonist_order_past_its_dispensing_window_still_counts(
+    rule: RuleVersion,
+) -> None:
+    order = salmeterol(days_ago=300, ended_days_ago=60)
+    assert fired_rule(rule, order, sleep_cramps()).severity == "info"
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+@pytest.mark.parametrize(("ended", "fires"), [(30, True), (31, False)])
+def test_a_stopped_agonist_counts_for_30_days_after_its_therapy_end(
+    rule: RuleVersion, ended: int, fires: bool
+) -> None:
+    stopped = salmeterol(status="stopped", days_ago=200)
+    stopped["dosageInstruction"] = [
+        {"timing": {"repeat": {"boundsPeriod": {"start": when(200), "end": when(ended)}}}}
+    ]
+    assert (run_rule(rule, stopped, sleep_cramps()) is not None) is fires
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_the_low_potassium_card_is_a_finding_shown_as_reported(rule: RuleVersion) -> None:
+    finding = fired_rule(rule, salmeterol(), observation(K, 3.49, "mmol/L"))
+    assert not finding.candidate
+    assert finding.summary.startswith("Low potassium (K 3.49 mmol/L) on salmeterol:")
+    censored = fired_rule(rule, salmeterol(), observation(K, 3.0, "mmol/L", comparator="<"))
+    assert "K <3 mmol/L" in censored.summary
+    [potassium] = [e for e in censored.evidence if e.label == "Potassium"]
+    assert potassium.value.startswith("<3 mmol/L")
+    assert_short_and_plain(censored)

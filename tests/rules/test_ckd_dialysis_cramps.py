@@ -8,7 +8,8 @@ import pytest
 
 from cds.rules.base import Finding, RuleVersion
 from cds.rules.lib.kidney.v1 import gfr_category
-from tests.support.fhir import ICD10, condition, observation, procedure
+from tests.support.card_text import assert_short_and_plain
+from tests.support.fhir import ICD10, SNOMED, condition, encounter, observation, procedure
 from tests.support.rules import fired_rule, rule_fixture, run_rule
 
 EGFR = "98979-8"
@@ -52,6 +53,7 @@ def fired(rule: RuleVersion, *resources: dict[str, Any], **kwargs: Any) -> Findi
 # -- coded CKD and dialysis (candidate causes) ------------------------------------------------
 
 
+@pytest.mark.rule_versions(until="1.0.0")
 def test_coded_stage_4_with_cramps_is_info_with_catalog_summary(rule: RuleVersion) -> None:
     finding = fired(rule, ckd4(), egfr(22, 20), leg_cramp())
     assert finding.severity == "info"
@@ -92,6 +94,7 @@ def test_refuted_ckd_code_is_ignored(rule: RuleVersion, status: str) -> None:
     assert run_rule(rule, ckd4(verification_status=status), leg_cramp()) is None
 
 
+@pytest.mark.rule_versions(until="1.0.0")
 def test_dialysis_with_esrd(rule: RuleVersion) -> None:
     esrd = condition("N18.6", system=ICD10, display="End stage renal disease")
     dependence = condition("Z99.2", system=ICD10, display="Dependence on renal dialysis")
@@ -110,6 +113,7 @@ def test_recent_haemodialysis_procedure_means_on_dialysis(
         assert finding.summary.startswith("Kidney failure on dialysis")
 
 
+@pytest.mark.rule_versions(until="1.0.0")
 def test_early_coded_ckd_ranks_last(rule: RuleVersion) -> None:
     stage1 = condition("N18.1", system=ICD10, display="Chronic kidney disease, stage 1")
     finding = fired(rule, stage1, egfr(85, 30), leg_cramp())
@@ -266,3 +270,138 @@ def test_censored_latest_egfr_is_staged_only_when_unambiguous(
     # "<15" is certainly G5; "<30" could be G4 or G5, so the coded stage names it.
     finding = fired(rule, ckd4(), egfr(value, 10, comparator=comparator), leg_cramp())
     assert finding.summary.startswith(f"{label} on record")
+
+
+# == 1.1.0 (§22) ===============================================================================
+
+CREATININE_MOLES = "14682-9"  # umol/L
+
+
+def restless_legs() -> dict[str, Any]:
+    return condition("G25.81", system=ICD10, display="Restless legs syndrome")
+
+
+def swelling() -> dict[str, Any]:
+    return condition("R60.0", system=ICD10, display="Localized edema")
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_the_info_card_is_a_candidate_naming_the_complaint(rule: RuleVersion) -> None:
+    finding = fired(rule, ckd4(), egfr(22, 20), leg_cramp())
+    assert finding.candidate
+    assert finding.summary == (
+        "CKD G4 on record (eGFR 22): uraemia and electrolyte shifts may explain the leg cramps."
+    )
+    assert finding.source is None  # the rule's own guideline: KDIGO 2024
+    assert_short_and_plain(finding)
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_restless_legs_open_the_card_and_are_named(rule: RuleVersion) -> None:
+    finding = fired(rule, ckd4(), egfr(22, 20), restless_legs())
+    assert finding.summary.endswith("may explain the restless legs.")
+
+
+@pytest.mark.rule_versions(until="1.0.0")
+def test_1_0_0_opened_on_a_swollen_leg_alone(rule: RuleVersion) -> None:
+    assert fired(rule, ckd4(), egfr(22, 20), swelling()).severity == "info"
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_a_swollen_leg_alone_does_not_open_the_card(rule: RuleVersion) -> None:
+    assert run_rule(rule, ckd4(), egfr(22, 20), swelling()) is None
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_dialysis_summary_names_the_complaint(rule: RuleVersion) -> None:
+    esrd = condition("236435004", display="End stage renal failure on dialysis (disorder)")
+    finding = fired(rule, esrd, leg_cramp())
+    assert finding.summary == (
+        "ESRD on dialysis may explain the leg cramps; review fluid removal and electrolytes."
+    )
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_a_dialysis_procedure_of_the_wider_set_means_on_dialysis(rule: RuleVersion) -> None:
+    session = procedure("233575001", display="Intermittent hemodialysis (procedure)", days_ago=3)
+    finding = fired(rule, session, leg_cramp())
+    assert finding.summary.startswith("Kidney failure on dialysis may explain the leg cramps")
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_early_ckd_is_a_weak_contributor(rule: RuleVersion) -> None:
+    stage1 = condition("N18.1", system=ICD10, display="Chronic kidney disease, stage 1")
+    finding = fired(rule, stage1, egfr(85, 30), leg_cramp())
+    assert finding.summary == (
+        "Stage 1 CKD on record (eGFR 85): a possible, weak contributor to the leg cramps "
+        "(stronger in advanced CKD)."
+    )
+    assert finding.specificity > 50
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+@pytest.mark.parametrize(
+    ("code", "system", "label"),
+    [
+        ("431856006", SNOMED, "Stage 2 CKD"),  # as Synthea codes it
+        ("I12.9", ICD10, "CKD"),  # hypertensive CKD, stage unspecified
+        ("129171000119106", SNOMED, "Stage 3 CKD"),  # CKD stage 3 due to hypertension
+    ],
+)
+def test_the_wider_ckd_codes_are_recognised(
+    rule: RuleVersion, code: str, system: str, label: str
+) -> None:
+    finding = fired(rule, condition(code, system=system), leg_cramp())
+    assert finding.summary.startswith(f"{label} on record")
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+@pytest.mark.parametrize(
+    ("value", "unit", "reported"), [(150, "umol/L", "150 umol/L"), (0.15, "mmol/L", "0.15 mmol/L")]
+)
+def test_creatinine_is_shown_when_no_egfr_is_current(
+    rule: RuleVersion, value: float, unit: str, reported: str
+) -> None:
+    creatinine = observation(CREATININE_MOLES, value, unit, days_ago=20)
+    finding = fired(rule, ckd4(), creatinine, leg_cramp())
+    [line] = [e for e in finding.evidence if e.label.startswith("Creatinine")]
+    assert line.value == f"1.7 mg/dL; reported as {reported}"
+    with_egfr = fired(rule, ckd4(), egfr(22, 20), creatinine, leg_cramp())
+    assert not [e for e in with_egfr.evidence if e.label.startswith("Creatinine")]
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_the_evidence_stays_short_with_many_kidney_codes(rule: RuleVersion) -> None:
+    codes = [
+        condition("N18.6", system=ICD10, display="End stage renal disease"),
+        condition("Z99.2", system=ICD10, display="Dependence on renal dialysis"),
+        ckd4(),
+        condition("N18.9", system=ICD10, display="Chronic kidney disease, unspecified"),
+        condition("I12.0", system=ICD10, display="Hypertensive CKD with stage 5 or ESRD"),
+    ]
+    minerals = [low_corrected_calcium(), observation(MG_MOLES, 0.5, "mmol/L", days_ago=4)]
+    visit = encounter(start_days_ago=2, reason=(ICD10, "G47.62"))
+    finding = fired(rule, *codes, *sustained(), *minerals, visit)
+    assert len(finding.evidence) == 6
+    assert [e.label for e in finding.evidence][:2] == [
+        "End stage renal disease",
+        "Dependence on renal dialysis",
+    ]
+    assert finding.evidence[-1].reference == f"Encounter/{visit['id']}"
+    assert_short_and_plain(finding)
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_newly_found_ckd_stays_a_finding(rule: RuleVersion) -> None:
+    finding = fired(rule, *sustained(38, 44, 120), low_corrected_calcium())
+    assert finding.severity == "warning"
+    assert not finding.candidate
+    assert_short_and_plain(finding)
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_a_censored_egfr_is_shown_with_its_comparator(rule: RuleVersion) -> None:
+    finding = fired(rule, ckd4(), egfr(15, 10, comparator="<"), leg_cramp())
+    assert "(eGFR <15)" in finding.summary
+    [line] = [e for e in finding.evidence if e.label == "eGFR (latest)"]
+    assert line.value.startswith("<15 mL/min")

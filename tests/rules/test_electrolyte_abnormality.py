@@ -6,9 +6,17 @@ from typing import Any
 
 import pytest
 
-from cds.rules.base import Fired, RuleVersion
+from cds.rules.base import Finding, Fired, RuleVersion
 from cds.rules.selection.v1 import POLICY
-from tests.support.fhir import ICD10, SNOMED, condition, medication_request, observation
+from tests.support.card_text import assert_short_and_plain
+from tests.support.fhir import (
+    ICD10,
+    SNOMED,
+    condition,
+    encounter,
+    medication_request,
+    observation,
+)
 from tests.support.rules import fired_rule, rule_fixture, run_rule, versions
 
 K = "2823-3"
@@ -391,3 +399,179 @@ def test_sodium_summary_shows_the_whole_value(rule: RuleVersion) -> None:
     assert finding.summary.startswith("Serum sodium 160 mmol/L (critically high):")
     finding = fired_rule(rule, observation(NA, 122, "mmol/L"))
     assert finding.summary.startswith("Serum sodium 122 mmol/L (critically low):")
+
+
+# == 1.1.0 (§22) ===============================================================================
+
+LAB_LIMITS = ("Laboratory reference limits", None)
+HYPONATRAEMIA_GUIDELINE = (
+    "ESE/ESICM/ERA-EDTA hyponatraemia guideline 2014",
+    "https://doi.org/10.1530/EJE-13-1020",
+)
+HYPOCALCAEMIA_GUIDANCE = ("Society for Endocrinology acute hypocalcaemia guidance 2016", None)
+
+
+def source_of(finding: Finding) -> tuple[str, str | None]:
+    assert finding.source is not None
+    return finding.source.label, finding.source.url
+
+
+# -- §22.2 h: hyperkalaemia --------------------------------------------------------------------
+
+
+@pytest.mark.rule_versions(until="1.0.0")
+def test_1_0_0_called_a_potassium_of_6_2_only_a_warning(rule: RuleVersion) -> None:
+    finding = fired_rule(rule, observation(K, 6.2, "mmol/L", low=3.5, high=5.1))
+    assert finding.severity == "warning"
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+@pytest.mark.parametrize(
+    ("value", "severity", "shown"),
+    [(5.99, "warning", "5.99 mmol/L (high)"), (6.0, "critical", "6 mmol/L (critically high)")],
+)
+def test_potassium_of_6_or_more_is_critical(
+    rule: RuleVersion, value: float, severity: str, shown: str
+) -> None:
+    finding = fired_rule(rule, observation(K, value, "mmol/L", low=3.5, high=5.1))
+    assert finding.severity == severity
+    assert finding.summary.startswith(f"Serum potassium {shown}")
+    assert not finding.candidate
+    assert source_of(finding) == LAB_LIMITS
+    assert_short_and_plain(finding)
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_critical_hyperkalaemia_says_review_today(rule: RuleVersion) -> None:
+    finding = fired_rule(rule, observation(K, 6.4, "mmol/L"))
+    assert finding.summary == (
+        "Serum potassium 6.4 mmol/L (critically high): risk of arrhythmia; review today."
+    )
+    assert "ECG" in finding.explanation
+    assert [s.loinc for s in finding.suggestions] == ["51990-0"]
+    assert_short_and_plain(finding)
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_without_a_range_a_potassium_below_6_is_not_flagged(rule: RuleVersion) -> None:
+    assert run_rule(rule, observation(K, 5.99, "mmol/L")) is None
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_a_potassium_flagged_hh_is_critical_below_6(rule: RuleVersion) -> None:
+    flagged = observation(K, 5.8, "mmol/L", low=3.5, high=5.1, interpretation="HH")
+    finding = fired_rule(rule, flagged)
+    assert finding.severity == "critical"
+    assert finding.summary.startswith("Serum potassium 5.8 mmol/L (critically high)")
+    only_high = observation(K, 5.8, "mmol/L", low=3.5, high=5.1, interpretation="H")
+    assert fired_rule(rule, only_high).severity == "warning"
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+@pytest.mark.parametrize(
+    ("comparator", "value", "severity"),
+    [(">", 6.0, "critical"), (">=", 6.0, "critical"), (">", 5.5, "warning")],
+)
+def test_a_censored_high_potassium_is_critical_when_its_bound_settles_it(
+    rule: RuleVersion, comparator: str, value: float, severity: str
+) -> None:
+    obs = observation(K, value, "mmol/L", low=3.5, high=5.1, comparator=comparator)
+    finding = fired_rule(rule, obs)
+    assert finding.severity == severity
+    assert f"potassium {comparator}{value:g} mmol/L" in finding.summary
+    assert finding.evidence[0].value.startswith(f"{comparator}{value:g} mmol/L")
+    assert not finding.cautions  # the comparator is shown: no caution needed
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_a_high_potassium_outranks_other_abnormal_results(rule: RuleVersion) -> None:
+    finding = fired_rule(rule, observation(NA, 131, "mmol/L"), observation(K, 6.1, "mmol/L"))
+    assert finding.summary.startswith(
+        "Serum potassium 6.1 mmol/L (critically high) and 1 other abnormal result:"
+    )
+
+
+# -- each finding cites its own source -----------------------------------------------------------
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_each_finding_cites_its_own_source(rule: RuleVersion) -> None:
+    assert source_of(fired_rule(rule, observation(K, 3.1, "mmol/L"))) == LAB_LIMITS
+    assert source_of(fired_rule(rule, observation(MG_MOLES, 0.6, "mmol/L"))) == LAB_LIMITS
+    assert source_of(fired_rule(rule, observation(NA, 131, "mmol/L"))) == HYPONATRAEMIA_GUIDELINE
+    assert source_of(fired_rule(rule, observation(NA, 150, "mmol/L"))) == LAB_LIMITS
+    low_calcium = fired_rule(rule, observation(CA_CORRECTED, 1.95, "mmol/L"))
+    assert source_of(low_calcium) == HYPOCALCAEMIA_GUIDANCE
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_a_low_potassium_card_never_cites_the_hyponatraemia_guideline(rule: RuleVersion) -> None:
+    finding = fired_rule(rule, observation(K, 3.0, "mmol/L"), observation(NA, 131, "mmol/L"))
+    assert source_of(finding) == LAB_LIMITS
+
+
+# -- suggestions follow the card's message --------------------------------------------------------
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_magnesium_is_suggested_only_on_a_potassium_or_magnesium_card(rule: RuleVersion) -> None:
+    sodium = fired_rule(rule, observation(NA, 131, "mmol/L"))
+    assert [s.loinc for s in sodium.suggestions] == ["51990-0"]
+    potassium = fired_rule(rule, observation(K, 3.1, "mmol/L"))
+    assert [s.loinc for s in potassium.suggestions] == ["51990-0", "19123-9"]
+
+
+# -- the coded disorder without a result: a candidate cause --------------------------------------
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_a_coded_disorder_card_is_a_candidate_naming_the_complaint(rule: RuleVersion) -> None:
+    coded = condition("E87.1", system=ICD10, display="Hypo-osmolality", onset_days_ago=10)
+    pain = condition("M79.605", system=ICD10, display="Pain in left leg")
+    finding = fired_rule(rule, coded, pain)
+    assert finding.candidate
+    assert finding.summary == (
+        "Recently coded hyponatraemia, no result in 90 days: may explain the leg pain; consider "
+        "checking."
+    )
+    assert source_of(finding) == HYPONATRAEMIA_GUIDELINE
+    assert_short_and_plain(finding)
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_a_swollen_leg_alone_does_not_open_the_coded_disorder_card(rule: RuleVersion) -> None:
+    coded = condition("E87.6", system=ICD10, display="Hypokalemia", onset_days_ago=10)
+    swelling = condition("R60.0", system=ICD10, display="Localized edema")
+    assert run_rule(rule, coded, swelling) is None
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_a_cramp_coded_as_a_visit_reason_opens_the_coded_disorder_card(rule: RuleVersion) -> None:
+    coded = condition("E87.6", system=ICD10, display="Hypokalemia", onset_days_ago=10)
+    visit = encounter(start_days_ago=3, reason=(ICD10, "G47.62"))
+    finding = fired_rule(rule, coded, visit)
+    assert "may explain the leg cramps" in finding.summary
+    assert finding.evidence[-1].value.startswith("encounter")
+
+
+# -- calcium: both cards judge it alike, at the lab's own range ----------------------------------
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+@pytest.mark.parametrize(("total", "fires"), [(9.9, True), (9.8, False)])
+def test_both_cards_judge_a_corrected_calcium_against_the_labs_range_alike(
+    rule: RuleVersion, total: float, fires: bool
+) -> None:
+    # + 0.8 x (4.0 - 3.5): 9.9 -> 10.3 (above the lab's 10.2); 9.8 -> 10.2 (at it, not above,
+    # though float arithmetic makes it 10.200000000000001).
+    resources = [
+        medication_request("5487", "hydrochlorothiazide"),
+        observation(CA_TOTAL, total, "mg/dL", low=8.6, high=10.2),
+        observation(ALBUMIN, 3.5, "g/dL"),
+    ]
+    findings = fired_with_diuretic_card(rule, *resources)
+    assert len(findings) == (2 if fires else 0)
+    if fires:
+        assert findings[0].finding.labs == findings[1].finding.labs
+        shown = POLICY.select(findings, hook="patient-view")
+        assert [f.rule_id for f in shown] == ["diuretic-electrolytes"]

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from cds.rules.base import RuleVersion
-from tests.support.fhir import draft_order, medication_request
+import pytest
+
+from cds.cards import render_card
+from cds.rules.base import Finding, Fired, RuleVersion
+from tests.support.card_text import assert_short_and_plain
+from tests.support.fhir import ICD10, draft_order, encounter, medication_request, when
 from tests.support.rules import fired_rule, rule_fixture, run_rule
 
 rule = rule_fixture("quinine-for-cramps")
@@ -31,6 +35,7 @@ def test_no_quinine_no_card(rule: RuleVersion) -> None:
     assert run_rule(rule, medication_request("999999", "Placebo tablet")) is None
 
 
+@pytest.mark.rule_versions(until="1.0.0")
 def test_quinine_ended_within_grace_still_counts(rule: RuleVersion) -> None:
     assert fired_rule(rule, quinine(status="completed", days_ago=60, ended_days_ago=30))
     assert run_rule(rule, quinine(status="completed", days_ago=60, ended_days_ago=31)) is None
@@ -52,3 +57,69 @@ def test_text_match_is_flagged_low_confidence(rule: RuleVersion) -> None:
     assert finding.severity == "warning"
     assert any("name only" in c for c in finding.cautions)
     assert finding.evidence[0].note
+
+
+# == 1.1.0 (§22) ===============================================================================
+
+
+def card_actions(rule: RuleVersion, finding: Finding) -> list[dict[str, Any]]:
+    card = render_card(
+        Fired(rule, finding), hook_instance="hook-1", patient_id="patient-1", ruleset_release="x"
+    ).to_wire()
+    return [a for s in card.get("suggestions", []) for a in s["actions"]]
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_an_active_quinine_order_is_offered_on_hold(rule: RuleVersion) -> None:
+    order = quinine()
+    finding = fired_rule(rule, order)
+    assert not finding.candidate
+    [action] = finding.medication_actions
+    assert action.verb == "stop"
+    assert action.medication.reference == f"MedicationRequest/{order['id']}"
+    [update] = card_actions(rule, finding)
+    assert update["type"] == "update"
+    assert update["resource"]["id"] == order["id"]
+    assert update["resource"]["status"] == "on-hold"
+    assert "not recommended for leg cramps" in update["resource"]["statusReason"]["text"]
+    assert_short_and_plain(finding)
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_a_drafted_quinine_order_is_offered_for_removal(rule: RuleVersion) -> None:
+    draft = draft_order("9071", "Quinine")
+    finding = fired_rule(rule, draft_orders=[draft])
+    [delete] = card_actions(rule, finding)
+    assert delete["type"] == "delete"
+    assert delete["resourceId"] == f"MedicationRequest/{draft['id']}"
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_an_active_order_past_its_dispensing_window_still_counts(rule: RuleVersion) -> None:
+    assert fired_rule(rule, quinine(days_ago=200, ended_days_ago=60)).severity == "warning"
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+@pytest.mark.parametrize(("ended", "fires"), [(30, True), (31, False)])
+def test_a_completed_order_counts_for_30_days_after_its_therapy_end(
+    rule: RuleVersion, ended: int, fires: bool
+) -> None:
+    order = quinine(status="completed", days_ago=90)
+    order["dosageInstruction"] = [
+        {"timing": {"repeat": {"boundsPeriod": {"start": when(90), "end": when(ended)}}}}
+    ]
+    assert (run_rule(rule, order) is not None) is fires
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_a_complaint_coded_on_a_visit_is_listed(rule: RuleVersion) -> None:
+    visit = encounter(start_days_ago=5, reason=(ICD10, "G47.62"))
+    finding = fired_rule(rule, quinine(), visit)
+    assert [e.reference for e in finding.evidence][1] == f"Encounter/{visit['id']}"
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_it_declares_the_complaint_data_it_reads(rule: RuleVersion) -> None:
+    read = {(r.resource_type, r.valuesets) for r in rule.requires}
+    assert ("Encounter", None) in read
+    assert ("Observation", ("leg-complaint",)) in read

@@ -14,21 +14,30 @@ from cds.rules.registry import load_registry
 from cds.rules.release import UNWRITTEN_CHANGE, next_version
 from tests.support.checkout import edited_copy, run_cds
 
-# A ruleset release after the current one (2026.11.1, or 2026.12.0 once released).
-NEXT_RELEASE = "2026.12.1"
+# The worked example (docs/architecture.md): the next version of diuretic-electrolytes after the
+# one the services pin, written as a developer would.
+RULE_ID = "diuretic-electrolytes"
+PINNED = next(
+    key.split("@")[1] for key in load_registry().release.rules if key.startswith(f"{RULE_ID}@")
+)
+NEXT = next_version(PINNED)
+PREVIOUS_MODULE = "v" + PINNED.replace(".", "_")
+NEXT_MODULE = "v" + NEXT.replace(".", "_")
+CURRENT_RELEASE = load_registry().released.current
+NEXT_RELEASE = next_version(CURRENT_RELEASE, "patch")
 
-THRESHOLD_VERSION = '''"""diuretic-electrolytes 1.1.0: potassium below 2.8 mmol/L is critical."""
+THRESHOLD_VERSION = f'''"""diuretic-electrolytes {NEXT}: potassium below 2.8 mmol/L is critical."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from cds.rules.diuretic_electrolytes import v1_0_0 as previous
+from cds.rules.diuretic_electrolytes import {PREVIOUS_MODULE} as previous
 
 LOGIC = replace(previous.LOGIC, k_critical=2.8)
 
 RULE = previous.RULE.revise(
-    version="1.1.0",
+    version="{NEXT}",
     logic=LOGIC,
     provenance=replace(
         previous.RULE.provenance,
@@ -38,7 +47,7 @@ RULE = previous.RULE.revise(
 )
 '''
 
-WORDING_VERSION = '''"""diuretic-electrolytes 1.1.0: the monitoring-gap card names its window."""
+WORDING_VERSION = f'''"""diuretic-electrolytes {NEXT}: the monitoring-gap card names its window."""
 
 from __future__ import annotations
 
@@ -47,7 +56,7 @@ from dataclasses import dataclass, replace
 from cds.facts import Facts
 from cds.record import MedicationEntry
 from cds.rules.base import Finding
-from cds.rules.diuretic_electrolytes import v1_0_0 as previous
+from cds.rules.diuretic_electrolytes import {PREVIOUS_MODULE} as previous
 
 
 @dataclass(frozen=True)
@@ -57,11 +66,11 @@ class DiureticElectrolytes(previous.DiureticElectrolytes):
         if finding is None:
             return None
         days = self.monitoring_window_days
-        return replace(finding, summary=finding.summary.replace("12 months", f"{days} days"))
+        return replace(finding, summary=finding.summary.replace("12 months", f"{{days}} days"))
 
 
 RULE = previous.RULE.revise(
-    version="1.1.0",
+    version="{NEXT}",
     logic=DiureticElectrolytes(),
     provenance=replace(
         previous.RULE.provenance, released="2026-12-07", changes="Names the window in days."
@@ -71,7 +80,7 @@ RULE = previous.RULE.revise(
 
 
 def version_file(root: Path) -> Path:
-    return root / "cds" / "rules" / "diuretic_electrolytes" / "v1_1_0.py"
+    return root / "cds" / "rules" / "diuretic_electrolytes" / f"{NEXT_MODULE}.py"
 
 
 def test_next_version() -> None:
@@ -88,17 +97,14 @@ def test_new_writes_the_next_version_which_release_refuses_until_it_says_what_ch
     result = run_cds(root, "rules", "new", "diuretic-electrolytes")
     assert result.returncode == 0, result.stderr
     source = version_file(root).read_text("utf-8")
-    assert "from cds.rules.diuretic_electrolytes import v1_0_0 as previous" in source
+    assert f"from cds.rules.diuretic_electrolytes import {PREVIOUS_MODULE} as previous" in source
     assert "#   k_critical = 2.5" in source  # the parameters it may change, listed
     assert all(len(line) < 100 for line in source.splitlines())
     # As written, the new version changes nothing and says nothing: both are refused.
     release = run_cds(root, "rules", "release", "--as", NEXT_RELEASE)
     assert release.returncode == 1
-    assert "UNWRITTEN diuretic-electrolytes@1.1.0" in release.stderr
-    assert (
-        "COPY     diuretic-electrolytes@1.1.0: behaves exactly as diuretic-electrolytes@1.0.0"
-        in (release.stderr)
-    )
+    assert f"UNWRITTEN {RULE_ID}@{NEXT}" in release.stderr
+    assert f"COPY     {RULE_ID}@{NEXT}: behaves exactly as {RULE_ID}@{PINNED}" in release.stderr
     assert UNWRITTEN_CHANGE in source
 
 
@@ -106,28 +112,28 @@ def test_a_threshold_version_its_diff_pins_and_release(tmp_path: Path) -> None:
     root = edited_copy(tmp_path, {})
     version_file(root).write_text(THRESHOLD_VERSION, "utf-8")
 
-    diff = run_cds(root, "rules", "diff", "diuretic-electrolytes", "1.0.0", "1.1.0")
+    diff = run_cds(root, "rules", "diff", RULE_ID, PINNED, NEXT)
     assert diff.returncode == 0, diff.stderr
     assert "k_critical: 2.5 -> 2.8" in diff.stdout
     assert diff.stdout.count("(no change)") == 4  # value sets, card, logic, record fields
 
-    pin = run_cds(root, "rules", "pin", "diuretic-electrolytes@1.1.0")
+    pin = run_cds(root, "rules", "pin", f"{RULE_ID}@{NEXT}")
     assert pin.returncode == 0, pin.stderr
     for path in (root / "hooks").glob("*.json"):
-        assert json.loads(path.read_text("utf-8"))["rules"]["diuretic-electrolytes"] == "1.1.0"
+        assert json.loads(path.read_text("utf-8"))["rules"][RULE_ID] == NEXT
 
     unreleased = run_cds(root, "rules", "release", "--check")
     assert unreleased.returncode == 1
-    assert "not released yet: diuretic-electrolytes@1.1.0" in unreleased.stdout
-    assert "pinned but not released: diuretic-electrolytes@1.1.0" in unreleased.stderr
+    assert f"not released yet: {RULE_ID}@{NEXT}" in unreleased.stdout
+    assert f"pinned but not released: {RULE_ID}@{NEXT}" in unreleased.stderr
 
     release = run_cds(root, "rules", "release", "--as", NEXT_RELEASE)
     assert release.returncode == 0, release.stderr
     released = json.loads((root / "cds" / "rules" / "released.json").read_text("utf-8"))
     assert released["current"] == NEXT_RELEASE
-    assert "diuretic-electrolytes@1.1.0" in released["releases"][NEXT_RELEASE]["rules"]
-    assert "diuretic-electrolytes@1.0.0" not in released["releases"][NEXT_RELEASE]["rules"]
-    assert (root / "cds" / "rules" / "released" / "diuretic-electrolytes@1.1.0.json").is_file()
+    assert f"{RULE_ID}@{NEXT}" in released["releases"][NEXT_RELEASE]["rules"]
+    assert f"{RULE_ID}@{PINNED}" not in released["releases"][NEXT_RELEASE]["rules"]
+    assert (root / "cds" / "rules" / "released" / f"{RULE_ID}@{NEXT}.json").is_file()
     assert run_cds(root, "rules", "release", "--check").returncode == 0
     # A release name must move forward.
     again = run_cds(root, "rules", "release", "--as", "2026.11.1")
@@ -139,11 +145,12 @@ def test_a_wording_version_overrides_one_method_and_the_diff_shows_its_code(
 ) -> None:
     root = edited_copy(tmp_path, {})
     version_file(root).write_text(WORDING_VERSION, "utf-8")
-    diff = run_cds(root, "rules", "diff", "diuretic-electrolytes", "1.0.0", "1.1.0")
+    diff = run_cds(root, "rules", "diff", RULE_ID, PINNED, NEXT)
     assert diff.returncode == 0, diff.stderr
     logic = diff.stdout.split("Logic\n", 1)[1].split("\n\n", 1)[0]
     assert (
-        "+ code:cds.rules.diuretic_electrolytes.v1_1_0:DiureticElectrolytes.monitoring_gap" in logic
+        f"+ code:cds.rules.diuretic_electrolytes.{NEXT_MODULE}:DiureticElectrolytes.monitoring_gap"
+        in logic
     )
     assert 'f"{days} days"' in logic  # the new code, for the reviewer
     assert "Parameters\n  (no change)" in diff.stdout
@@ -164,8 +171,9 @@ def test_listing_and_showing(args: list[str]) -> None:
         assert "surgery_window_days = 84" in result.output  # parameters are shown
     else:
         registry = load_registry()
-        count = len(registry.rules)
-        line = (
-            f"ruleset {registry.released.current} (card-selection policy 1): {count} rule versions"
-        )
-        assert f"{line} ({count} released)" in result.output
+        pinned = len(registry.release.rules)
+        assert pinned == 18  # one version of each rule of the catalog
+        assert (
+            f"ruleset {registry.released.current} (card-selection policy 1): "
+            f"{len(registry.rules)} rule versions ({len(registry.released.rules)} released)"
+        ) in result.output

@@ -48,9 +48,9 @@ def test_changing_the_complaint_window_names_every_version_that_reads_complaints
     part = "const:cds.rules.lib.complaints.v1:COMPLAINT_WINDOW_DAYS"
     assert part in result.stderr
     changed = changed_versions(result.stderr)
-    # A version may reach the constant through a module that re-exports it (complaints.v2).
-    same = {part, "const:cds.rules.lib.complaints.v2:COMPLAINT_WINDOW_DAYS"}
-    assert changed == set().union(*(reaching(p, released_keys) for p in same))
+    # Versions on the 2026.12 complaints library read the same constant through complaints.v2.
+    reexported = part.replace("complaints.v1:", "complaints.v2:")
+    assert changed == reaching(part, released_keys) | reaching(reexported, released_keys)
     assert {"diuretic-electrolytes@1.0.0", "pad-rest-pain@1.0.0", "dvt-risk@1.0.0"} <= changed
 
 
@@ -117,7 +117,10 @@ def test_changing_a_threshold_in_a_released_version_is_refused(tmp_path: Path) -
     )
     result = run_cds(root, "rules", "release", "--check")
     assert result.returncode == 1
-    assert changed_versions(result.stderr) == {"diuretic-electrolytes@1.0.0"}
+    # 1.1.0 inherits the parameter from 1.0.0's class: the guard names every version that does.
+    changed = changed_versions(result.stderr)
+    assert "diuretic-electrolytes@1.0.0" in changed
+    assert {key.split("@")[0] for key in changed} == {"diuretic-electrolytes"}
     assert "param:k_critical" in result.stderr
 
 

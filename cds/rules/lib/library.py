@@ -16,6 +16,7 @@ from __future__ import annotations
 from cds.rules.lib.complaints.v2 import ComplaintsV2
 from cds.rules.lib.conditions.v2 import ConditionsV2
 from cds.rules.lib.cramp_labs.v1 import CrampLabs
+from cds.rules.lib.electrolytes.v2 import ElectrolytesV2
 from cds.rules.lib.evidence.v2 import EvidenceLinesV2
 from cds.rules.lib.laterality.v1 import Laterality
 from cds.rules.lib.medications.v2 import MedicationsV2
@@ -37,6 +38,7 @@ class Library2026_12(
     Smoking,
     Laterality,
     ConditionsV2,
+    ElectrolytesV2,
     Library2026_11,
 ):
     """The questions of ruleset 2026.12: v2 where §22 settled them anew, v1 otherwise."""
