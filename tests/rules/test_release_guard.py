@@ -26,8 +26,19 @@ def released_keys() -> set[str]:
 
 
 def reaching(part: str, keys: set[str]) -> set[str]:
-    """The released versions whose recorded fingerprint holds `part`."""
-    return {key for key in keys if part in (released_parts(key) or {})}
+    """The released versions whose recorded fingerprint holds `part`, or the same constant or
+    code as a later version of its library re-exports it (complaints v2 imports v1's window, and
+    a version reading v2 records it under v2's name)."""
+    kind, module, name = part.split(":")
+    library, _, version = module.rpartition(".")
+    if re.fullmatch(r"v\d+", version):
+        module_pattern = rf"{re.escape(library)}\.v\d+"
+    else:
+        module_pattern = re.escape(module)
+    same = re.compile(rf"{re.escape(kind)}:{module_pattern}:{re.escape(name)}")
+    return {
+        key for key in keys if any(same.fullmatch(held) for held in (released_parts(key) or {}))
+    }
 
 
 def test_changing_the_complaint_window_names_every_version_that_reads_complaints(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from cds.rules.base import RuleVersion
-from tests.support.fhir import ICD10, condition, encounter
+from tests.support.fhir import ICD10, condition, encounter, observation
 from tests.support.rules import fired_rule, rule_fixture, run_rule
 
 VENOUS_INSUFFICIENCY = ("I87.2", ICD10)
@@ -29,6 +29,7 @@ def complaint(code: tuple[str, str] = LEG_PAIN_LEFT) -> dict[str, Any]:
     return icd(code, onset_days_ago=6)
 
 
+@pytest.mark.rule_versions(until="1.0.0")
 def test_venous_insufficiency_with_leg_pain(rule: RuleVersion) -> None:
     venous = icd(VENOUS_INSUFFICIENCY, display="Venous insufficiency (chronic) (peripheral)")
     finding = run_rule(rule, venous, complaint())
@@ -90,3 +91,91 @@ def test_wording(rule: RuleVersion) -> None:
     resources = [icd(("I83.813", ICD10), display=long_display), complaint()]
     fired_rule(rule, *resources)  # fits the summary limit, never rules a cause out
     assert rule.severities == ("info",)
+
+
+# -- 1.1.0: complaints from visits and Observations, kinds it explains, worded as recorded ---------
+
+LEG_CRAMPS = ("G47.62", ICD10)
+RESTLESS_LEGS = ("G25.81", ICD10)
+SWELLING_LEFT_LEG = ("R22.42", ICD10)
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_venous_insufficiency_with_leg_pain_says_pain(rule: RuleVersion) -> None:
+    venous = icd(VENOUS_INSUFFICIENCY, display="Venous insufficiency (chronic) (peripheral)")
+    finding = fired_rule(rule, venous, complaint())
+    assert finding.severity == "info"
+    assert finding.candidate is True
+    assert finding.summary == (
+        "Documented Venous insufficiency (chronic) (peripheral) (I87.2) may explain the leg "
+        "pain on record; typically worse after standing."
+    )
+    assert finding.explanation.count(". ") <= 1
+    assert finding.suggestions == ()
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_a_coded_cramp_is_called_cramps_never_pain(rule: RuleVersion) -> None:
+    finding = fired_rule(rule, icd(VENOUS_INSUFFICIENCY), complaint(LEG_CRAMPS))
+    assert "may explain the leg cramps on record" in finding.summary
+    assert "leg pain" not in finding.summary + finding.explanation
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_restless_legs_alone_do_not_open_the_card(rule: RuleVersion) -> None:
+    assert run_rule(rule, icd(VENOUS_INSUFFICIENCY), complaint(RESTLESS_LEGS)) is None
+    both = fired_rule(rule, icd(VENOUS_INSUFFICIENCY), complaint(RESTLESS_LEGS), complaint())
+    assert "the leg pain on record" in both.summary
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_a_complaint_as_a_visit_reason_reference_counts(rule: RuleVersion) -> None:
+    cramps = icd(LEG_CRAMPS, clinical_status="resolved", onset_days_ago=300)
+    visit = encounter(start_days_ago=12)
+    visit["reasonReference"] = [{"reference": f"Condition/{cramps['id']}"}]
+    assert run_rule(rule, icd(VENOUS_INSUFFICIENCY), cramps) is None
+    assert run_rule(rule, icd(VENOUS_INSUFFICIENCY), cramps, visit) is not None
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_a_complaint_coded_as_an_observation_value_counts(rule: RuleVersion) -> None:
+    reported = observation("75325-1", None, days_ago=10, value_code=(ICD10, "M79.605"))
+    finding = fired_rule(rule, icd(VENOUS_INSUFFICIENCY), reported)
+    assert "leg pain" in finding.summary
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_lymphoedema_with_swelling_says_swelling(rule: RuleVersion) -> None:
+    lymph = condition(LYMPHOEDEMA, display="Lymphedema")
+    assert run_rule(rule, lymph, complaint(LEG_CRAMPS)) is None
+    finding = fired_rule(rule, lymph, complaint(SWELLING_LEFT_LEG))
+    assert finding.summary == (
+        "Lymphoedema documented (234097001) may explain the leg swelling on record."
+    )
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_details_stay_short(rule: RuleVersion) -> None:
+    resources = [
+        icd(("I83.813", ICD10), display="Varicose veins of bilateral lower extremities with pain"),
+        icd(VENOUS_INSUFFICIENCY),
+        icd(POST_THROMBOTIC),
+        icd(PAINFUL_VARICOSE_VEINS_LEFT),
+        condition(LYMPHOEDEMA),
+        complaint(),
+        complaint(LEG_CRAMPS),
+        complaint(SWELLING_LEFT_LEG),
+    ]
+    finding = fired_rule(rule, *resources)
+    assert len(finding.evidence) <= 6
+    assert len(finding.cautions) <= 2
+    assert finding.summary.startswith("Post-thrombotic syndrome documented (I87.009)")
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+def test_lymphoedema_alone_does_not_cite_the_venous_guideline(rule: RuleVersion) -> None:
+    venous = fired_rule(rule, icd(VENOUS_INSUFFICIENCY), complaint(SWELLING_LEFT_LEG))
+    assert venous.source is None  # the rule's own: the SVS/AVF guideline
+    lymph = fired_rule(rule, condition(LYMPHOEDEMA), complaint(SWELLING_LEFT_LEG))
+    assert lymph.source is not None
+    assert lymph.source.url is None

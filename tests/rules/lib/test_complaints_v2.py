@@ -90,3 +90,31 @@ def test_restless_legs_by_snomed_is_restless_legs(terminology: Terminology) -> N
     facts = facts_for(terminology, [condition("32914008", system=SNOMED)])
     assert LIBRARY.complaint_words(facts, LIBRARY.leg_complaints(facts)) == "restless legs"
     assert not [c for c in LIBRARY.leg_complaints(facts) if facts.matches(LEG_CRAMP, c.codings)]
+
+
+def test_complaints_of_several_kinds_lists_each_resource_once(terminology: Terminology) -> None:
+    pain = condition("M79.605", system=ICD10, onset_days_ago=3)
+    swelling = condition("R22.42", system=ICD10, onset_days_ago=3)
+    restless = condition("G25.81", system=ICD10, onset_days_ago=3)
+    facts = facts_for(terminology, [restless, swelling, pain])
+    found = LIBRARY.complaints_of(facts, "leg-pain", "leg-swelling", "leg-pain")
+    assert [c.reference for c in found] == [
+        f"Condition/{pain['id']}",
+        f"Condition/{swelling['id']}",
+    ]
+    assert LIBRARY.complaints_of(facts) == []
+
+
+def test_worded_evidence_names_a_bare_code_as_the_code_list_does(
+    terminology: Terminology,
+) -> None:
+    visit = encounter(class_code="EMER", start_days_ago=0, reason=(ICD10, DYSPNOEA))
+    named = condition(CRAMPS, system=ICD10, display="Night cramps, both calves", onset_days_ago=2)
+    facts = facts_for(terminology, [visit, named])
+    [symptom] = LIBRARY.worded_evidence(
+        facts, LIBRARY.recorded(facts, "pe-symptoms", within_days=7), "pe-symptoms"
+    )
+    assert (symptom.label, symptom.reference) == ("Shortness of breath", f"Encounter/{visit['id']}")
+    # The record's own wording is kept when it has one.
+    [complaint] = LIBRARY.worded_evidence(facts, LIBRARY.complaints_in(facts, LEG_CRAMP))
+    assert complaint.label == "Night cramps, both calves"

@@ -22,6 +22,7 @@ from datetime import datetime
 
 from cds.facts import Facts
 from cds.record import ConditionEntry
+from cds.rules.base import Evidence
 from cds.rules.lib.complaints.v1 import (
     ANY_LEG_COMPLAINT,
     COMPLAINT_VALUESETS,
@@ -35,12 +36,13 @@ from cds.rules.lib.complaints.v1 import (
     Complaints,
 )
 from cds.rules.lib.conditions.v1 import ACTIVE_CLINICAL_STATUSES
-from cds.rules.lib.evidence.v1 import unique_by_reference
+from cds.rules.lib.evidence.v1 import condition_code, unique_by_reference
 from cds.terminology import Coding
 
 __all__ = [
     "ANY_LEG_COMPLAINT",
     "COMPLAINTS_SHOWN",
+    "COMPLAINT_KIND_VALUESETS",
     "COMPLAINT_VALUESETS",
     "COMPLAINT_WINDOW_DAYS",
     "LEG_CRAMP",
@@ -56,6 +58,9 @@ __all__ = [
 # Narrower kinds (release 2026.12): leg pain alone, leg cramps alone.
 LEG_PAIN = "leg-pain"
 LEG_CRAMP = "leg-cramp"
+# Every kind `complaint_words` names: a rule that words its card from the complaints on record
+# lists these in its own `valuesets` (with COMPLAINT_VALUESETS).
+COMPLAINT_KIND_VALUESETS: tuple[str, ...] = (LEG_PAIN, LEG_CRAMP, RESTLESS_LEGS, SWELLING)
 
 
 class ComplaintsV2(Complaints):
@@ -107,6 +112,35 @@ class ComplaintsV2(Complaints):
             (__name__, "leg_complaints", type(self).recorded),
             lambda f: self.recorded(f, ANY_LEG_COMPLAINT, within_days=COMPLAINT_WINDOW_DAYS),
         )
+
+    def complaints_of(self, facts: Facts, *valuesets: str) -> list[ConditionEntry]:
+        """The leg complaints on record of any of these kinds (value sets narrower than
+        leg-complaint, e.g. LEG_PAIN and SWELLING), each resource once, in the order of the
+        kinds given."""
+        return unique_by_reference(c for vs in valuesets for c in self.complaints_in(facts, vs))
+
+    def worded_evidence(
+        self,
+        facts: Facts,
+        entries: Sequence[ConditionEntry],
+        valueset: str = ANY_LEG_COMPLAINT,
+        shown: int = COMPLAINTS_SHOWN,
+    ) -> tuple[Evidence, ...]:
+        """The first `shown` complaints or symptoms as evidence lines, each named as the record
+        names it or, when the record gives only a code (a visit's reasonCode often has no
+        display), as the verified code list of `valueset` does: "Shortness of breath", not
+        "R06.02"."""
+        vs = facts.valueset(valueset)
+        lines = []
+        for entry in entries[:shown]:
+            line = self.condition_evidence(entry)
+            if not entry.display or entry.display == condition_code(entry):
+                matched = vs.match(entry.codings)
+                display = vs.display_of(matched) if matched is not None else None
+                if display:
+                    line = replace(line, label=display)
+            lines.append(line)
+        return tuple(lines)
 
     def complaint_words(self, facts: Facts, complaints: Sequence[ConditionEntry]) -> str:
         """What the complaints are, in a clinician's words, for a summary that says what is on

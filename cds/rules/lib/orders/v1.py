@@ -28,6 +28,8 @@ IRON_BINDING_CAPACITY = "2500-7"
 IRON_SATURATION = "2502-3"
 CBC = "58410-2"
 VENOUS_DUPLEX_BOTH_LEGS = "39420-5"
+VENOUS_DUPLEX_LEFT_LEG = "39432-0"
+VENOUS_DUPLEX_RIGHT_LEG = "39443-7"
 D_DIMER = "48065-7"
 
 # The short label a card shows for each orderable.
@@ -47,6 +49,8 @@ LABELS: dict[str, str] = {
     IRON_SATURATION: "Iron saturation (TSAT)",
     CBC: "CBC",
     VENOUS_DUPLEX_BOTH_LEGS: "Venous duplex ultrasound, both legs",
+    VENOUS_DUPLEX_LEFT_LEG: "Venous duplex ultrasound, left leg",
+    VENOUS_DUPLEX_RIGHT_LEG: "Venous duplex ultrasound, right leg",
     D_DIMER: "D-dimer (FEU)",
 }
 
