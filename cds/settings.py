@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     # Request bounds.
     max_body_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_prefetch_resources: int = Field(default=50_000, ge=1)
+    # An order set is tens of orders; 50,000 held a worker's event loop for a second.
+    max_draft_orders: int = Field(default=500, ge=1)
 
     # EHR authentication (CDS Hooks 2.0 security).
     jwt_required: bool = False

@@ -23,7 +23,7 @@ from cds.api.deps import (
     SettingsDep,
 )
 from cds.api.errors import json_response
-from cds.api.limits import enforce_prefetch_limit, read_json_body
+from cds.api.limits import enforce_resource_limits, read_json_body
 from cds.audit.store import InvocationRecord, IssuedCard
 from cds.cards import RULE_EXTENSION
 from cds.cdshooks import DiscoveryResponse, FeedbackRequest, HookRequest
@@ -83,7 +83,11 @@ async def call(
     body = await read_json_body(request, settings.max_body_bytes)
     _remember_hook_instance(request, body)
     try:
-        enforce_prefetch_limit(body.get("prefetch"), settings.max_prefetch_resources)
+        enforce_resource_limits(
+            body,
+            prefetch=settings.max_prefetch_resources,
+            draft_orders=settings.max_draft_orders,
+        )
         result = await call_service(engine, service, body, as_of=started_at, fhir=fhir)
     except CdsError as exc:
         # A refused call (400, 412, 413) is part of the trail too, when it names its instance.
