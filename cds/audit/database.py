@@ -35,6 +35,7 @@ from cds.audit.connection import make_engine, safe_url
 from cds.audit.models import feedback_table, invocation_table
 from cds.audit.models import issued_card_table as card_table
 from cds.audit.store import FeedbackResult, InvocationRecord, feedback_key
+from cds.cards import OVERRIDE_REASONS
 from cds.cdshooks import FeedbackItem
 from cds.errors import SchemaNotCurrent
 from cds.metrics import count_audit_write_failure
@@ -256,6 +257,13 @@ class SqlAuditStore:
         return len(inserted.all())
 
 
+# The words of the override reasons this service offers on its cards, by (system, code): EHRs
+# may name a reason by its code alone (the CDS Hooks 2.0 feedback example does).
+_OFFERED_REASONS: dict[tuple[str | None, str], str] = {
+    (r.system, r.code): r.display for r in OVERRIDE_REASONS
+}
+
+
 def _feedback_row(
     service_id: str, item: FeedbackItem, received_at: datetime, issued_by: dict[str, int]
 ) -> dict[str, Any]:
@@ -270,7 +278,9 @@ def _feedback_row(
         "accepted_suggestions": [s.id for s in item.acceptedSuggestions or ()],
         "override_system": reason.system if reason else None,
         "override_code": reason.code if reason else None,
-        "override_display": reason.display if reason else None,
+        "override_display": (
+            reason.display or _OFFERED_REASONS.get((reason.system, reason.code)) if reason else None
+        ),
         "user_comment": override.userComment if override else None,
         "outcome_at": item.outcomeTimestamp,
         "received_at": received_at,

@@ -355,6 +355,26 @@ def test_feedback_is_stored_whole_with_utc_times(store: SqlAuditStore, database_
     assert len(first.dedup_key) == 64
 
 
+def test_an_override_reason_sent_by_code_alone_is_stored_with_its_display(
+    store: SqlAuditStore, database_url: str
+) -> None:
+    """The CDS Hooks 2.0 feedback example names the reason by system and code only: the display
+    stored is then the one this service offered on the card. An EHR's own wording is kept."""
+    by_code = overridden("c-1", code="already-addressed")
+    del by_code["overrideReason"]["reason"]["display"]
+    worded = overridden("c-2", code="not-relevant", display="Not relevant (EHR's own words)")
+    foreign = overridden("c-3", code="ehr-specific-code")
+    foreign["overrideReason"]["reason"] = {"system": "urn:ehr:reasons", "code": "x"}
+    store.record_feedback(SERVICE, items(by_code, worded, foreign), T0)
+
+    displays = {r.card_uuid: r.override_display for r in read_audit(database_url).feedback}
+    assert displays == {
+        "c-1": "Already known and being addressed",
+        "c-2": "Not relevant (EHR's own words)",
+        "c-3": None,  # not one of this service's reasons: nothing to name it by
+    }
+
+
 def test_feedback_joins_the_invocation_that_issued_its_card(
     store: SqlAuditStore, database_url: str
 ) -> None:
