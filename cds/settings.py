@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     # Fetching what the EHR did not prefetch.
     fhir_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     fhir_max_pages: int = Field(default=10, ge=1, le=1000)
+    # All the FHIR answers of one call, decompressed. The largest Synthea patient's whole record
+    # is 3.5 MB (and a call fetches only part of it); parsed, FHIR JSON takes six to ten times
+    # its size in memory, so three hostile calls at once hold 120 MiB at most.
+    fhir_max_bytes_per_call: int = Field(default=4 * 1024 * 1024, ge=64 * 1024)
     request_deadline_seconds: float = Field(default=10.0, gt=0, le=120)
     allowed_fhir_servers: Annotated[list[str], NoDecode] = Field(default_factory=list)
 

@@ -244,7 +244,12 @@ def test_prefetch_built_locally_equals_what_the_fhir_server_returns(
 
 async def _read_all(base: str, queries: dict[str, str]) -> dict[str, Any]:
     async with FhirClient(
-        base, access_token=None, timeout_seconds=10, max_pages=100, max_resources=100_000
+        base,
+        access_token=None,
+        timeout_seconds=10,
+        max_pages=100,
+        max_resources=100_000,
+        max_bytes=64 * 1024 * 1024,
     ) as client:
         return {key: await client.read(query) for key, query in queries.items()}
 

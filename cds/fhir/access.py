@@ -25,6 +25,7 @@ class FhirAccess:
     max_resources: int
     # A call still fetching this long after it started answers 412 (send prefetch instead).
     deadline_seconds: float
+    max_bytes: int  # decompressed, all the answers of one call together
     transport: httpx.AsyncBaseTransport | None = None  # tests: a loopback or mock transport
 
     @classmethod
@@ -38,6 +39,7 @@ class FhirAccess:
             max_pages=settings.fhir_max_pages,
             max_resources=settings.max_prefetch_resources,
             deadline_seconds=settings.request_deadline_seconds,
+            max_bytes=settings.fhir_max_bytes_per_call,
             transport=transport,
         )
 
@@ -55,5 +57,6 @@ class FhirAccess:
             timeout_seconds=self.timeout_seconds,
             max_pages=self.max_pages,
             max_resources=self.max_resources,
+            max_bytes=self.max_bytes,
             transport=self.transport,
         )

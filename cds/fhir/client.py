@@ -4,9 +4,11 @@ The transport is a constructor argument, so tests use a real loopback server (or
 `httpx.MockTransport`) without monkeypatching. The bearer token is sent, never logged: httpx
 does not log headers, and this module only ever logs the URL path.
 
-Bounds, so a slow or hostile FHIR server can never hold a request: every HTTP operation and the
-client's whole life (all queries, all pages) share one deadline of `timeout_seconds`; a response
-body larger than `max_response_bytes` is abandoned; searches stop after `max_pages` pages or
+Bounds, so a slow or hostile FHIR server can never hold a request nor swell a worker: every
+HTTP operation and the client's whole life (all queries, all pages) share one deadline of
+`timeout_seconds`; all the answers of the client's life together may hold at most `max_bytes`
+(counted after decompression, as they are decompressed: a gzip bomb is abandoned at the bound,
+never inflated past it); searches stop after `max_pages` pages or
 `max_resources` entries (reported in `notes`). Redirects are not followed and `next` links are
 only followed on the same server, below the same base: the token never goes anywhere else.
 """
@@ -18,6 +20,7 @@ import functools
 import logging
 import ssl
 import time
+import zlib
 from typing import Any
 
 import httpx
@@ -28,8 +31,10 @@ from cds.metrics import FhirFailure, count_fhir_failure, count_fhir_fetch
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_RESPONSE_BYTES = 50 * 1024 * 1024
 MAX_CONNECTIONS = 8
+# Only what `_Decoder` decodes within the byte bound (httpx would also offer br and zstd when
+# their packages are installed, and inflate them without a bound).
+ACCEPT_ENCODING = "gzip, deflate"
 
 
 class FhirClient:
@@ -41,10 +46,13 @@ class FhirClient:
         timeout_seconds: float,
         max_pages: int,
         max_resources: int,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_bytes: int,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        headers = {"Accept": "application/fhir+json, application/json"}
+        headers = {
+            "Accept": "application/fhir+json, application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
         if access_token:
             headers["Authorization"] = f"Bearer {access_token}"
         self._base = base_url.rstrip("/")
@@ -53,7 +61,7 @@ class FhirClient:
         self._deadline: float | None = None
         self._max_pages = max_pages
         self._max_resources = max_resources
-        self._max_bytes = max_response_bytes
+        self._budget = _ByteBudget(max_bytes)  # shared by every answer of this client's life
         self.notes: list[str] = []  # data-quality notes for the response (e.g. truncation)
         self._http = httpx.AsyncClient(
             headers=headers,
@@ -165,17 +173,18 @@ class FhirClient:
                 if status >= 400:
                     raise FhirFetchError(f"the FHIR server answered HTTP {status}")
                 declared = response.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > self._max_bytes:
-                    raise FhirFetchError("the FHIR server's answer is too large", code="too-costly")
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > self._max_bytes:
-                        raise FhirFetchError(
-                            "the FHIR server's answer is too large", code="too-costly"
-                        )
-                    chunks.append(chunk)
+                if declared.isdigit() and int(declared) > self._budget.room:
+                    raise self._budget.exceeded()
+                body = bytearray()
+                if response.is_stream_consumed:
+                    # Answered from memory, already decoded (an httpx.MockTransport in tests):
+                    # there is nothing left to bound but its size.
+                    body += self._budget.take(response.content)
+                else:
+                    # Raw bytes, decoded here: a chunk inflates to no more than the room left.
+                    decoder = _Decoder(response.headers.get("content-encoding", ""))
+                    async for chunk in response.aiter_raw():
+                        body += self._budget.take(decoder.decode(chunk, self._budget.room + 1))
         except httpx.TimeoutException as exc:
             raise FhirFetchError(
                 f"the FHIR server did not answer within {self._timeout:g} s", code="timeout"
@@ -185,10 +194,67 @@ class FhirClient:
                 f"the FHIR server could not be reached ({type(exc).__name__})"
             ) from exc
         try:
-            return orjson.loads(b"".join(chunks))
+            return orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise FhirFetchError(
                 "the FHIR server answered with invalid JSON", code="structure"
+            ) from exc
+
+
+class _ByteBudget:
+    """The bytes one client (one call) may still take in, whatever its answers say of their
+    size. Exceeding it fails the fetch that did, and every fetch after it."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.taken = 0
+
+    @property
+    def room(self) -> int:
+        return max(self.limit - self.taken, 0)
+
+    def take(self, data: bytes) -> bytes:
+        self.taken += len(data)
+        if self.taken > self.limit:
+            raise self.exceeded()
+        return data
+
+    def exceeded(self) -> FhirFetchError:
+        return FhirFetchError(
+            f"the FHIR server's answers exceed {self.limit:,} bytes for this call "
+            "(CDS_FHIR_MAX_BYTES_PER_CALL); send the data as prefetch",
+            code="too-costly",
+        )
+
+
+class _Decoder:
+    """A response body's content coding undone, never producing more than asked for: zlib stops
+    at `limit` bytes of output and keeps the rest of its input, so a chunk of a gzip bomb costs
+    no more memory than the budget has room for."""
+
+    def __init__(self, content_encoding: str) -> None:
+        coding = content_encoding.strip().lower()
+        if coding in ("", "identity"):
+            self._zlib = None
+        elif coding in ("gzip", "x-gzip", "deflate"):
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header
+        else:
+            raise FhirFetchError(
+                f"the FHIR server's answer has an unsupported content coding ({coding[:40]})",
+                code="structure",
+            )
+
+    def decode(self, data: bytes, limit: int) -> bytes:
+        """`data` decoded, at most `limit` bytes of it. Fewer than `limit` means all of `data`
+        was decoded (zlib holds nothing back); exactly `limit` may leave some undecoded, which
+        is never read: the caller passes its budget's room + 1, so it is then over budget."""
+        if self._zlib is None:
+            return data
+        try:
+            return self._zlib.decompress(data, limit)
+        except zlib.error as exc:
+            raise FhirFetchError(
+                "the FHIR server's answer could not be decompressed", code="structure"
             ) from exc
 
 
