@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import ipaddress
 import logging
 import ssl
 import time
 import zlib
+from collections.abc import Iterable
 from typing import Any
 
+import httpcore
 import httpx
 import orjson
 
@@ -48,7 +51,10 @@ class FhirClient:
         max_resources: int,
         max_bytes: int,
         transport: httpx.AsyncBaseTransport | None = None,
+        refuse_internal: bool = False,
     ) -> None:
+        """`refuse_internal`: never connect to a loopback, link-local or unspecified address,
+        whatever name the base URL gives (`cds.fhir.access`: a server nobody listed)."""
         headers = {
             "Accept": "application/fhir+json, application/json",
             "Accept-Encoding": ACCEPT_ENCODING,
@@ -63,13 +69,16 @@ class FhirClient:
         self._max_resources = max_resources
         self._budget = _ByteBudget(max_bytes)  # shared by every answer of this client's life
         self.notes: list[str] = []  # data-quality notes for the response (e.g. truncation)
+        # Queries run concurrently; a bound keeps one request from flooding the EHR.
+        limits = httpx.Limits(max_connections=MAX_CONNECTIONS)
+        if transport is None and refuse_internal:
+            transport = _ExternalOnlyTransport(verify=_tls_context(), limits=limits)
         self._http = httpx.AsyncClient(
             headers=headers,
             timeout=httpx.Timeout(timeout_seconds),
             transport=transport,
             follow_redirects=False,  # a redirect could carry the token elsewhere
-            # Queries run concurrently; a bound keeps one request from flooding the EHR.
-            limits=httpx.Limits(max_connections=MAX_CONNECTIONS),
+            limits=limits,
             verify=_tls_context(),
         )
 
@@ -256,6 +265,70 @@ class _Decoder:
             raise FhirFetchError(
                 "the FHIR server's answer could not be decompressed", code="structure"
             ) from exc
+
+
+def is_internal_address(host: str) -> bool:
+    """A loopback, link-local or unspecified IP address (IPv4, IPv6, or IPv4 mapped in IPv6);
+    False for a name."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback or address.is_link_local or address.is_unspecified
+
+
+class _ExternalOnlyBackend(httpcore.AsyncNetworkBackend):
+    """Connects as httpcore does, then drops a connection whose peer is an internal address,
+    before a byte is sent: the address a name resolved to when connecting is the one that
+    counts (a name checked earlier could resolve elsewhere by then)."""
+
+    def __init__(self) -> None:
+        self._backend = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        stream = await self._backend.connect_tcp(
+            host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+        )
+        peer = stream.get_extra_info("server_addr")
+        if not isinstance(peer, tuple) or is_internal_address(str(peer[0])):
+            await stream.aclose()
+            raise httpcore.ConnectError(f"{host} is an internal address: not contacted")
+        return stream
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are never contacted")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._backend.sleep(seconds)
+
+
+class _ExternalOnlyTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport on `_ExternalOnlyBackend`. httpx has no parameter for the network
+    backend, so the connection pool it builds is replaced by the same one on that backend."""
+
+    def __init__(self, *, verify: ssl.SSLContext, limits: httpx.Limits) -> None:
+        super().__init__(verify=verify, limits=limits)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=verify,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_ExternalOnlyBackend(),
+        )
 
 
 def _failure_class(exc: FhirFetchError) -> FhirFailure:
