@@ -78,6 +78,15 @@ class Settings(BaseSettings):
     # An order set is tens of orders; 50,000 held a worker's event loop for a second.
     max_draft_orders: int = Field(default=500, ge=1)
 
+    # The HTTP server (cds.api.http_protocol): what a client may send and hold, per worker.
+    http_max_header_bytes: int = Field(default=32 * 1024, ge=4096, le=1024 * 1024)
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    http_body_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    http_max_connections: int = Field(default=4096, ge=1, le=1_000_000)
+    # On SIGTERM: calls in progress get this long to finish, then are cancelled; the audit rows
+    # still queued after it stay in the spool for the next start.
+    shutdown_timeout_seconds: int = Field(default=15, ge=0, le=600)
+
     # EHR authentication (CDS Hooks 2.0 security).
     jwt_required: bool = False
     public_url: str | None = None

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 
 from cds.errors import BadRequest, PayloadTooLarge
 from cds.fhir.bundles import count_resources
@@ -30,11 +31,15 @@ async def read_json_body(request: Request, limit: int) -> dict[str, Any]:
             raise PayloadTooLarge(f"request body exceeds {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"request body exceeds {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"request body exceeds {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # The client went, or was cut off for sending too slowly (cds.api.http_protocol).
+        raise BadRequest("the request body did not arrive whole") from None
     raw = b"".join(chunks)
     if not raw:
         raise BadRequest("request body is empty; a JSON object is required")
