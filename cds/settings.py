@@ -59,6 +59,16 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64)
     hooks_dir: Path = PROJECT_ROOT / "hooks"
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'cds.db'}"
+    # Every audit database operation (connect, a pooled connection, statements, commit) ends
+    # within this; feedback then gets 503, invocation rows wait in the spool.
+    database_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # The audit spool (cds.audit.spool): rows on local disk from before the response until the
+    # database has them. On the same machine as the workers, on a disk that survives them.
+    audit_spool_dir: Path = PROJECT_ROOT / "var" / "spool"
+    # About 400,000 rows (hours of calls in an outage); beyond, rows are lost and counted.
+    audit_spool_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024 * 1024)
+    # fdatasync each row before the response: survives a power cut too (bench/README.md).
+    audit_spool_fsync: bool = False
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

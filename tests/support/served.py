@@ -136,6 +136,7 @@ def running_service(
     """`cds serve` with these settings, its log in `directory`; stopped (SIGTERM, then SIGKILL
     of its process group) when the block ends."""
     port = free_port()
+    settings.setdefault("audit_spool_dir", directory / "spool")
     env = service_env(port=port, workers=workers, **settings)
     env.update(extra_env or {})
     log = directory / f"serve-{port}.log"
