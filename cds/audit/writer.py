@@ -353,8 +353,8 @@ class AuditWriter:
             return
         for orphan in orphans.adopted:
             log.warning(
-                "audit writer: process %d ended without writing its rows; %d of them are "
-                "written from its spool now",
+                "audit writer: took over the spool of process %d, which ended without shutting "
+                "down (%d rows in it to write)",
                 orphan.pid,
                 orphan.rows,
             )

@@ -130,19 +130,32 @@ def running_service(
     directory: Path,
     *,
     workers: int = 1,
+    obey_file_permissions: bool = False,
     extra_env: Mapping[str, str] | None = None,
     **settings: Any,
 ) -> Iterator[Service]:
     """`cds serve` with these settings, its log in `directory`; stopped (SIGTERM, then SIGKILL
-    of its process group) when the block ends."""
+    of its process group) when the block ends. The tests run as root, whom file permissions do
+    not stop: `obey_file_permissions` runs the service without that power (the capabilities
+    to override them), as a service account would be."""
     port = free_port()
     settings.setdefault("audit_spool_dir", directory / "spool")
     env = service_env(port=port, workers=workers, **settings)
     env.update(extra_env or {})
     log = directory / f"serve-{port}.log"
     with open(log, "wb") as err:
+        command = [str(CDS), "serve"]
+        if obey_file_permissions:
+            # Root without the capabilities that bypass file permissions.
+            command = [
+                "setpriv",
+                "--bounding-set",
+                "-dac_override,-dac_read_search",
+                "--",
+                *command,
+            ]
         process = subprocess.Popen(
-            [str(CDS), "serve"],
+            command,
             env=env,
             cwd=directory,
             stdout=subprocess.DEVNULL,
