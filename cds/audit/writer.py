@@ -261,8 +261,9 @@ class AuditWriter:
                         RETRY_MAX_SECONDS,
                         self.depth,
                     )
-                if self._stop.is_set() or self._stop.wait(retry):
-                    return  # shutting down: what is left stays in the spool
+                if self._stop.is_set():
+                    return  # shutting down, and tried once more since: what is left stays
+                self._stop.wait(retry)  # `close` ends the wait early, for a last attempt
                 retry = min(retry * 2, RETRY_MAX_SECONDS)
                 continue
             except Exception:  # never die: the spool keeps the rows

@@ -247,39 +247,37 @@ def test_sqlite_made_unwritable_fails_loudly_and_recovers(
     sqlite_folder: Path, engine: Engine, tmp_path: Path
 ) -> None:
     url = sqlite_url(sqlite_folder)
-    with (
-        running_service(
-            tmp_path,
-            workers=2,
-            obey_file_permissions=True,
-            database_url=url,
-            database_timeout_seconds=TIMEOUT,
-        ) as service,
-        Load(service, engine) as load,
-    ):
-        time.sleep(1)
-        files = list(sqlite_folder.iterdir())
-        for path in files:
-            path.chmod(0o444)
-        sqlite_folder.chmod(0o555)
-        # Workers restarted meanwhile open the database read-only.
-        for pid in service.worker_pids():
-            os.kill(pid, signal.SIGKILL)
-        service.wait_ready(workers=2)
-        time.sleep(1)
-        ready = httpx.get(f"{service.url}/ready", timeout=SLACK)
-        assert ready.status_code == 503, ready.text
-        assert feedback(service).status_code == 503
-        sqlite_folder.chmod(0o755)
-        for path in files:
-            path.chmod(0o644)
-        deadline = time.monotonic() + 45
-        while httpx.get(f"{service.url}/ready", timeout=SLACK).status_code != 200:
-            assert time.monotonic() < deadline, "the service did not recover"
-            time.sleep(0.5)
-        assert feedback(service).status_code == 200
-    assert not load.other, load.other
-    assert_every_answer_written_once(load.answered, wait_for_rows(url, load.answered))
+    with running_service(
+        tmp_path,
+        workers=2,
+        obey_file_permissions=True,
+        database_url=url,
+        database_timeout_seconds=TIMEOUT,
+    ) as service:
+        with Load(service, engine) as load:
+            time.sleep(1)
+            files = list(sqlite_folder.iterdir())
+            for path in files:
+                path.chmod(0o444)
+            sqlite_folder.chmod(0o555)
+            # Workers restarted meanwhile open the database read-only.
+            for pid in service.worker_pids():
+                os.kill(pid, signal.SIGKILL)
+            service.wait_ready(workers=2)
+            time.sleep(1)
+            ready = httpx.get(f"{service.url}/ready", timeout=SLACK)
+            assert ready.status_code == 503, ready.text
+            assert feedback(service).status_code == 503
+            sqlite_folder.chmod(0o755)
+            for path in files:
+                path.chmod(0o644)
+            deadline = time.monotonic() + 45
+            while httpx.get(f"{service.url}/ready", timeout=SLACK).status_code != 200:
+                assert time.monotonic() < deadline, "the service did not recover"
+                time.sleep(0.5)
+            assert feedback(service).status_code == 200
+        assert not load.other, load.other
+        assert_every_answer_written_once(load.answered, wait_for_rows(url, load.answered))
     logged = " ".join(line["message"] for line in service.lines())
     assert "attempt to write a readonly database" in logged
 
