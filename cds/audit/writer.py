@@ -139,8 +139,8 @@ class AuditWriter:
         if self.synchronous:
             self._write_now([invocation])
             return True
-        spool = self.start()
         try:
+            spool = self.start()
             spool.append(invocation.to_json())
         except (SpoolFull, OSError) as exc:
             count_audit_write_failure("invocation")
@@ -149,7 +149,7 @@ class AuditWriter:
                     "audit rows cannot be kept (%s): they are lost (the cards went out) until "
                     "the spool (%s) takes rows again",
                     exc,
-                    spool.folder,
+                    self.spool_folder,
                 )
             return False
         ended = self._drops.ends()
@@ -170,7 +170,9 @@ class AuditWriter:
 
     def start(self) -> Spool:
         """Open this process's spool and start the writing thread (which first takes over the
-        spools of dead processes). Idempotent; after `close`, starts afresh."""
+        spools of dead processes). Idempotent; after `close`, starts afresh. Raises OSError
+        when the spool folder cannot be written: at start-up, the service then refuses to
+        start (it could not keep what it answers)."""
         own = self._own
         if own is not None:
             return own

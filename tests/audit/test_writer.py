@@ -6,6 +6,7 @@ cannot take, or the database refuses one by one, are lost (counted, logged once 
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Sequence
@@ -294,6 +295,27 @@ def test_a_live_writers_spool_is_never_taken_over(folder: Path) -> None:
     assert other.close(5)
     assert alive.depth == 1
     alive.close(0.1)
+
+
+def test_a_spool_folder_removed_while_rows_wait_loses_none_of_them(
+    folder: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The rows already in the deleted file are still read through the writer's descriptor;
+    new ones go to a file that exists (the folder made again), and the loss of durability is
+    said in the log."""
+    store = SpyStore(down=True)
+    writer = AuditWriter(store, folder)
+    for i in range(3):
+        assert writer.submit(record(i))
+    shutil.rmtree(folder)
+    for i in range(3, 6):
+        assert writer.submit(record(i))
+    assert any(p.suffix == ".rows" and p.stat().st_size for p in folder.iterdir())
+    assert "was deleted" in caplog.text
+    store.down = False
+    assert writer.flush(10)
+    assert [r.hook_instance for r in store.invocations] == [f"hi-{i}" for i in range(6)]
+    assert writer.close(5)
 
 
 def test_a_torn_last_line_is_counted_and_the_rest_written(folder: Path) -> None:
