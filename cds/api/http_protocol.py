@@ -172,7 +172,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if not self.transport.is_closing():
             self._expect_head()
 
-    # -- helpers ---------------------------------------------------------------------------------
+    # -- timers and refusals -------------------------------------------------------------------
 
     def _expect_head(self) -> None:
         self._start_timer(

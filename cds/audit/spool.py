@@ -188,11 +188,6 @@ class Spool:
         """Rows appended (or found) and not yet committed."""
         return self._rows
 
-    @property
-    def size(self) -> int:
-        with self._mutex:
-            return sum(s.size for s in self._segments)
-
     # -- appending (own spool) -----------------------------------------------------------------
 
     def append(self, line: bytes) -> None:

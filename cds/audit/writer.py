@@ -254,7 +254,7 @@ class AuditWriter:
                 continue
             try:
                 self._write_from(spool)
-            except AuditDatabaseUnavailable as exc:
+            except Exception as exc:  # never die: the spool keeps the rows
                 if self._outage.happens(0):
                     log.error(
                         "audit database unavailable (%s): rows wait in the spool and are tried "
@@ -262,16 +262,13 @@ class AuditWriter:
                         exc,
                         RETRY_MAX_SECONDS,
                         self.depth,
+                        # Expected (down, hung, read-only...): the message says it all.
+                        exc_info=not isinstance(exc, AuditDatabaseUnavailable),
                     )
                 if self._stop.is_set():
                     return  # shutting down, and tried once more since: what is left stays
                 self._stop.wait(retry)  # `close` ends the wait early, for a last attempt
                 retry = min(retry * 2, RETRY_MAX_SECONDS)
-                continue
-            except Exception:  # never die: the spool keeps the rows
-                log.exception("audit writer: unexpected error; trying again")
-                if self._stop.wait(retry):
-                    return
                 continue
             retry = RETRY_FIRST_SECONDS
             self._forget_drained_orphans()

@@ -191,7 +191,7 @@ def test_rows_wait_through_an_outage_and_are_written_when_it_ends(
     assert [r.levelname for r in lines] == ["ERROR", "WARNING"], [r.getMessage() for r in lines]
     assert "unavailable" in lines[0].getMessage()
     assert "available again" in lines[1].getMessage()
-    assert all(r.exc_info is None for r in lines)
+    assert not any(r.exc_info for r in lines)
     assert writer.close(5)
 
 
