@@ -13,6 +13,7 @@ its own `cds serve` processes on free 127.0.0.1 ports. Sections:
 4. throughput: 2 workers under load from a second process, audit on SQLite and on PostgreSQL;
 5. sweep: `cds sweep` over 1,000 to 50,000 cloned Synthea charts, local engine and Spark
    local[2] (plot: results/sweep.png).
+6. spool: what the audit spool adds to a call, its fsync off and on (in process, and over HTTP).
 
 Results: results/latest.json (not committed) and the tables in bench/README.md. Numbers, not
 assertions: nothing here fails on a slow machine, but the targets met are reported.
@@ -42,7 +43,7 @@ from bench.plot import scaling_plot
 from bench.server import Server, running_server
 
 BENCH = Path(__file__).resolve().parent
-SECTIONS = ("latency", "memory", "scaling", "throughput", "sweep")
+SECTIONS = ("latency", "memory", "scaling", "throughput", "sweep", "spool")
 POSTGRES_ADMIN_URL = os.environ.get(
     "CDS_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -64,6 +65,7 @@ class Plan:
     warmup_seconds: float
     concurrency: int
     sweep_sizes: tuple[int, ...]
+    spool_rows: int
 
     @classmethod
     def full(cls, concurrency: int) -> Plan:
@@ -79,6 +81,7 @@ class Plan:
             warmup_seconds=3.0,
             concurrency=concurrency,
             sweep_sizes=(1_000, 10_000, 50_000),
+            spool_rows=5_000,
         )
 
     @classmethod
@@ -95,6 +98,7 @@ class Plan:
             warmup_seconds=0.5,
             concurrency=min(concurrency, 8),
             sweep_sizes=(180, 360),
+            spool_rows=200,
         )
 
 
@@ -332,7 +336,8 @@ def throughput(
         )
         expected = warm["sent"] + result["sent"]
         rows = wait_for_audit(url, expected)
-        failures = s.log_path.read_text("utf-8", errors="replace").count("audit write failed")
+        text = s.log_path.read_text("utf-8", errors="replace")
+        failures = text.count("refused the row") + text.count("cannot be kept")
     stats = result["latency_ms"]
     return {
         "database": database,
@@ -358,6 +363,43 @@ def throughput(
         "audit_ok": rows == expected,
         "audit_write_failures_logged": failures,
     }
+
+
+def spool(bodies: list[data.Body], plan: Plan, directory: Path) -> dict[str, Any]:
+    from bench.server import migrate
+    from bench.spool import submit_cost
+
+    log("spool: submit in process, fsync off and on")
+    result: dict[str, Any] = {
+        "submit": [
+            submit_cost(directory, fsync=False, rows=plan.spool_rows),
+            submit_cost(directory, fsync=True, rows=plan.spool_rows // 10),
+        ],
+        "http": [],
+    }
+    for fsync in ("false", "true"):
+        log(f"spool: Synthea over HTTP, CDS_AUDIT_SPOOL_FSYNC={fsync}")
+        url = sqlite_url(directory, f"audit-spool-fsync-{fsync}")
+        migrate(url)
+        with (
+            running_server(
+                workers=1,
+                database_url=url,
+                log_dir=directory,
+                name=f"spool-fsync-{fsync}",
+                CDS_AUDIT_SPOOL_FSYNC=fsync,
+            ) as server,
+            http.client(server) as client,
+        ):
+            run = http.sequential(server, client, [b.data for b in bodies], passes=2)
+        result["http"].append(
+            {
+                "fsync": fsync == "true",
+                **percentiles(sorted(run.latencies)),
+                "server_cpu_ms": run.server_cpu * 1000 / len(run.latencies),
+            }
+        )
+    return result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -479,6 +521,9 @@ def main(argv: list[str] | None = None) -> None:
             except Exception as exc:  # e.g. no server: reported, not fatal
                 log(f"PostgreSQL throughput skipped: {exc}")
                 results["throughput"].append({"database": "PostgreSQL", "skipped": str(exc)})
+
+        if "spool" in sections:
+            results["spool"] = spool(synthea, plan, directory)
 
     if "sweep" in sections:
         results["sweep"] = bench_sweep.run(

@@ -94,6 +94,8 @@ def markdown(results: dict[str, Any]) -> str:
         parts.append(_scaling_md(results["scaling"]))
     if "throughput" in results:
         parts.append(_throughput_md(results["throughput"]))
+    if "spool" in results:
+        parts.append(_spool_md(results["spool"]))
     if "memory" in results:
         parts.append(_memory_md(results["memory"]))
     if "sweep" in results:
@@ -230,6 +232,36 @@ def _memory_md(r: dict[str, Any]) -> str:
             f"{r['max_mib']:.1f} | {r['growth_pct']:+.1f} % | {_ok(r['flat'])} |",
         ]
     )
+
+
+def _spool_md(r: dict[str, Any]) -> str:
+    lines = [
+        "### 6. The audit spool: what it adds to a call",
+        "",
+        "`AuditWriter.submit` timed in process (the row written to the worker's spool before "
+        "the response), then the Synthea requests over HTTP (1 worker, SQLite, 2 passes) with "
+        "the spool's fsync off (the default: the row survives the death of the worker) and on "
+        "(`CDS_AUDIT_SPOOL_FSYNC=true`: it survives a power cut too).",
+        "",
+        "| fsync | rows | bytes/row | submit p50 ms | p99 ms | max ms |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for row in r["submit"]:
+        lines.append(
+            f"| {'on' if row['fsync'] else 'off'} | {row['rows']:,} | {row['bytes_per_row']} | "
+            f"{row['p50']:.3f} | {row['p99']:.3f} | {row['max']:.3f} |"
+        )
+    lines += [
+        "",
+        "| fsync | HTTP p50 ms | p90 ms | p99 ms | server CPU ms/request |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for row in r["http"]:
+        lines.append(
+            f"| {'on' if row['fsync'] else 'off'} | {_ms(row['p50'])} | {_ms(row['p90'])} | "
+            f"{_ms(row['p99'])} | {_ms(row['server_cpu_ms'])} |"
+        )
+    return "\n".join(lines)
 
 
 def write_readme(path: Path, results: dict[str, Any]) -> None:

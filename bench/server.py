@@ -111,11 +111,19 @@ def cpu_seconds(pid: int) -> float:
 
 @contextlib.contextmanager
 def running_server(
-    *, workers: int, database_url: str, log_dir: Path, name: str
+    *, workers: int, database_url: str, log_dir: Path, name: str, **settings: str
 ) -> Iterator[Server]:
+    """`settings`: more CDS_* variables (`CDS_AUDIT_SPOOL_FSYNC="true"`). The audit spool is
+    in `log_dir`, never in the checkout."""
     port = free_port()
     log_path = log_dir / f"{name}.log"
-    env = _env(database_url, CDS_PORT=str(port), CDS_WORKERS=str(workers))
+    env = _env(
+        database_url,
+        CDS_PORT=str(port),
+        CDS_WORKERS=str(workers),
+        CDS_AUDIT_SPOOL_DIR=str(log_dir / f"{name}-spool"),
+        **settings,
+    )
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [str(CDS), "serve"],

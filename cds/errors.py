@@ -12,6 +12,8 @@ Exception
 │   └── StorageUnavailable     503  feedback could not be stored
 ├── ServiceConfigError         a hooks/ file is invalid: the service refuses to start
 ├── SchemaNotCurrent           (RuntimeError) the audit database is not at this code's schema
+├── AuditDatabaseUnavailable   the audit database cannot take a write now (rows wait in the
+│                              spool, feedback becomes StorageUnavailable)
 ├── FhirFetchError             the EHR's FHIR server did not give the data (becomes MissingData)
 ├── KeysUnavailable            no JWK Set can be loaded for an issuer (becomes AuthUnavailable)
 ├── JtiCacheUnavailable        the jti cache cannot answer (becomes AuthUnavailable)
@@ -153,6 +155,11 @@ class ServiceConfigError(Exception):
 
 class SchemaNotCurrent(RuntimeError):
     """The audit database is reachable but not at the schema this code writes."""
+
+
+class AuditDatabaseUnavailable(Exception):
+    """The audit database cannot take a write now: down, hung, read-only, not migrated, or its
+    SQLite file deleted or replaced. The same write may succeed later, unchanged."""
 
 
 class FhirFetchError(Exception):

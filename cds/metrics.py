@@ -14,10 +14,11 @@ the workers start; prometheus_client then keeps each worker's values in files th
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import Literal
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, multiprocess
 
 AuditRecord = Literal["invocation", "feedback"]
 
@@ -39,14 +40,22 @@ def count_audit_write_failure(record: AuditRecord) -> None:
 # livesum: with several workers, the sum over the workers alive (an exited worker's queue is gone).
 AUDIT_QUEUE_DEPTH = Gauge(
     "cds_audit_queue_depth",
-    "Invocation audit rows waiting to be written (cds.audit.writer), queued or being written. "
-    "Near the queue's bound (10,000 per worker), rows are about to be dropped.",
+    "Invocation audit rows waiting to be written (cds.audit.writer): in the spools of the "
+    "workers, their own and those they took over from dead workers.",
     multiprocess_mode="livesum",
 )
 
 
 def set_audit_queue_depth(rows: int) -> None:
     AUDIT_QUEUE_DEPTH.set(rows)
+
+
+def forget_dead_worker(pid: int) -> None:
+    """Another worker died without shutting down (its audit spool was taken over): its live
+    gauges leave the sums (a dead worker's queue depth would otherwise stay for good). Its
+    counters and histograms stay, as they must: totals never go back."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR") and pid != os.getpid():
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
 # ---------------------------------------------------------------------------------------------

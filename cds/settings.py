@@ -81,6 +81,16 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64)
     hooks_dir: Path = PROJECT_ROOT / "hooks"
     database_url: str = DEFAULT_DATABASE_URL
+    # Every audit database operation (connect, a pooled connection, statements, commit) ends
+    # within this; feedback then gets 503, invocation rows wait in the spool.
+    database_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # The audit spool (cds.audit.spool): rows on local disk from before the response until the
+    # database has them. On the same machine as the workers, on a disk that survives them.
+    audit_spool_dir: Path = PROJECT_ROOT / "var" / "spool"
+    # About 400,000 rows (hours of calls in an outage); beyond, rows are lost and counted.
+    audit_spool_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024 * 1024)
+    # fdatasync each row before the response: survives a power cut too (bench/README.md).
+    audit_spool_fsync: bool = False
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     access_log: bool = False  # one JSON line per request on stdout (cds.api.access_log)
@@ -88,12 +98,27 @@ class Settings(BaseSettings):
     # Fetching what the EHR did not prefetch.
     fhir_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     fhir_max_pages: int = Field(default=10, ge=1, le=1000)
+    # All the FHIR answers of one call, decompressed. The largest Synthea patient's whole record
+    # is 3.5 MB (and a call fetches only part of it); parsed, FHIR JSON takes six to ten times
+    # its size in memory, so three hostile calls at once hold 120 MiB at most.
+    fhir_max_bytes_per_call: int = Field(default=4 * 1024 * 1024, ge=64 * 1024)
     request_deadline_seconds: float = Field(default=10.0, gt=0, le=120)
     allowed_fhir_servers: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Request bounds.
     max_body_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_prefetch_resources: int = Field(default=50_000, ge=1)
+    # An order set is tens of orders; 50,000 held a worker's event loop for a second.
+    max_draft_orders: int = Field(default=500, ge=1)
+
+    # The HTTP server (cds.api.http_protocol): what a client may send and hold, per worker.
+    http_max_header_bytes: int = Field(default=32 * 1024, ge=4096, le=1024 * 1024)
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    http_body_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    http_max_connections: int = Field(default=4096, ge=1, le=1_000_000)
+    # On SIGTERM: calls in progress get this long to finish, then are cancelled; the audit rows
+    # still queued after it stay in the spool for the next start.
+    shutdown_timeout_seconds: int = Field(default=15, ge=0, le=600)
 
     # EHR authentication (CDS Hooks 2.0 security).
     jwt_required: bool = False

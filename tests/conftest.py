@@ -67,8 +67,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    db = tmp_path_factory.mktemp("db") / "cds.db"
-    return Settings(database_url=f"sqlite:///{db}")
+    folder = tmp_path_factory.mktemp("db")
+    return Settings(database_url=f"sqlite:///{folder / 'cds.db'}", audit_spool_dir=folder / "spool")
 
 
 @pytest.fixture

@@ -530,6 +530,7 @@ def served(tmp_path: Path, jwks_file: tuple[EhrKeys, Path]) -> Iterator[Served]:
             "CDS_PUBLIC_URL": PUBLIC_URL,
             "CDS_TRUSTED_ISSUERS": json.dumps({ISSUER: str(jwks)}),
             "CDS_REDIS_URL": REDIS_DEPLOY_URL,
+            "CDS_AUDIT_SPOOL_DIR": str(tmp_path / "spool"),
         }
         # The child writes to its own copies of these files: this process's are closed at once.
         with open(tmp_path / "stdout.log", "w") as out, open(tmp_path / "stderr.log", "w") as err:

@@ -61,12 +61,22 @@ FEEDBACK_FILE = CDS_REQUESTS / "ahrq-cql-services-examples" / "feedback.json"
 REPLAY_NAMESPACE = uuid.UUID("2b0c5d55-7f5e-4f7c-9d43-5b8a8d7b6f11")
 
 
+# A loopback base nothing listens on (connection refused), for the whole module.
+CLOSED_URL = FhirTestServer.closed_url()
+
+
 @pytest.fixture(scope="module")
-def api(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """JWT off and no allow-list: any fhirServer may be contacted (local use)."""
+def api(
+    engine: Engine,
+    tmp_path_factory: pytest.TempPathFactory,
+    synthea_fhir_server: FhirTestServer,
+) -> Iterator[TestClient]:
+    """JWT off, the loopback FHIR servers listed (a loopback server is contacted only when
+    listed)."""
     settings = Settings(
         database_url=f"sqlite:///{tmp_path_factory.mktemp('db') / 'cds.db'}",
         fhir_timeout_seconds=5.0,
+        allowed_fhir_servers=[synthea_fhir_server.base, CLOSED_URL],
     )
     with TestClient(create_app(settings, engine=engine, store=MemoryAuditStore())) as client:
         yield client
@@ -144,7 +154,7 @@ def test_real_request_with_the_fhir_server_unreachable_is_412_or_200_never_500(
 ) -> None:
     body = _load(path)
     service_id = SERVICE_FOR_HOOK[body["hook"]]
-    body["fhirServer"] = FhirTestServer.closed_url()
+    body["fhirServer"] = CLOSED_URL
     missing = _missing_keys(engine, service_id, body)
     response = api.post(f"/cds-services/{service_id}", json=body)
     if not missing:
@@ -174,7 +184,7 @@ def test_real_request_completed_with_nulls_needs_no_fhir_server(
     """The same requests with every missing key sent as null ("no data"): 200, no fetch."""
     body = _load(path)
     service_id = SERVICE_FOR_HOOK[body["hook"]]
-    body["fhirServer"] = FhirTestServer.closed_url()
+    body["fhirServer"] = CLOSED_URL
     body["prefetch"] = {
         **body.get("prefetch", {}),
         **dict.fromkeys(_missing_keys(engine, service_id, body)),
@@ -244,7 +254,12 @@ def test_prefetch_built_locally_equals_what_the_fhir_server_returns(
 
 async def _read_all(base: str, queries: dict[str, str]) -> dict[str, Any]:
     async with FhirClient(
-        base, access_token=None, timeout_seconds=10, max_pages=100, max_resources=100_000
+        base,
+        access_token=None,
+        timeout_seconds=10,
+        max_pages=100,
+        max_resources=100_000,
+        max_bytes=64 * 1024 * 1024,
     ) as client:
         return {key: await client.read(query) for key, query in queries.items()}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import gc
 import logging
 import sys
@@ -67,9 +68,12 @@ def create_app(
                 "AUTHENTICATION IS OFF (CDS_JWT_REQUIRED=false): any caller gets answers. "
                 "Local use only."
             )
+        if not state.audit_writer.synchronous:
+            # Now, not at the first call: the spools dead workers left are written at once.
+            await asyncio.to_thread(state.audit_writer.start)
         yield
-        # Queued audit rows first (bounded: a hung database cannot hold the shutdown), then
-        # the store they are written to.
+        # The audit rows not yet written first (bounded: a hung database cannot hold the
+        # shutdown; what is left stays in the spool), then the store they are written to.
         await asyncio.to_thread(state.audit_writer.close)
         state.store.close()
         ops.worker_exit()
@@ -154,7 +158,10 @@ def _described(generate: Callable[[], dict[str, Any]]) -> Callable[[], dict[str,
 
 def served_app() -> FastAPI:
     """The app `cds serve` runs in each worker process: `create_app()` from CDS_* settings, then
-    the garbage collector set up for a long-running server (`tune_gc`)."""
+    the garbage collector set up for a long-running server (`tune_gc`). A worker killed by a
+    fatal signal (SIGSEGV, SIGBUS: a memory-mapped file that went away) writes where it was to
+    stderr first, so its death is never silent."""
+    faulthandler.enable()
     app = create_app()
     tune_gc()
     return app
@@ -177,4 +184,4 @@ def _open_store(settings: Settings) -> AuditStore:
         from cds.audit.database import open_store  # optional until migrated
     except ImportError:
         return MemoryAuditStore()
-    return open_store(settings.database_url)
+    return open_store(settings.database_url, timeout_seconds=settings.database_timeout_seconds)

@@ -41,7 +41,7 @@ class AppState:
     audit_writer: AuditWriter = field(init=False)
 
     def __post_init__(self) -> None:
-        self.audit_writer = AuditWriter.for_store(self.store)
+        self.audit_writer = AuditWriter.for_store(self.store, self.settings)
 
 
 def app_state(request: Request) -> AppState:
@@ -91,7 +91,17 @@ _bearer_scheme = HTTPBearer(auto_error=False, bearerFormat="JWT")
 async def authenticate_ehr(request: Request, _: Annotated[object, Depends(_bearer_scheme)]) -> None:
     authenticator = app_state(request).authenticator
     if authenticator is not None:
-        await authenticator.authenticate(request.headers.get("authorization"), request.url.path)
+        client = await authenticator.authenticate(
+            request.headers.get("authorization"), request.url.path
+        )
+        # For the audit: which EHR made the call (`ehr_issuer`).
+        request.state.ehr_issuer = client.issuer
+
+
+def ehr_issuer(request: Request) -> str | None:
+    """The JWT `iss` of the EHR that made this call; None when authentication is off."""
+    issuer = getattr(request.state, "ehr_issuer", None)
+    return issuer if isinstance(issuer, str) else None
 
 
 RequireEhr = Depends(authenticate_ehr)

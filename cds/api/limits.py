@@ -1,8 +1,9 @@
-"""Request bounds: the body's size, and how many FHIR resources its prefetch holds.
+"""Request bounds: the body's size, and how many FHIR resources its prefetch and its draft
+orders hold.
 
 A 20 MB body of tiny resources is far more work for the record builder than 20 MB of a few
-large ones, so the resource count is bounded on its own (CDS_MAX_PREFETCH_RESOURCES), before the
-body is validated.
+large ones, so the resource counts are bounded on their own (CDS_MAX_PREFETCH_RESOURCES,
+CDS_MAX_DRAFT_ORDERS), before the body is validated or any of it is walked again.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 import orjson
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 
 from cds.errors import BadRequest, PayloadTooLarge
 from cds.fhir.bundles import count_resources
@@ -29,11 +31,15 @@ async def read_json_body(request: Request, limit: int) -> dict[str, Any]:
             raise PayloadTooLarge(f"request body exceeds {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"request body exceeds {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"request body exceeds {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # The client went, or was cut off for sending too slowly (cds.api.http_protocol).
+        raise BadRequest("the request body did not arrive whole") from None
     raw = b"".join(chunks)
     if not raw:
         raise BadRequest("request body is empty; a JSON object is required")
@@ -53,11 +59,20 @@ def count_prefetch_resources(prefetch: Any) -> int:
     return sum(count_resources(value) for value in prefetch.values())
 
 
-def enforce_prefetch_limit(prefetch: Any, limit: int) -> None:
-    count = count_prefetch_resources(prefetch)
-    if count > limit:
+def enforce_resource_limits(body: dict[str, Any], *, prefetch: int, draft_orders: int) -> None:
+    """413 when the prefetch holds more than `prefetch` resources, or context.draftOrders more
+    than `draft_orders` (both counted by `cds.fhir.bundles.count_resources`)."""
+    count = count_prefetch_resources(body.get("prefetch"))
+    if count > prefetch:
         raise PayloadTooLarge(
-            f"prefetch holds {count} FHIR resources; this service accepts at most {limit} per "
+            f"prefetch holds {count} FHIR resources; this service accepts at most {prefetch} per "
             "request (CDS_MAX_PREFETCH_RESOURCES). Narrow the prefetch queries, or omit the keys "
             "so the service fetches what it needs from fhirServer."
+        )
+    context = body.get("context")
+    drafts = count_resources(context.get("draftOrders")) if isinstance(context, dict) else 0
+    if drafts > draft_orders:
+        raise PayloadTooLarge(
+            f"context.draftOrders holds {drafts} resources; this service accepts at most "
+            f"{draft_orders} (CDS_MAX_DRAFT_ORDERS)"
         )

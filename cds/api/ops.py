@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cds.api.deps import AuditStoreDep, EngineDep
+from cds.api.deps import AuditStoreDep, AuditWriterDep, EngineDep
 from cds.api.errors import json_response
 from cds.audit.store import AuditStore
 from cds.metrics import UNKNOWN_SERVICE, UNMATCHED, observe_request
@@ -27,8 +27,8 @@ from cds.metrics import UNKNOWN_SERVICE, UNMATCHED, observe_request
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
 
-# A readiness probe must answer quickly even when the database hangs (PostgreSQL's connect
-# timeout is 5 s): past this the database is reported as not answering.
+# A readiness probe must answer quickly even when the database hangs (its operations end within
+# CDS_DATABASE_TIMEOUT_SECONDS, 5 s): past this the database is reported as not answering.
 READY_CHECK_TIMEOUT_SECONDS = 2.0
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -38,9 +38,13 @@ async def health() -> Response:
     return json_response({"status": "ok"})
 
 
-@router.get("/ready", summary="Readiness: database reachable, hooks loaded, rules valid")
-async def ready(engine: EngineDep, store: AuditStoreDep) -> Response:
+@router.get("/ready", summary="Readiness: audit writable, hooks loaded, rules valid")
+async def ready(engine: EngineDep, store: AuditStoreDep, writer: AuditWriterDep) -> Response:
     checks: dict[str, str] = {"database": await _database_check(store)}
+    if not writer.synchronous:
+        # Information, not a condition: rows wait while the database is away, and are written
+        # once it is back.
+        checks["audit_spool"] = f"ok ({writer.depth} rows waiting)"
     checks["hooks"] = f"ok ({len(engine.services)} services)" if engine.services else "none loaded"
     unreleased = [
         rule.key
@@ -56,10 +60,11 @@ async def ready(engine: EngineDep, store: AuditStoreDep) -> Response:
 
 
 async def _database_check(store: AuditStore) -> str:
-    # The store's ping is blocking IO: in a thread, so a hung database never stalls the event
-    # loop (and with it every CDS call this worker is serving).
+    """ "ok" once a write to the audit database has committed where it will be read (a read
+    would pass on a read-only or deleted SQLite file). Blocking IO: in a thread, so a hung
+    database never stalls the event loop (and with it every CDS call this worker serves)."""
     try:
-        await asyncio.wait_for(asyncio.to_thread(store.ping), READY_CHECK_TIMEOUT_SECONDS)
+        await asyncio.wait_for(asyncio.to_thread(store.check_writable), READY_CHECK_TIMEOUT_SECONDS)
     except TimeoutError:
         log.warning(
             "readiness: the audit database did not answer within %g s", READY_CHECK_TIMEOUT_SECONDS
@@ -68,7 +73,7 @@ async def _database_check(store: AuditStore) -> str:
     except Exception as exc:  # readiness reports, it never raises
         # The details (host, port, schema revision) go to the log, not to an unauthenticated
         # endpoint; the class name is enough for the probe's reader to know where to look.
-        log.warning("readiness: the audit database is not usable: %s", exc)
+        log.warning("readiness: the audit database cannot be written: %s", exc)
         return f"unreachable ({type(exc).__name__})"
     return "ok"
 

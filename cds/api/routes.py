@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -21,19 +22,23 @@ from cds.api.deps import (
     RequireEhr,
     ServiceDep,
     SettingsDep,
+    ehr_issuer,
 )
 from cds.api.errors import json_response
-from cds.api.limits import enforce_prefetch_limit, read_json_body
+from cds.api.limits import enforce_resource_limits, read_json_body
 from cds.audit.store import InvocationRecord, IssuedCard
 from cds.cards import RULE_EXTENSION
 from cds.cdshooks import CdsResponse, DiscoveryResponse, FeedbackRequest, HookRequest
-from cds.errors import BadRequest, CdsError, StorageUnavailable
+from cds.errors import AuditDatabaseUnavailable, BadRequest, CdsError, StorageUnavailable
 from cds.metrics import count_cards, count_feedback
 from cds.pipeline import RULESET_EXTENSION
 from cds.service_call import CallResult, call_service
 
 log = logging.getLogger("cds.invocation")
 router = APIRouter()
+
+# Feedback answers 503 within CDS_DATABASE_TIMEOUT_SECONDS plus this (a thread to get to it).
+FEEDBACK_MARGIN_SECONDS = 1.0
 
 
 def _request_body(model: type[BaseModel]) -> dict[str, Any]:
@@ -151,7 +156,11 @@ async def call(
     body = await read_json_body(request, settings.max_body_bytes)
     _remember_hook_instance(request, body)
     try:
-        enforce_prefetch_limit(body.get("prefetch"), settings.max_prefetch_resources)
+        enforce_resource_limits(
+            body,
+            prefetch=settings.max_prefetch_resources,
+            draft_orders=settings.max_draft_orders,
+        )
         result = await call_service(engine, service, body, as_of=started_at, fhir=fhir)
     except CdsError as exc:
         # A refused call (400, 412, 413) is part of the trail too, when it names its instance.
@@ -162,15 +171,16 @@ async def call(
             engine.registry.release.version,
             started_at,
             started,
+            ehr_issuer(request),
         )
         if failed is not None:
-            audit_writer.submit(failed)  # never blocks: written by the audit writer
+            await audit_writer.record(failed)  # on disk, never a wait on the database
         raise
     duration_ms = (time.perf_counter() - started) * 1000
-    invocation = _invocation(result, started_at, duration_ms)
-    # Queued, never waited for: the writer thread writes it (cds.audit.writer); a row it cannot
-    # write is logged and counted, the cards go out regardless.
-    audit_writer.submit(invocation)
+    invocation = _invocation(result, started_at, duration_ms, ehr_issuer(request))
+    # On disk (the spool) before the cards go out; the writer thread writes it to the database
+    # (cds.audit.writer), never waited for.
+    await audit_writer.record(invocation)
     count_cards(service.id, ((card.rule_id, card.indicator) for card in invocation.cards))
     log.info(
         "invocation",
@@ -209,11 +219,19 @@ async def feedback(
         raise BadRequest.invalid(exc.errors()) from exc
     try:
         # In a thread: a slow database must not stall the event loop (and every card request).
-        result = await run_in_threadpool(
-            store.record_feedback, service.id, list(parsed.feedback), datetime.now(UTC)
+        # The store answers within CDS_DATABASE_TIMEOUT_SECONDS whatever the database does; the
+        # wait is bounded here too, so the EHR always gets its 503 in time.
+        result = await asyncio.wait_for(
+            run_in_threadpool(
+                store.record_feedback, service.id, list(parsed.feedback), datetime.now(UTC)
+            ),
+            settings.database_timeout_seconds + FEEDBACK_MARGIN_SECONDS,
         )
-    except Exception as exc:
+    except (AuditDatabaseUnavailable, TimeoutError) as exc:
         # Unstored feedback is lost: tell the EHR so it can retry.
+        log.error("feedback could not be stored: %s", exc or "the database did not answer")
+        raise StorageUnavailable("feedback could not be stored; please retry") from exc
+    except Exception as exc:
         log.exception("feedback could not be stored")
         raise StorageUnavailable("feedback could not be stored; please retry") from exc
     count_feedback(service.id, (item.outcome for item in parsed.feedback), result.duplicates)
@@ -237,6 +255,7 @@ def _failed_invocation(
     ruleset_release: str,
     started_at: datetime,
     started: float,
+    issuer: str | None,
 ) -> InvocationRecord | None:
     try:
         hook_instance = str(uuid.UUID(str(body.get("hookInstance"))))
@@ -254,6 +273,7 @@ def _failed_invocation(
         started_at=started_at,
         duration_ms=(time.perf_counter() - started) * 1000,
         status=status,
+        ehr_issuer=issuer,
     )
 
 
@@ -265,7 +285,9 @@ def _remember_hook_instance(request: Request, body: dict[str, Any]) -> None:
         request.state.hook_instance = hook_instance[:64]
 
 
-def _invocation(result: CallResult, started_at: datetime, duration_ms: float) -> InvocationRecord:
+def _invocation(
+    result: CallResult, started_at: datetime, duration_ms: float, issuer: str | None
+) -> InvocationRecord:
     cards = tuple(
         IssuedCard(
             uuid=card["uuid"],
@@ -286,6 +308,7 @@ def _invocation(result: CallResult, started_at: datetime, duration_ms: float) ->
         duration_ms=duration_ms,
         status=200,
         cards=cards,
+        ehr_issuer=issuer,
     )
 
 

@@ -6,8 +6,9 @@ built here (no alembic.ini is looked up, whatever the working directory).
 
 Policies (docs design, "Audit policy"):
 - an invocation that cannot be written raises; its caller (`cds.audit.writer.AuditWriter`, off
-  the request path) logs and counts it (`cds_audit_write_failures_total`): the cards have
-  already gone out. Invocations are written in batches, one transaction each;
+  the request path) keeps it in the spool and tries again while the database is unavailable
+  (AuditDatabaseUnavailable), or counts and logs it as lost when the database refuses that row.
+  Invocations are written in batches, one transaction each, each row once (its `record_id`);
 - feedback that cannot be stored raises, so the EHR gets a 503 and can retry;
 - the same feedback posted twice (even concurrently) is stored once: the unique `dedup_key` and
   INSERT ... ON CONFLICT DO NOTHING decide, never a check-then-insert.
@@ -18,30 +19,41 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager, nullcontext
-from datetime import datetime
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.exc
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine
 
-from cds.audit.connection import make_engine, safe_url
-from cds.audit.models import feedback_table, invocation_table
+from cds.audit.connection import (
+    DATABASE_FILE,
+    file_identity,
+    make_engine,
+    operation_deadline,
+    safe_url,
+    sqlite_file,
+)
+from cds.audit.models import feedback_table, invocation_table, write_check_table
 from cds.audit.models import issued_card_table as card_table
 from cds.audit.store import FeedbackResult, InvocationRecord, feedback_key
+from cds.cards import OVERRIDE_REASONS
 from cds.cdshooks import FeedbackItem
-from cds.errors import SchemaNotCurrent
+from cds.errors import AuditDatabaseUnavailable, SchemaNotCurrent
 from cds.metrics import count_audit_write_failure
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# CDS_DATABASE_TIMEOUT_SECONDS' default, for a store opened without settings (tests, tools).
+DEFAULT_TIMEOUT_SECONDS = 5.0
 VERSION_TABLE = "alembic_version"  # Alembic's default
 
 # ---------------------------------------------------------------------------------------------
@@ -89,11 +101,13 @@ def current_revision(connection: Connection) -> str | None:
 # The store
 
 
-def open_store(url: str | URL) -> SqlAuditStore:
+def open_store(
+    url: str | URL, *, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+) -> SqlAuditStore:
     """The store for CDS_DATABASE_URL. Never refuses to start: a database that is down or not
-    migrated is logged loudly, and cards are served regardless (their audit rows are then lost
-    and counted); feedback gets 503 until it is fixed."""
-    store = SqlAuditStore(make_engine(url))
+    migrated is logged loudly, and cards are served regardless (their audit rows wait in the
+    spool until it is fixed); feedback gets 503 until it is."""
+    store = SqlAuditStore(make_engine(url, timeout_seconds=timeout_seconds), timeout_seconds)
     store.check_schema()
     return store
 
@@ -101,37 +115,52 @@ def open_store(url: str | URL) -> SqlAuditStore:
 class SqlAuditStore:
     """`cds.audit.store.AuditStore` on SQLAlchemy. Thread-safe: each call is one short
     transaction on a pooled connection (invocations are written in batches by the process's
-    audit writer thread, feedback from the threadpool)."""
+    audit writer thread, feedback from the threadpool).
 
-    def __init__(self, engine: Engine) -> None:
+    Every call ends within `timeout_seconds` (CDS_DATABASE_TIMEOUT_SECONDS), whatever the
+    database does (cds.audit.connection), and raises `AuditDatabaseUnavailable` when the
+    database could not take or keep the write: down, hung, read-only, not migrated, or a SQLite
+    file that is no longer the one at its path (deleted or replaced: what was committed went
+    nowhere anyone reads). The connection is then dropped, so a later call starts afresh and
+    the store recovers once the cause is fixed.
+    """
+
+    def __init__(self, engine: Engine, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS) -> None:
         self.engine = engine
+        self.timeout_seconds = timeout_seconds
         self.schema = head_revision()  # the schema this code writes
         # SQLite has one writer at a time. Queueing this process's writers on a lock (woken in
         # turn) instead of in SQLite's busy handler (polling with sleeps of up to 100 ms, in no
         # order) keeps a burst from starving a write past the busy timeout; the busy timeout
         # still covers other processes (workers, `cds migrate`).
-        self._writing: AbstractContextManager[object] = (
-            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
-        )
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._writing = threading.Lock()
+        self._file = sqlite_file(engine.url) if self._sqlite else None
 
-    def ping(self) -> None:
-        """Raise if the database is unreachable or not migrated to this code's schema
-        (readiness: either way, writes would fail)."""
-        with self.engine.connect() as connection:
+    def check_writable(self) -> None:
+        """Write to the database and commit (readiness): raises unless the audit can be
+        written, at this code's schema (SchemaNotCurrent), to the file at its path."""
+        with self._transaction() as connection:
             current = current_revision(connection)
-        if current != self.schema:
-            raise SchemaNotCurrent(
-                f"audit database is at schema {current}, not {self.schema}: run `cds migrate`"
+            if current != self.schema:
+                raise SchemaNotCurrent(
+                    f"audit database is at schema {current}, not {self.schema}: run `cds migrate`"
+                )
+            connection.execute(
+                sa.update(write_check_table)
+                .where(write_check_table.c.id == 1)
+                .values(checked_at=datetime.now(UTC))
             )
 
     def check_schema(self) -> bool:
-        """`ping`, logged instead of raised (start-up must not depend on the database)."""
+        """`check_writable`, logged instead of raised (start-up must not depend on the
+        database)."""
         try:
-            self.ping()
+            self.check_writable()
         except Exception as exc:
             log.error(
-                "audit database %s is not usable (%s): invocations will not be audited and "
-                "feedback will get 503 until it is",
+                "audit database %s is not usable (%s): invocation rows wait in the spool and "
+                "feedback gets 503 until it is",
                 safe_url(self.engine.url),
                 exc,
             )
@@ -142,11 +171,11 @@ class SqlAuditStore:
         self.record_invocations([invocation])
 
     def record_invocations(self, invocations: Sequence[InvocationRecord]) -> None:
-        """One transaction for all of them (group commit: one fsync). Raises on failure, nothing
-        written; counting and logging the loss is the caller's (the writer's) job."""
+        """One transaction for all of them (group commit: one fsync). A row already written
+        (same `record_id`) is not written again. Raises on failure, nothing written."""
         if not invocations:
             return
-        with self._writing, self.engine.begin() as connection:
+        with self._transaction() as connection:
             self._write_invocations(connection, invocations)
 
     def record_feedback(
@@ -155,7 +184,7 @@ class SqlAuditStore:
         if not items:
             return FeedbackResult(stored=0, duplicates=0)
         try:
-            with self._writing, self.engine.begin() as connection:
+            with self._transaction() as connection:
                 stored = self._write_feedback(connection, service_id, items, received_at)
         except Exception:
             count_audit_write_failure("feedback")
@@ -164,6 +193,45 @@ class SqlAuditStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """One transaction, committed when the block ends, within the timeout; the errors of an
+        unusable database as AuditDatabaseUnavailable."""
+        try:
+            with operation_deadline(self.timeout_seconds):
+                # SQLite: this process's writers queue here (see __init__), for a bounded time.
+                if self._sqlite and not self._writing.acquire(timeout=self.timeout_seconds):
+                    raise AuditDatabaseUnavailable(
+                        f"another audit write held SQLite for {self.timeout_seconds:g} s"
+                    )
+                try:
+                    with self.engine.connect() as connection:
+                        try:
+                            with connection.begin():
+                                yield connection
+                            self._check_file(connection)
+                        except _UNUSABLE as exc:
+                            connection.invalidate()  # a fresh connection next time
+                            raise AuditDatabaseUnavailable(_short(exc)) from exc
+                finally:
+                    if self._sqlite:
+                        self._writing.release()
+        except _UNUSABLE as exc:  # could not even connect
+            raise AuditDatabaseUnavailable(_short(exc)) from exc
+
+    def _check_file(self, connection: Connection) -> None:
+        """SQLite: the file just written to must still be the one at the database's path."""
+        if self._file is None:
+            return
+        opened = connection.info.get(DATABASE_FILE)
+        now = file_identity(self._file)
+        if now is None or now != opened:
+            gone = "was deleted" if now is None else "was replaced"
+            raise DatabaseFileMoved(
+                f"the audit database file {self._file} {gone} after this connection opened it: "
+                "what it wrote is lost"
+            )
 
     # -- writes ---------------------------------------------------------------------------------
 
@@ -174,29 +242,32 @@ class SqlAuditStore:
         # theirs): the batch and a feedback write on one of its cards see each other.
         issued = {(i.service_id, card.uuid) for i in invocations for card in i.cards}
         _lock_cards(connection, issued)
-        # One INSERT for all the rows (SQLAlchemy's "insertmanyvalues"), ids in the rows' order.
-        ids = (
-            connection.execute(
-                sa.insert(invocation_table).returning(
-                    invocation_table.c.id, sort_by_parameter_order=True
-                ),
-                [
-                    {
-                        "hook_instance": i.hook_instance,
-                        "service_id": i.service_id,
-                        "hook": i.hook,
-                        "ruleset_release": i.ruleset_release,
-                        "patient_id": i.patient_id,
-                        "started_at": i.started_at,
-                        "duration_ms": i.duration_ms,
-                        "status": i.status,
-                    }
-                    for i in invocations
-                ],
-            )
-            .scalars()
-            .all()
-        )
+        # One INSERT for all the rows (SQLAlchemy's "insertmanyvalues"); a row whose record_id
+        # is already there (the spool replayed after a crash) is skipped, its cards with it.
+        insert = _dialect_insert(connection, invocation_table)
+        inserted = connection.execute(
+            insert.on_conflict_do_nothing(index_elements=[invocation_table.c.record_id]).returning(
+                invocation_table.c.id, invocation_table.c.record_id
+            ),
+            [
+                {
+                    "record_id": i.record_id,
+                    "hook_instance": i.hook_instance,
+                    "service_id": i.service_id,
+                    "hook": i.hook,
+                    "ruleset_release": i.ruleset_release,
+                    "patient_id": i.patient_id,
+                    "started_at": i.started_at,
+                    "duration_ms": i.duration_ms,
+                    "status": i.status,
+                    "ehr_issuer": i.ehr_issuer,
+                }
+                for i in invocations
+            ],
+        ).all()
+        id_of = {record_id: invocation_id for invocation_id, record_id in inserted}
+        written = [(id_of[i.record_id], i) for i in invocations if i.record_id in id_of]
+        ids = [invocation_id for invocation_id, _ in written]
         cards = [
             {
                 "invocation_id": invocation_id,
@@ -205,7 +276,7 @@ class SqlAuditStore:
                 "rule_version": card.rule_version,
                 "indicator": card.indicator,
             }
-            for invocation_id, invocation in zip(ids, invocations, strict=True)
+            for invocation_id, invocation in written
             for card in invocation.cards
         ]
         if not cards:
@@ -256,6 +327,35 @@ class SqlAuditStore:
         return len(inserted.all())
 
 
+class DatabaseFileMoved(OSError):
+    """A SQLite connection wrote to a file that is no longer at the database's path."""
+
+
+# What makes the database unusable as a whole (down, hung, read-only, not migrated, its file
+# gone): the write may succeed later, unchanged. Anything else is about the rows themselves.
+_UNUSABLE = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.ProgrammingError,  # PostgreSQL's word for a table or column not there yet
+    sqlalchemy.exc.TimeoutError,  # no pooled connection free in time
+    DatabaseFileMoved,
+)
+
+
+def _short(exc: BaseException) -> str:
+    """An error in one line, without SQL or parameters (never a clinician's comment)."""
+    original = getattr(exc, "orig", None)
+    text = str(original if original is not None else exc).strip().splitlines()
+    return f"{type(original or exc).__name__}: {text[0][:200] if text else ''}"
+
+
+# The words of the override reasons this service offers on its cards, by (system, code): EHRs
+# may name a reason by its code alone (the CDS Hooks 2.0 feedback example does).
+_OFFERED_REASONS: dict[tuple[str | None, str], str] = {
+    (r.system, r.code): r.display for r in OVERRIDE_REASONS
+}
+
+
 def _feedback_row(
     service_id: str, item: FeedbackItem, received_at: datetime, issued_by: dict[str, int]
 ) -> dict[str, Any]:
@@ -270,7 +370,9 @@ def _feedback_row(
         "accepted_suggestions": [s.id for s in item.acceptedSuggestions or ()],
         "override_system": reason.system if reason else None,
         "override_code": reason.code if reason else None,
-        "override_display": reason.display if reason else None,
+        "override_display": (
+            reason.display or _OFFERED_REASONS.get((reason.system, reason.code)) if reason else None
+        ),
         "user_comment": override.userComment if override else None,
         "outcome_at": item.outcomeTimestamp,
         "received_at": received_at,

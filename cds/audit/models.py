@@ -77,6 +77,11 @@ class InvocationRow(SQLModel, table=True):
     started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
     duration_ms: float
     status: int
+    # The row's own id (cds.audit.store.InvocationRecord.record_id): a row written again (the
+    # spool replayed after a crash) is not inserted twice. NULL only for rows of schema 0001.
+    record_id: str | None = Field(default=None, max_length=36, unique=True, index=True)
+    # The EHR that called: its JWT `iss` (NULL when authentication is off).
+    ehr_issuer: str | None = None
 
 
 class IssuedCardRow(SQLModel, table=True):
@@ -126,8 +131,22 @@ class FeedbackRow(SQLModel, table=True):
     )
 
 
+class WriteCheckRow(SQLModel, table=True):
+    """One row, updated by every readiness probe: a write that commits is the proof that the
+    audit can be written (a read would succeed on a read-only or deleted database file)."""
+
+    __tablename__ = "write_check"
+
+    id: int = Field(sa_column=Column(sa.Integer(), primary_key=True, autoincrement=False))
+    checked_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+
+
 # The same tables for SQLAlchemy Core statements (typed; the store writes with Core).
 invocation_table = SQLModel.metadata.tables[InvocationRow.__tablename__]
 issued_card_table = SQLModel.metadata.tables[IssuedCardRow.__tablename__]
 feedback_table = SQLModel.metadata.tables[FeedbackRow.__tablename__]
+write_check_table = SQLModel.metadata.tables[WriteCheckRow.__tablename__]
+# The audit's own rows (not write_check), parents first.
 TABLES: tuple[sa.Table, ...] = (invocation_table, issued_card_table, feedback_table)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
+
+import orjson
 
 from cds.cdshooks import FeedbackItem
 
@@ -17,6 +20,10 @@ class IssuedCard:
     rule_id: str
     rule_version: str
     indicator: str
+
+
+def _new_record_id() -> str:
+    return str(uuid.uuid4())
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,25 @@ class InvocationRecord:
     duration_ms: float
     status: int
     cards: tuple[IssuedCard, ...] = ()
+    # The EHR that called (its JWT `iss`); None when authentication is off.
+    ehr_issuer: str | None = None
+    # This row's own id, given when the call is answered: writing the row again (the spool
+    # replayed after a crash) inserts nothing (INSERT ... ON CONFLICT DO NOTHING).
+    record_id: str = field(default_factory=_new_record_id)
+
+    def to_json(self) -> bytes:
+        """One line of the audit spool (cds.audit.spool): every field, times in ISO 8601."""
+        return orjson.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, line: bytes) -> InvocationRecord:
+        """The record `to_json` wrote; raises ValueError (or KeyError, TypeError) otherwise."""
+        data: dict[str, Any] = orjson.loads(line)
+        started_at = datetime.fromisoformat(data.pop("started_at"))
+        if started_at.tzinfo is None:
+            raise ValueError("a spooled row without a time zone")
+        cards = tuple(IssuedCard(**card) for card in data.pop("cards"))
+        return cls(started_at=started_at, cards=cards, **data)
 
 
 @dataclass(frozen=True)
@@ -50,8 +76,8 @@ class AuditStore(Protocol):
         self, service_id: str, items: list[FeedbackItem], received_at: datetime
     ) -> FeedbackResult: ...
 
-    def ping(self) -> None:
-        """Raise if the store cannot be reached (readiness check)."""
+    def check_writable(self) -> None:
+        """Raise unless a write to the store, committed, is known to have landed (readiness)."""
         ...
 
     def close(self) -> None: ...
@@ -103,7 +129,7 @@ class MemoryAuditStore:
                 stored += 1
         return FeedbackResult(stored, duplicates)
 
-    def ping(self) -> None:
+    def check_writable(self) -> None:
         return None
 
     def close(self) -> None:

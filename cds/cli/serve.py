@@ -195,6 +195,7 @@ def serve(host: str | None, port: int | None) -> None:
 
     import uvicorn
 
+    from cds.api.http_protocol import BoundedHttpToolsProtocol
     from cds.errors import ServiceConfigError
     from cds.logs import configure_logging, logging_config
     from cds.pipeline import Engine
@@ -217,10 +218,14 @@ def serve(host: str | None, port: int | None) -> None:
             host=settings.host,
             port=settings.port,
             workers=settings.workers,
-            # uvicorn[standard] installs both; named so that a missing one fails at start-up
-            # instead of silently serving with the pure-Python h11 parser and asyncio loop.
-            http="httptools",
+            # httptools (uvicorn[standard] installs it), with bounds on what a client may send
+            # and hold; uvloop named so that a missing one fails at start-up instead of silently
+            # serving with the asyncio loop.
+            http=BoundedHttpToolsProtocol,
             loop="uvloop",
+            # SIGTERM: calls in progress get this long, then are cancelled and the app shuts
+            # down (its audit writer keeps what it could not write in the spool).
+            timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
             # A dictionary, not None: uvicorn applies it in every worker process it starts.
             log_config=logging_config(settings),
             access_log=False,

@@ -62,9 +62,10 @@ def entry_resources(bundle: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def count_resources(payload: Any) -> int:
-    """How much a prefetch value holds, as the request bound (CDS_MAX_PREFETCH_RESOURCES)
-    counts it: a resource is one; a Bundle counts each of its entries, and each entry's resource
-    once more as a resource of its own, except a nested Bundle, which counts its own entries.
+    """How much a prefetch value (or a draftOrders Bundle) holds, as the request bounds count it:
+    a resource is one; a Bundle is as many as its entries, each counted once, at every depth (an
+    entry holding a nested Bundle is one, and that Bundle's entries are counted too, since each
+    is work for whoever walks it).
 
     Iterative, not recursive: a deeply nested Bundle must not exhaust the Python stack. Only the
     nested Bundles are stacked, not every resource of a 20,000-entry searchset.
@@ -82,12 +83,8 @@ def count_resources(payload: Any) -> int:
         if not isinstance(entries, list):
             continue
         count += len(entries)
-        resources = [e.get("resource") for e in entries if isinstance(e, dict)]
-        kinds = [r.get("resourceType") for r in resources if isinstance(r, dict)]
-        nested = kinds.count("Bundle")
-        count += len(kinds) - nested
-        if nested:
-            stack.extend(
-                r for r in resources if isinstance(r, dict) and r.get("resourceType") == "Bundle"
-            )
+        for entry in entries:
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            if isinstance(resource, dict) and resource.get("resourceType") == "Bundle":
+                stack.append(resource)
     return count

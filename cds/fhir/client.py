@@ -4,9 +4,11 @@ The transport is a constructor argument, so tests use a real loopback server (or
 `httpx.MockTransport`) without monkeypatching. The bearer token is sent, never logged: httpx
 does not log headers, and this module only ever logs the URL path.
 
-Bounds, so a slow or hostile FHIR server can never hold a request: every HTTP operation and the
-client's whole life (all queries, all pages) share one deadline of `timeout_seconds`; a response
-body larger than `max_response_bytes` is abandoned; searches stop after `max_pages` pages or
+Bounds, so a slow or hostile FHIR server can never hold a request nor swell a worker: every
+HTTP operation and the client's whole life (all queries, all pages) share one deadline of
+`timeout_seconds`; all the answers of the client's life together may hold at most `max_bytes`
+(counted after decompression, as they are decompressed: a gzip bomb is abandoned at the bound,
+never inflated past it); searches stop after `max_pages` pages or
 `max_resources` entries (reported in `notes`). Redirects are not followed and `next` links are
 only followed on the same server, below the same base: the token never goes anywhere else.
 """
@@ -15,11 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import ipaddress
 import logging
 import ssl
 import time
+import zlib
+from collections.abc import Iterable
 from typing import Any
 
+import httpcore
 import httpx
 import orjson
 
@@ -28,8 +34,10 @@ from cds.metrics import FhirFailure, count_fhir_failure, count_fhir_fetch
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_RESPONSE_BYTES = 50 * 1024 * 1024
 MAX_CONNECTIONS = 8
+# Only what `_Decoder` decodes within the byte bound (httpx would also offer br and zstd when
+# their packages are installed, and inflate them without a bound).
+ACCEPT_ENCODING = "gzip, deflate"
 
 
 class FhirClient:
@@ -41,10 +49,16 @@ class FhirClient:
         timeout_seconds: float,
         max_pages: int,
         max_resources: int,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_bytes: int,
         transport: httpx.AsyncBaseTransport | None = None,
+        refuse_internal: bool = False,
     ) -> None:
-        headers = {"Accept": "application/fhir+json, application/json"}
+        """`refuse_internal`: never connect to a loopback, link-local or unspecified address,
+        whatever name the base URL gives (`cds.fhir.access`: a server nobody listed)."""
+        headers = {
+            "Accept": "application/fhir+json, application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
         if access_token:
             headers["Authorization"] = f"Bearer {access_token}"
         self._base = base_url.rstrip("/")
@@ -53,15 +67,18 @@ class FhirClient:
         self._deadline: float | None = None
         self._max_pages = max_pages
         self._max_resources = max_resources
-        self._max_bytes = max_response_bytes
+        self._budget = _ByteBudget(max_bytes)  # shared by every answer of this client's life
         self.notes: list[str] = []  # data-quality notes for the response (e.g. truncation)
+        # Queries run concurrently; a bound keeps one request from flooding the EHR.
+        limits = httpx.Limits(max_connections=MAX_CONNECTIONS)
+        if transport is None and refuse_internal:
+            transport = _ExternalOnlyTransport(verify=_tls_context(), limits=limits)
         self._http = httpx.AsyncClient(
             headers=headers,
             timeout=httpx.Timeout(timeout_seconds),
             transport=transport,
             follow_redirects=False,  # a redirect could carry the token elsewhere
-            # Queries run concurrently; a bound keeps one request from flooding the EHR.
-            limits=httpx.Limits(max_connections=MAX_CONNECTIONS),
+            limits=limits,
             verify=_tls_context(),
         )
 
@@ -165,17 +182,18 @@ class FhirClient:
                 if status >= 400:
                     raise FhirFetchError(f"the FHIR server answered HTTP {status}")
                 declared = response.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > self._max_bytes:
-                    raise FhirFetchError("the FHIR server's answer is too large", code="too-costly")
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > self._max_bytes:
-                        raise FhirFetchError(
-                            "the FHIR server's answer is too large", code="too-costly"
-                        )
-                    chunks.append(chunk)
+                if declared.isdigit() and int(declared) > self._budget.room:
+                    raise self._budget.exceeded()
+                body = bytearray()
+                if response.is_stream_consumed:
+                    # Answered from memory, already decoded (an httpx.MockTransport in tests):
+                    # there is nothing left to bound but its size.
+                    body += self._budget.take(response.content)
+                else:
+                    # Raw bytes, decoded here: a chunk inflates to no more than the room left.
+                    decoder = _Decoder(response.headers.get("content-encoding", ""))
+                    async for chunk in response.aiter_raw():
+                        body += self._budget.take(decoder.decode(chunk, self._budget.room + 1))
         except httpx.TimeoutException as exc:
             raise FhirFetchError(
                 f"the FHIR server did not answer within {self._timeout:g} s", code="timeout"
@@ -185,11 +203,132 @@ class FhirClient:
                 f"the FHIR server could not be reached ({type(exc).__name__})"
             ) from exc
         try:
-            return orjson.loads(b"".join(chunks))
+            return orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise FhirFetchError(
                 "the FHIR server answered with invalid JSON", code="structure"
             ) from exc
+
+
+class _ByteBudget:
+    """The bytes one client (one call) may still take in, whatever its answers say of their
+    size. Exceeding it fails the fetch that did, and every fetch after it."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.taken = 0
+
+    @property
+    def room(self) -> int:
+        return max(self.limit - self.taken, 0)
+
+    def take(self, data: bytes) -> bytes:
+        self.taken += len(data)
+        if self.taken > self.limit:
+            raise self.exceeded()
+        return data
+
+    def exceeded(self) -> FhirFetchError:
+        return FhirFetchError(
+            f"the FHIR server's answers exceed {self.limit:,} bytes for this call "
+            "(CDS_FHIR_MAX_BYTES_PER_CALL); send the data as prefetch",
+            code="too-costly",
+        )
+
+
+class _Decoder:
+    """A response body's content coding undone, never producing more than asked for: zlib stops
+    at `limit` bytes of output and keeps the rest of its input, so a chunk of a gzip bomb costs
+    no more memory than the budget has room for."""
+
+    def __init__(self, content_encoding: str) -> None:
+        coding = content_encoding.strip().lower()
+        if coding in ("", "identity"):
+            self._zlib = None
+        elif coding in ("gzip", "x-gzip", "deflate"):
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header
+        else:
+            raise FhirFetchError(
+                f"the FHIR server's answer has an unsupported content coding ({coding[:40]})",
+                code="structure",
+            )
+
+    def decode(self, data: bytes, limit: int) -> bytes:
+        """`data` decoded, at most `limit` bytes of it. Fewer than `limit` means all of `data`
+        was decoded (zlib holds nothing back); exactly `limit` may leave some undecoded, which
+        is never read: the caller passes its budget's room + 1, so it is then over budget."""
+        if self._zlib is None:
+            return data
+        try:
+            return self._zlib.decompress(data, limit)
+        except zlib.error as exc:
+            raise FhirFetchError(
+                "the FHIR server's answer could not be decompressed", code="structure"
+            ) from exc
+
+
+def is_internal_address(host: str) -> bool:
+    """A loopback, link-local or unspecified IP address (IPv4, IPv6, or IPv4 mapped in IPv6);
+    False for a name."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback or address.is_link_local or address.is_unspecified
+
+
+class _ExternalOnlyBackend(httpcore.AsyncNetworkBackend):
+    """Connects as httpcore does, then drops a connection whose peer is an internal address,
+    before a byte is sent: the address a name resolved to when connecting is the one that
+    counts (a name checked earlier could resolve elsewhere by then)."""
+
+    def __init__(self) -> None:
+        self._backend = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        stream = await self._backend.connect_tcp(
+            host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+        )
+        peer = stream.get_extra_info("server_addr")
+        if not isinstance(peer, tuple) or is_internal_address(str(peer[0])):
+            await stream.aclose()
+            raise httpcore.ConnectError(f"{host} is an internal address: not contacted")
+        return stream
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are never contacted")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._backend.sleep(seconds)
+
+
+class _ExternalOnlyTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport on `_ExternalOnlyBackend`. httpx has no parameter for the network
+    backend, so the connection pool it builds is replaced by the same one on that backend."""
+
+    def __init__(self, *, verify: ssl.SSLContext, limits: httpx.Limits) -> None:
+        super().__init__(verify=verify, limits=limits)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=verify,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_ExternalOnlyBackend(),
+        )
 
 
 def _failure_class(exc: FhirFetchError) -> FhirFailure:

@@ -25,7 +25,7 @@ from typing import Any
 
 from cds.cdshooks import HookRequest
 from cds.errors import FhirFetchError, MissingData, PrefetchUnavailable, UnresolvedToken
-from cds.fhir.access import FhirAccess
+from cds.fhir.access import UNLISTED_SERVER_FAILURE, FhirAccess
 from cds.fhir.bundles import resource_list
 from cds.fhir.client import FhirClient
 from cds.fhir.prefetch import context_tokens, render
@@ -183,10 +183,7 @@ async def gather(
         if not server:
             reason, code = "not prefetched, and the request has no fhirServer", "not-found"
         else:
-            reason = (
-                "not prefetched, and fhirServer is not on this service's allow-list "
-                "(CDS_ALLOWED_FHIR_SERVERS), so it was not contacted"
-            )
+            reason = f"not prefetched, and {fhir.refusal(server)}: it was not contacted"
             code = "forbidden"
         raise PrefetchUnavailable(
             missing=[MissingData(k, templates[k], reason, code) for k in to_fetch]
@@ -206,11 +203,12 @@ async def gather(
         _warn_unfetchable(gathered, unfetchable)
         return gathered
     token = request.fhirAuthorization.access_token if request.fhirAuthorization else None
+    explain = fhir.explains_failures(server)
     try:
         async with asyncio.timeout_at(deadline) as budget:
             async with fhir.client(server, token) as client:
-                await _fetch_missing(client, templates, to_fetch, request, gathered)
-                await _complete_pages(client, paginated, gathered)
+                await _fetch_missing(client, templates, to_fetch, request, gathered, explain)
+                await _complete_pages(client, paginated, gathered, explain)
                 # The prefetch may have lacked Medications the fetched data now references.
                 medications, unfetchable = unresolved_medications(
                     gathered.resources() + draft_resources, server
@@ -249,7 +247,10 @@ async def _fetch_missing(
     to_fetch: Sequence[str],
     request: HookRequest,
     gathered: Gathered,
+    explain: bool,
 ) -> None:
+    """`explain`: whether the 412 may say how the server failed (`FhirAccess.explains_failures`);
+    otherwise every failure reads the same, and the log has the details."""
     if not to_fetch:
         return
     tokens = context_tokens(request.context)
@@ -290,11 +291,19 @@ async def _fetch_missing(
                 gathered.data_warnings.append(
                     f"fetched '{key}' carried an OperationOutcome: {_diagnostics(outcome)}"
                 )
+    if missing and not explain:
+        for item in missing:
+            log.warning(
+                "fhir fetch of %s failed: %s (%s)", item.prefetch_key, item.reason, item.code
+            )
+        missing = [MissingData(m.prefetch_key, m.query, UNLISTED_SERVER_FAILURE) for m in missing]
     if missing:
         raise PrefetchUnavailable(missing=missing)
 
 
-async def _complete_pages(client: FhirClient, keys: Sequence[str], gathered: Gathered) -> None:
+async def _complete_pages(
+    client: FhirClient, keys: Sequence[str], gathered: Gathered, explain: bool
+) -> None:
     """Follow the next links of paginated prefetch Bundles; on failure keep the first page."""
     if not keys:
         return
@@ -307,6 +316,9 @@ async def _complete_pages(client: FhirClient, keys: Sequence[str], gathered: Gat
             gathered.values[key] = result
         elif isinstance(result, Exception):
             reason = str(result) if isinstance(result, FhirFetchError) else type(result).__name__
+            if not explain:
+                log.warning("fhir pages of %s not fetched: %s", key, reason)
+                reason = UNLISTED_SERVER_FAILURE
             gathered.data_warnings.append(
                 f"prefetch '{key}' is one page of a longer search; the rest could not be "
                 f"fetched ({reason})"

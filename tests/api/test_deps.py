@@ -40,7 +40,7 @@ def test_every_dependency_runs_on_the_event_loop(route: APIRoute) -> None:
             {"service", "engine", "settings", "fhir", "audit_writer"},
         ),
         ("POST", "/cds-services/{service_id}/feedback", {"service", "settings", "store"}),
-        ("GET", "/ready", {"engine", "store"}),
+        ("GET", "/ready", {"engine", "store", "writer"}),
     ],
 )
 def test_each_route_gets_only_what_it_uses(method: str, path: str, uses: set[str]) -> None:

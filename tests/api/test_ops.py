@@ -212,11 +212,11 @@ def test_ready_is_200_with_postgresql_up(app_factory: Callable[..., TestClient])
 
 
 class FailingStore(MemoryAuditStore):
-    def ping(self) -> None:
+    def check_writable(self) -> None:
         raise ConnectionRefusedError("connection to 10.0.0.5:5432 refused")
 
 
-def test_ready_is_503_with_the_reason_when_the_store_ping_raises(
+def test_ready_is_503_with_the_reason_when_the_write_check_raises(
     app_factory: Callable[..., TestClient], caplog: pytest.LogCaptureFixture
 ) -> None:
     client = app_factory(store=FailingStore())
@@ -251,7 +251,7 @@ def test_ready_is_503_when_postgresql_is_unreachable(
 
 
 class HangingStore(MemoryAuditStore):
-    def ping(self) -> None:
+    def check_writable(self) -> None:
         time.sleep(3)
 
 

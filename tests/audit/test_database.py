@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import shutil
 import socket
 import threading
 import time
@@ -47,6 +48,8 @@ from tests.support.databases import (
     unreachable_postgres_url,
 )
 from tests.support.fhir import bundle, medication_request, observation
+from tests.support.jwt_keys import ISSUER
+from tests.support.security import SERVICE_PATH, Harness
 
 SERVICE = "leg-pain-patient-view"
 FUROSEMIDE = ("197732", "furosemide 80 MG Oral Tablet")  # a loop diuretic
@@ -355,6 +358,26 @@ def test_feedback_is_stored_whole_with_utc_times(store: SqlAuditStore, database_
     assert len(first.dedup_key) == 64
 
 
+def test_an_override_reason_sent_by_code_alone_is_stored_with_its_display(
+    store: SqlAuditStore, database_url: str
+) -> None:
+    """The CDS Hooks 2.0 feedback example names the reason by system and code only: the display
+    stored is then the one this service offered on the card. An EHR's own wording is kept."""
+    by_code = overridden("c-1", code="already-addressed")
+    del by_code["overrideReason"]["reason"]["display"]
+    worded = overridden("c-2", code="not-relevant", display="Not relevant (EHR's own words)")
+    foreign = overridden("c-3", code="ehr-specific-code")
+    foreign["overrideReason"]["reason"] = {"system": "urn:ehr:reasons", "code": "x"}
+    store.record_feedback(SERVICE, items(by_code, worded, foreign), T0)
+
+    displays = {r.card_uuid: r.override_display for r in read_audit(database_url).feedback}
+    assert displays == {
+        "c-1": "Already known and being addressed",
+        "c-2": "Not relevant (EHR's own words)",
+        "c-3": None,  # not one of this service's reasons: nothing to name it by
+    }
+
+
 def test_feedback_joins_the_invocation_that_issued_its_card(
     store: SqlAuditStore, database_url: str
 ) -> None:
@@ -414,7 +437,7 @@ def test_feedback_racing_its_invocation_is_still_joined(
 
 
 def test_nothing_stored_contains_the_token_the_jwt_or_the_prefetch(
-    database_url: str, engine: Engine, service: ServiceDefinition
+    database_url: str, engine: Engine, service: ServiceDefinition, tmp_path: Path
 ) -> None:
     token = f"access-token-{secrets.token_hex(16)}"
     jwt = f"eyJhbGciOiJFUzM4NCJ9.eyJpc3MiOiJlaHIifQ.{secrets.token_hex(24)}"
@@ -432,7 +455,9 @@ def test_nothing_stored_contains_the_token_the_jwt_or_the_prefetch(
     order["id"] = marker
     order["note"] = [{"text": marker}]
 
-    app = create_app(Settings(database_url=database_url), engine=engine)
+    app = create_app(
+        Settings(database_url=database_url, audit_spool_dir=tmp_path / "spool"), engine=engine
+    )
     with TestClient(app) as client:
         response = client.post(
             f"/cds-services/{SERVICE}", json=body, headers={"Authorization": f"Bearer {jwt}"}
@@ -456,27 +481,103 @@ def test_nothing_stored_contains_the_token_the_jwt_or_the_prefetch(
         assert secret not in stored
 
 
-def test_an_audit_write_failure_does_not_hold_back_the_cards(
+def test_an_audit_write_failure_holds_back_neither_the_cards_nor_loses_the_row(
     unusable_database_url: str,
+    backend: str,
     engine: Engine,
     service: ServiceDefinition,
+    tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """The database cannot be written: the cards go out, and the row waits in the spool, not
+    lost. Once the cause is fixed (here: SQLite migrated), the next start writes it."""
+    settings = Settings(database_url=unusable_database_url, audit_spool_dir=tmp_path / "spool")
     before = failures("invocation")
-    app = create_app(Settings(database_url=unusable_database_url), engine=engine)
-    with TestClient(app) as client:
-        response = client.post(f"/cds-services/{SERVICE}", json=hook_request(service.prefetch))
+    body = hook_request(service.prefetch)
+    with TestClient(create_app(settings, engine=engine)) as client:
+        response = client.post(f"/cds-services/{SERVICE}", json=body)
     assert response.status_code == 200
     assert response.json()["cards"]
-    assert failures("invocation") == before + 1
-    assert "audit write failed" in caplog.text
+    assert failures("invocation") == before
+    assert "stay in the spool" in caplog.text
+    if backend != "sqlite":
+        return  # a server down for good; tests/audit/test_faults.py brings one back
+    upgrade(unusable_database_url)
+    with TestClient(create_app(settings, engine=engine)):
+        deadline = time.monotonic() + 10
+        while not read_audit(unusable_database_url).invocations:
+            assert time.monotonic() < deadline, "the spooled row was not written"
+            time.sleep(0.05)
+    (row,) = read_audit(unusable_database_url).invocations
+    assert row.hook_instance == body["hookInstance"]
+    assert len(read_audit(unusable_database_url).cards) == len(response.json()["cards"])
+
+
+def test_each_call_records_the_ehr_that_made_it(
+    harness: Harness, database_url: str, tmp_path: Path
+) -> None:
+    """With authentication on, the JWT's `iss`; off, nothing (no EHR proved who it is)."""
+    settings = harness.settings(database_url=database_url, audit_spool_dir=tmp_path / "spool")
+    refused = harness.hook_request(hook="not-a-hook")  # refused calls are audited too
+    with TestClient(create_app(settings, engine=harness.engine)) as client:
+        for body, status in ((harness.hook_request(), 200), (refused, 400)):
+            response = client.post(SERVICE_PATH, json=body, headers=harness.auth(SERVICE_PATH))
+            assert response.status_code == status, response.text
+    unauthenticated = harness.settings(
+        jwt_required=False, database_url=database_url, audit_spool_dir=tmp_path / "spool"
+    )
+    with TestClient(create_app(unauthenticated, engine=harness.engine)) as client:
+        assert client.post(SERVICE_PATH, json=harness.hook_request()).status_code == 200
+    assert [(i.status, i.ehr_issuer) for i in read_audit(database_url).invocations] == [
+        (200, ISSUER),
+        (400, ISSUER),
+        (200, None),
+    ]
+
+
+def test_a_deleted_sqlite_file_is_seen_and_the_audit_recovers_when_it_is_back(
+    engine: Engine, service: ServiceDefinition, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database folder removed under a running service: SQLite would go on writing into the
+    unlinked file, and nobody would ever read it. Readiness says so, feedback gets 503, rows
+    wait in the spool; once the database is back (restored, migrated), all of it resumes."""
+    folder = tmp_path / "var"
+    url = sqlite_url(folder)
+    upgrade(url)
+    settings = Settings(database_url=url, audit_spool_dir=tmp_path / "spool")
+    with TestClient(create_app(settings, engine=engine)) as client:
+        assert client.get("/ready").status_code == 200
+        shutil.rmtree(folder)
+        ready = client.get("/ready")
+        assert ready.status_code == 503, ready.text
+        assert ready.json()["checks"]["database"].startswith("unreachable")
+        feedback = client.post(
+            f"/cds-services/{SERVICE}/feedback", json={"feedback": [accepted("c-1")]}
+        )
+        assert feedback.status_code == 503
+        body = hook_request(service.prefetch)
+        assert client.post(f"/cds-services/{SERVICE}", json=body).status_code == 200
+        time.sleep(0.3)  # the writer tries, and is told the file is gone
+        upgrade(url)  # the operator restores the database (here: a new one)
+        deadline = time.monotonic() + 10
+        while not read_audit(url).invocations:
+            assert time.monotonic() < deadline, "the row that waited was not written"
+            time.sleep(0.05)
+        assert client.get("/ready").status_code == 200
+        again = client.post(
+            f"/cds-services/{SERVICE}/feedback", json={"feedback": [accepted("c-1")]}
+        )
+        assert again.json() == {"stored": 1, "duplicates": 0}
+    assert [i.hook_instance for i in read_audit(url).invocations] == [body["hookInstance"]]
+    assert "was deleted" in caplog.text
 
 
 def test_feedback_that_cannot_be_stored_is_a_503(
-    unusable_database_url: str, engine: Engine
+    unusable_database_url: str, engine: Engine, tmp_path: Path
 ) -> None:
     before = failures("feedback")
-    app = create_app(Settings(database_url=unusable_database_url), engine=engine)
+    settings = Settings(database_url=unusable_database_url, audit_spool_dir=tmp_path / "spool")
+    app = create_app(settings, engine=engine)
     with TestClient(app) as client:
         response = client.post(
             f"/cds-services/{SERVICE}/feedback", json={"feedback": [accepted("c-1")]}
@@ -669,9 +770,10 @@ async def hammer(base_url: str) -> Sent:
 
 
 def test_concurrent_calls_and_feedback_lose_nothing_and_double_nothing(
-    backend: str, database_url: str, engine: Engine
+    backend: str, database_url: str, engine: Engine, tmp_path: Path
 ) -> None:
-    app = create_app(Settings(database_url=database_url), engine=engine)
+    settings = Settings(database_url=database_url, audit_spool_dir=tmp_path / "spool")
+    app = create_app(settings, engine=engine)
     with live_server(app) as base_url:
         sent = asyncio.run(hammer(base_url))
     audit = read_audit(database_url)

@@ -143,19 +143,35 @@ def store() -> MemoryAuditStore:
     return MemoryAuditStore()
 
 
-def _client(engine: Engine, store: MemoryAuditStore, tmp_path: Any, **settings: Any) -> TestClient:
+def _client(
+    engine: Engine,
+    store: MemoryAuditStore,
+    tmp_path: Any,
+    listed: list[str],
+    **settings: Any,
+) -> TestClient:
+    """An app allowed to fetch from `listed` (the loopback server's bases: a loopback server is
+    contacted only when listed)."""
     values: dict[str, Any] = {
         "database_url": f"sqlite:///{tmp_path / 'cds.db'}",
         "fhir_timeout_seconds": RELAXED_TIMEOUT,
         "cors_origins": ["*"],
+        "allowed_fhir_servers": listed,
         **settings,
     }
     return TestClient(create_app(Settings(**values), engine=engine, store=store))
 
 
+def _origin(server: FhirTestServer) -> str:
+    """The loopback server, every failure mode of it (`server.url(mode)`)."""
+    return f"http://127.0.0.1:{server.port}"
+
+
 @pytest.fixture
-def api(engine: Engine, store: MemoryAuditStore, tmp_path: Any) -> Iterator[TestClient]:
-    with _client(engine, store, tmp_path) as client:
+def api(
+    engine: Engine, store: MemoryAuditStore, tmp_path: Any, server: FhirTestServer
+) -> Iterator[TestClient]:
+    with _client(engine, store, tmp_path, [_origin(server)]) as client:
         yield client
 
 
@@ -378,7 +394,7 @@ def test_absent_keys_and_a_failing_fhir_server_give_412_in_bounded_time(
     base = server.closed_url() if mode == "closed" else server.url(mode)
     keys = ["Observation", "Condition"]
     body = _request(engine, LOW_K, drop=tuple(keys), fhir_server=base, token=TOKEN)
-    with _client(engine, store, tmp_path, fhir_timeout_seconds=TIMEOUT) as api:
+    with _client(engine, store, tmp_path, [base], fhir_timeout_seconds=TIMEOUT) as api:
         started = time.monotonic()
         response = api.post(f"/cds-services/{SERVICE}", json=body)
         elapsed = time.monotonic() - started
@@ -418,7 +434,7 @@ def test_next_links_stop_at_max_pages_with_a_warning(
     engine: Engine, store: MemoryAuditStore, tmp_path: Any, server: FhirTestServer
 ) -> None:
     body = _request(engine, PAGED, drop=("Observation",), fhir_server=server.url("paged/2"))
-    with _client(engine, store, tmp_path, fhir_max_pages=2) as api:
+    with _client(engine, store, tmp_path, [_origin(server)], fhir_max_pages=2) as api:
         response = api.post(f"/cds-services/{SERVICE}", json=body)
     assert response.status_code == 200, response.text
     assert len([r for r in server.requests if r.fhir_path == "Observation"]) == 2
@@ -577,9 +593,7 @@ def test_a_fhir_server_off_the_allow_list_is_not_contacted(
     engine: Engine, store: MemoryAuditStore, tmp_path: Any, server: FhirTestServer
 ) -> None:
     body = _request(engine, LOW_K, drop=("Observation",), fhir_server=server.base, token=TOKEN)
-    with _client(
-        engine, store, tmp_path, allowed_fhir_servers=["https://ehr.example.org/fhir"]
-    ) as api:
+    with _client(engine, store, tmp_path, ["https://ehr.example.org/fhir"]) as api:
         response = api.post(f"/cds-services/{SERVICE}", json=body)
     issues = _assert_412(response, ["Observation"], code="forbidden")
     assert "allow-list" in issues[0]["diagnostics"]
@@ -590,7 +604,7 @@ def test_a_fhir_server_on_the_allow_list_is_contacted(
     engine: Engine, store: MemoryAuditStore, tmp_path: Any, server: FhirTestServer
 ) -> None:
     body = _request(engine, LOW_K, drop=("Observation",), fhir_server=server.base, token=TOKEN)
-    with _client(engine, store, tmp_path, allowed_fhir_servers=[server.base]) as api:
+    with _client(engine, store, tmp_path, [server.base]) as api:
         response = api.post(f"/cds-services/{SERVICE}", json=body)
         assert response.status_code == 200, response.text
         assert len(server.requests) == 1
