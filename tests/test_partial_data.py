@@ -108,9 +108,6 @@ def _topics(response: httpx.Response) -> list[str]:
     return [card["source"]["topic"]["code"] for card in response.json()["cards"]]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="today any key that cannot be had makes the whole call a 412 (issue 15)"
-)
 def test_a_400_for_family_member_history_does_not_blank_every_card(
     engine: Engine, fhir: FhirTestServer, service_url: str
 ) -> None:

@@ -472,7 +472,7 @@ def test_a_412_is_one_line_with_status_and_reason_and_no_phi(
     assert len(lines) == 1, lines
     line = lines[0]
     assert line["message"] == "request rejected"
-    assert line["reason"] == "required data unavailable: Condition (transient)"
+    assert line["reason"] == "required data unavailable: Condition (server-error)"
     assert line["hookInstance"] == body["hookInstance"]
     assert line["service"] == SERVICE
     _assert_no_phi(json_log.getvalue())

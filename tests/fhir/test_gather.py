@@ -2,7 +2,9 @@
 
 CDS Hooks 2.0 (shared/docs/cds-hooks-2.0.md §1): a present key is used as given; a null key is
 "no data", not missing; an absent key is fetched from fhirServer with the fhirAuthorization
-bearer token, and when that is impossible the service answers 412 with an OperationOutcome.
+bearer token. A key that cannot be had stops the rules that need it; when that is every pinned
+rule (every released 1.0.0 rule needs Condition) or the Patient is missing, the service answers
+412 with an OperationOutcome (tests/test_partial_data.py has the partial answers).
 The FHIR server is a real threaded HTTP server on 127.0.0.1 (tests/support/fhir_server.py).
 """
 
@@ -22,7 +24,7 @@ from fastapi.testclient import TestClient
 from cds.api.app import create_app
 from cds.audit.store import MemoryAuditStore
 from cds.fhir.prefetch import render
-from cds.pipeline import DATA_WARNINGS_EXTENSION, Engine
+from cds.pipeline import DATA_WARNINGS_EXTENSION, RULES_NOT_EVALUATED_EXTENSION, Engine
 from cds.replay.hook_request import build_hook_request
 from cds.settings import Settings
 from tests.support.fhir_server import FhirTestServer, sha256
@@ -207,6 +209,23 @@ def _warnings(response: Any) -> list[str]:
     return warnings
 
 
+def _not_evaluated(response: Any) -> dict[str, list[tuple[str, str]]]:
+    """rule id -> the (prefetch key, why) that stopped it, from the response's extension."""
+    entries = response.json().get("extension", {}).get(RULES_NOT_EVALUATED_EXTENSION, [])
+    return {
+        e["rule"]: [(m["prefetchKey"], m["reason"]) for m in e["missing"]] for e in entries
+    }
+
+
+def _needing(engine: Engine, resource_type: str) -> set[str]:
+    """The pinned rules of the service that declare `resource_type` essential."""
+    return {
+        rule.id
+        for rule in engine.services[SERVICE].rules
+        if any(r.resource_type == resource_type and r.essential for r in rule.requires)
+    }
+
+
 def _queries(server: FhirTestServer) -> list[tuple[str, list[tuple[str, str]]]]:
     return sorted((r.fhir_path, parse_qsl(r.query)) for r in server.requests)
 
@@ -274,16 +293,32 @@ def test_empty_searchset_is_no_data(api: TestClient, engine: Engine) -> None:
     assert response.json()["cards"] == []
 
 
-def test_absent_keys_without_fhir_server_are_412_naming_them(
+def test_absent_keys_without_fhir_server_that_every_rule_needs_are_412_naming_them(
+    api: TestClient, engine: Engine
+) -> None:
+    # Every released rule needs Conditions: none can run.
+    body = _request(engine, LOW_K, drop=("Condition", "MedicationStatement"))
+    response = api.post(f"/cds-services/{SERVICE}", json=body)
+    issues = _assert_412(response, ["Condition", "MedicationStatement"], code="not-found")
+    assert all("no fhirServer" in i["diagnostics"] for i in issues)
+    assert all("not-sent" in i["diagnostics"] for i in issues)
+    # No prefetch at all (no Patient): every key is named.
+    response = api.post(f"/cds-services/{SERVICE}", json=_without_prefetch(body))
+    _assert_412(response, list(engine.services[SERVICE].prefetch))
+
+
+def test_absent_keys_without_fhir_server_stop_only_the_rules_that_need_them(
     api: TestClient, engine: Engine
 ) -> None:
     body = _request(engine, LOW_K, drop=("Observation", "MedicationStatement"))
     response = api.post(f"/cds-services/{SERVICE}", json=body)
-    issues = _assert_412(response, ["Observation", "MedicationStatement"], code="not-found")
-    assert all("no fhirServer" in i["diagnostics"] for i in issues)
-    # No prefetch at all: every key is named.
-    response = api.post(f"/cds-services/{SERVICE}", json=_without_prefetch(body))
-    _assert_412(response, list(engine.services[SERVICE].prefetch))
+    assert response.status_code == 200, response.text
+    stopped = _not_evaluated(response)
+    assert set(stopped) == _needing(engine, "Observation") | _needing(
+        engine, "MedicationStatement"
+    )
+    assert all(reason == "not-sent" for why in stopped.values() for _, reason in why)
+    assert RULE not in _codes(response)  # it needs both
 
 
 # ---------------------------------------------------------------------------------------------
@@ -471,11 +506,15 @@ def test_an_operation_outcome_prefetch_value_is_fetched_instead(
     assert (RULE, "warning") in _rules(response)
     assert _queries(server) == _templated(engine, PID, ["Observation"])
     assert any("OperationOutcome" in w and "EHR query timed out" in w for w in _warnings(response))
-    # With nowhere to fetch it from, the key is missing: 412.
+    # With nowhere to fetch it from, the key is missing: the rules that need it are not run.
     response = api.post(
         f"/cds-services/{SERVICE}", json=_request(engine, LOW_K, Observation=outcome)
     )
-    _assert_412(response, ["Observation"])
+    assert response.status_code == 200, response.text
+    stopped = _not_evaluated(response)
+    assert set(stopped) == _needing(engine, "Observation")
+    assert {why for whys in stopped.values() for why in whys} == {("Observation", "not-sent")}
+    assert RULE not in _codes(response)
 
 
 def test_operation_outcomes_inside_a_bundle_are_reported_not_used(
@@ -516,7 +555,12 @@ def test_a_prefetch_value_that_is_not_a_resource_is_missing(
     api: TestClient, engine: Engine, value: Any
 ) -> None:
     response = api.post(f"/cds-services/{SERVICE}", json=_request(engine, LOW_K, Observation=value))
-    _assert_412(response, ["Observation"])
+    assert response.status_code == 200, response.text
+    assert set(_not_evaluated(response)) == _needing(engine, "Observation")
+    assert any("'Observation' is not a FHIR resource" in w for w in _warnings(response))
+    # The same for a key every rule needs: 412.
+    response = api.post(f"/cds-services/{SERVICE}", json=_request(engine, LOW_K, Condition=value))
+    _assert_412(response, ["Condition"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -576,20 +620,29 @@ def test_a_medication_reference_cannot_steer_the_request_path(
 def test_a_fhir_server_off_the_allow_list_is_not_contacted(
     engine: Engine, store: MemoryAuditStore, tmp_path: Any, server: FhirTestServer
 ) -> None:
-    body = _request(engine, LOW_K, drop=("Observation",), fhir_server=server.base, token=TOKEN)
+    body = _request(engine, LOW_K, drop=("Condition",), fhir_server=server.base, token=TOKEN)
     with _client(
         engine, store, tmp_path, allowed_fhir_servers=["https://ehr.example.org/fhir"]
     ) as api:
         response = api.post(f"/cds-services/{SERVICE}", json=body)
-    issues = _assert_412(response, ["Observation"], code="forbidden")
-    assert "allow-list" in issues[0]["diagnostics"]
+        issues = _assert_412(response, ["Condition"], code="forbidden")
+        assert "allow-list" in issues[0]["diagnostics"]
+        assert "server-not-allowed" in issues[0]["diagnostics"]
+        # A key only some rules need: those are not evaluated, and say why.
+        body = _request(engine, LOW_K, drop=("Procedure",), fhir_server=server.base, token=TOKEN)
+        response = api.post(f"/cds-services/{SERVICE}", json=body)
+        assert response.status_code == 200, response.text
+        stopped = _not_evaluated(response)
+        assert set(stopped) == _needing(engine, "Procedure")
+        assert {w for ws in stopped.values() for w in ws} == {("Procedure", "server-not-allowed")}
+        assert (RULE, "warning") in _rules(response)
     assert server.requests == []
 
 
 def test_a_fhir_server_on_the_allow_list_is_contacted(
     engine: Engine, store: MemoryAuditStore, tmp_path: Any, server: FhirTestServer
 ) -> None:
-    body = _request(engine, LOW_K, drop=("Observation",), fhir_server=server.base, token=TOKEN)
+    body = _request(engine, LOW_K, drop=("Condition",), fhir_server=server.base, token=TOKEN)
     with _client(engine, store, tmp_path, allowed_fhir_servers=[server.base]) as api:
         response = api.post(f"/cds-services/{SERVICE}", json=body)
         assert response.status_code == 200, response.text
@@ -598,7 +651,7 @@ def test_a_fhir_server_on_the_allow_list_is_contacted(
         server.clear_requests()
         body["fhirServer"] = f"http://127.0.0.1:{server.port}/fhirx"
         response = api.post(f"/cds-services/{SERVICE}", json=body)
-        _assert_412(response, ["Observation"], code="forbidden")
+        _assert_412(response, ["Condition"], code="forbidden")
         assert server.requests == []
 
 
