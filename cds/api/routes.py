@@ -24,7 +24,7 @@ from cds.api.deps import (
 )
 from cds.api.errors import json_response
 from cds.api.limits import enforce_prefetch_limit, read_json_body
-from cds.audit.store import InvocationRecord, IssuedCard
+from cds.audit.store import InvocationRecord, IssuedCard, RuleNotEvaluated
 from cds.cards import RULE_EXTENSION
 from cds.cdshooks import CdsResponse, DiscoveryResponse, FeedbackRequest, HookRequest
 from cds.errors import BadRequest, CdsError, StorageUnavailable
@@ -276,6 +276,14 @@ def _invocation(result: CallResult, started_at: datetime, duration_ms: float) ->
         for card in result.wire["cards"]
     )
     patient_id = result.request.context.get("patientId")
+    not_evaluated = tuple(
+        RuleNotEvaluated(
+            n.rule.id,
+            n.rule.version,
+            tuple((m.prefetch_key, m.unavailability) for m in n.missing),
+        )
+        for n in result.evaluation.not_evaluated
+    )
     return InvocationRecord(
         hook_instance=str(result.request.hookInstance),
         service_id=result.service.id,
@@ -286,6 +294,7 @@ def _invocation(result: CallResult, started_at: datetime, duration_ms: float) ->
         duration_ms=duration_ms,
         status=200,
         cards=cards,
+        rules_not_evaluated=not_evaluated,
     )
 
 

@@ -190,6 +190,7 @@ class SqlAuditStore:
                         "started_at": i.started_at,
                         "duration_ms": i.duration_ms,
                         "status": i.status,
+                        "rules_not_evaluated": [r.to_json() for r in i.rules_not_evaluated] or None,
                     }
                     for i in invocations
                 ],

@@ -77,6 +77,11 @@ class InvocationRow(SQLModel, table=True):
     started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
     duration_ms: float
     status: int
+    # The pinned rule versions not run because data they need could not be had, with the keys
+    # and why (`cds.audit.store.RuleNotEvaluated.to_json`); NULL when every rule ran.
+    rules_not_evaluated: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=Column(sa.JSON(), nullable=True)
+    )
 
 
 class IssuedCardRow(SQLModel, table=True):

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from cds.cdshooks import FeedbackItem
 
@@ -20,6 +20,27 @@ class IssuedCard:
 
 
 @dataclass(frozen=True)
+class RuleNotEvaluated:
+    """A pinned rule version the call did not run: data it needs could not be had."""
+
+    rule_id: str
+    rule_version: str
+    missing: tuple[tuple[str, str], ...]  # (prefetch key, why: cds.errors.Unavailability)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule_id,
+            "version": self.rule_version,
+            "missing": dict(self.missing),
+        }
+
+    @classmethod
+    def from_json(cls, value: Any) -> RuleNotEvaluated:
+        missing = value.get("missing") or {}
+        return cls(str(value["rule"]), str(value["version"]), tuple(missing.items()))
+
+
+@dataclass(frozen=True)
 class InvocationRecord:
     hook_instance: str
     service_id: str
@@ -30,6 +51,7 @@ class InvocationRecord:
     duration_ms: float
     status: int
     cards: tuple[IssuedCard, ...] = ()
+    rules_not_evaluated: tuple[RuleNotEvaluated, ...] = ()
 
 
 @dataclass(frozen=True)
