@@ -78,13 +78,14 @@ class ErrorBody(BaseModel):
 
 class OperationOutcomeIssue(BaseModel):
     severity: Literal["error"]
-    code: str  # FHIR issue type: not-found, forbidden, timeout, security, structure, transient
+    code: str  # FHIR issue type: not-supported, not-found, forbidden, timeout, security, ...
     diagnostics: str
     expression: list[str]  # prefetch.<key>
 
 
 class OperationOutcome(BaseModel):
-    """The 412's body: one issue per prefetch key that could be neither had nor fetched."""
+    """The 412's body: one issue per prefetch key that could be neither had nor fetched (the
+    diagnostics name the query, why in a word, e.g. `unsupported`, and the details)."""
 
     resourceType: Literal["OperationOutcome"]
     issue: list[OperationOutcomeIssue]
@@ -131,7 +132,9 @@ async def discovery(engine: EngineDep) -> Response:
         401: UNAUTHORIZED,
         404: NO_SUCH_SERVICE,
         412: _error(
-            "Data the service needs was neither prefetched nor fetchable from fhirServer",
+            "Data was neither prefetched nor fetchable from fhirServer, and no pinned rule "
+            "can run without it (or it is the Patient). Data only some rules need is a 200 "
+            "naming them (extension legpain-cds-rules-not-evaluated)",
             OperationOutcome,
         ),
         413: TOO_LARGE,

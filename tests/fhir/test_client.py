@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import uuid
 
+import pytest
+
+from cds.fhir.client import http_error
 from tests.support.security import SERVICE_PATH, Harness, full_prefetch, serve_fhir
 
 
@@ -29,3 +32,32 @@ def test_fhir_pages_fetched_are_bounded(harness: Harness) -> None:
     response = client.post(SERVICE_PATH, json=body)
     assert response.status_code == 200, response.text
     assert harness.ehr.hit_count("/fhir/Condition") == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "unavailability", "code"),
+    [
+        (400, "unsupported", "not-supported"),  # HAPI's answer for a type it does not serve
+        (405, "unsupported", "not-supported"),
+        (422, "unsupported", "not-supported"),
+        (501, "unsupported", "not-supported"),
+        (401, "not-permitted", "security"),
+        (403, "not-permitted", "security"),
+        (404, "not-found", "not-found"),
+        (410, "not-found", "not-found"),
+        (408, "timeout", "timeout"),
+        (504, "timeout", "timeout"),
+        (500, "server-error", "transient"),
+        (502, "server-error", "transient"),
+        (503, "server-error", "transient"),
+        (409, "http-error", "transient"),
+        (429, "http-error", "transient"),
+    ],
+)
+def test_an_http_error_is_classified_by_what_it_says_of_the_data(
+    status: int, unavailability: str, code: str
+) -> None:
+    """An unsupported type is not transient: the same query would get the same answer."""
+    error = http_error(status)
+    assert (error.unavailability, error.code, error.status) == (unavailability, code, status)
+    assert f"HTTP {status}" in str(error)

@@ -212,9 +212,7 @@ def _warnings(response: Any) -> list[str]:
 def _not_evaluated(response: Any) -> dict[str, list[tuple[str, str]]]:
     """rule id -> the (prefetch key, why) that stopped it, from the response's extension."""
     entries = response.json().get("extension", {}).get(RULES_NOT_EVALUATED_EXTENSION, [])
-    return {
-        e["rule"]: [(m["prefetchKey"], m["reason"]) for m in e["missing"]] for e in entries
-    }
+    return {e["rule"]: [(m["prefetchKey"], m["reason"]) for m in e["missing"]] for e in entries}
 
 
 def _needing(engine: Engine, resource_type: str) -> set[str]:
@@ -314,9 +312,7 @@ def test_absent_keys_without_fhir_server_stop_only_the_rules_that_need_them(
     response = api.post(f"/cds-services/{SERVICE}", json=body)
     assert response.status_code == 200, response.text
     stopped = _not_evaluated(response)
-    assert set(stopped) == _needing(engine, "Observation") | _needing(
-        engine, "MedicationStatement"
-    )
+    assert set(stopped) == _needing(engine, "Observation") | _needing(engine, "MedicationStatement")
     assert all(reason == "not-sent" for why in stopped.values() for _, reason in why)
     assert RULE not in _codes(response)  # it needs both
 
@@ -730,3 +726,30 @@ def test_a_slow_fhir_server_is_a_412_within_the_request_deadline(harness: Harnes
     assert outcome["issue"][0]["code"] == "timeout"
     assert "too slow" in outcome["issue"][0]["diagnostics"]
     assert elapsed < 2.5
+
+
+def test_keys_that_arrive_before_the_request_deadline_are_used(
+    engine: Engine, store: MemoryAuditStore, tmp_path: Any, server: FhirTestServer
+) -> None:
+    """The request deadline passing stops only what was still on its way: the keys fetched in
+    time are used, the slow one is unavailable (timeout) and stops the rules that need it."""
+    body = _request(
+        engine,
+        LOW_K,
+        drop=("Observation", "FamilyMemberHistory"),
+        fhir_server=server.url("refuse/FamilyMemberHistory=timeout"),
+        token=TOKEN,
+    )
+    with _client(
+        engine, store, tmp_path, request_deadline_seconds=1.0, fhir_timeout_seconds=30
+    ) as api:
+        started = time.monotonic()
+        response = api.post(f"/cds-services/{SERVICE}", json=body)
+        elapsed = time.monotonic() - started
+    assert response.status_code == 200, response.text
+    assert elapsed < 1.0 + SLACK
+    assert (RULE, "warning") in _rules(response)  # its Observations came in time
+    stopped = _not_evaluated(response)
+    assert set(stopped) == _needing(engine, "FamilyMemberHistory")
+    assert {w for ws in stopped.values() for w in ws} == {("FamilyMemberHistory", "timeout")}
+    assert any("too slow" in w and "'FamilyMemberHistory'" in w for w in _warnings(response))
