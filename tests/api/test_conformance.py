@@ -5,6 +5,10 @@ card and discovery checks (§5), ported: `cards_validation.rb`, `suggestion_acti
 
 fhir.resources (R4B, wire-compatible with R4 here) validates the resources of `create` actions;
 it is imported in the tests only, never on the request path.
+
+§1's 412 ("unable to obtain required data") is read rule by rule: data is required of a call
+when no pinned rule can run without it, or it is the Patient; data only some rules need gives a
+200 naming the rules not evaluated (docs/architecture.md, "Partial data").
 """
 
 from __future__ import annotations
