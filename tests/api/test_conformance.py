@@ -1164,9 +1164,9 @@ def test_cors_headers_on_actual_answers(
 
 
 def test_missing_data_is_a_412_with_an_operation_outcome(api: TestClient, engine: Engine) -> None:
-    """"Unable to obtain required data ... SHALL respond with an HTTP 412": data is required when
-    no pinned rule can run without it (every released rule needs Conditions), or it is the
-    Patient."""
+    """The spec's "unable to obtain required data ... SHALL respond with an HTTP 412": data is
+    required when no pinned rule can run without it (every released rule needs Conditions), or
+    it is the Patient."""
     for key in ("Condition", "Patient"):
         body = request_for(engine, PATIENT_VIEW)
         del body["prefetch"][key]
