@@ -239,6 +239,9 @@ async def gather(
                 f"{len(medications)} referenced Medication(s) could not be retrieved before "
                 "the request deadline"
             )
+    if len(gathered.unavailable) > 1:  # in template order, not the order the failures came in
+        order = {key: i for i, key in enumerate(templates)}
+        gathered.unavailable.sort(key=lambda m: order[m.prefetch_key])
     _warn_unfetchable(gathered, unfetchable)
     return gathered
 
