@@ -47,7 +47,7 @@ _MEDICATION_REFERENCE = re.compile(r"(?:^|/)Medication/([A-Za-z0-9\-.]{1,64})$")
 class Gathered:
     values: dict[str, Any]  # prefetch key -> FHIR JSON (None = no data)
     data_warnings: list[str] = field(default_factory=list)
-    # Keys that could not be had (absent from `values`), in the order they were found missing.
+    # Keys that could not be had (absent from `values`), in template order.
     unavailable: list[MissingData] = field(default_factory=list)
     # prefetch key -> (the value, its resources): each value is flattened once, by whoever asks
     # first (the OperationOutcome check, the medication scan, the pipeline). Keyed by the value
@@ -76,10 +76,6 @@ class FetchPlan:
 
     to_fetch: tuple[str, ...]  # absent or unusable as given: fetched, else unavailable
     paginated: tuple[str, ...]  # one page of a longer search: completed if possible
-
-    def keys(self, templates: Mapping[str, str]) -> list[str]:
-        """Every key the FHIR server is asked for, in template order."""
-        return [k for k in templates if k in self.to_fetch or k in self.paginated]
 
 
 def is_operation_outcome(value: Any) -> bool:
