@@ -6,7 +6,7 @@ Exception
 │   ├── BadRequest             400  the request is malformed (JSON, hook request, context)
 │   ├── Unauthorized           401  the EHR's JWT was refused (the reason is logged, never sent)
 │   ├── NotFound               404  no such CDS service
-│   ├── PrefetchUnavailable    412  required data neither prefetched nor fetchable (MissingData)
+│   ├── PrefetchUnavailable    412  no pinned rule can run (or no Patient) with the data had
 │   ├── PayloadTooLarge        413  body or prefetch over its bound
 │   ├── AuthUnavailable        503  the token could not be checked (key set, jti cache)
 │   └── StorageUnavailable     503  feedback could not be stored
@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 
 def error_body(status: int, message: str) -> dict[str, Any]:
@@ -105,21 +105,48 @@ class StorageUnavailable(CdsError):
     status_code = 503
 
 
+# Why a prefetch key could not be had, as a class an EHR's integrator can act on (the response
+# extension, the audit and the WARNING log line name it; the diagnostics say the rest).
+Unavailability = Literal[
+    "unsupported",  # the FHIR server does not support the query (400, 405, 422, 501): the type
+    # or a search parameter is not exposed. Not transient: retrying gives the same answer
+    "not-permitted",  # 401 / 403: the token's scopes do not cover the type
+    "not-found",  # 404 / 410 for a search: no such endpoint on the server
+    "timeout",  # no answer within CDS_FHIR_TIMEOUT_SECONDS / the request deadline (408, 504)
+    "server-error",  # 5xx (but 501 and 504)
+    "http-error",  # any other HTTP error status (409, 429, ...)
+    "unreachable",  # no HTTP answer: connection refused or reset, DNS, TLS
+    "unusable-answer",  # a redirect, invalid JSON, not a resource, an OperationOutcome, too large,
+    # a next link off the server
+    "server-not-allowed",  # fhirServer is not on CDS_ALLOWED_FHIR_SERVERS: never contacted
+    "not-sent",  # absent from the prefetch (or not usable as sent) with no fhirServer to fetch
+    # it from, or a template token the context does not give
+    "unexplained",  # a server not on CDS_ALLOWED_FHIR_SERVERS failed: how is in the service log
+    # only, so that answers never tell what an unlisted address does
+]
+
+
 @dataclass(frozen=True)
 class MissingData:
-    """One piece of data a service needed but could not obtain (for the 412 OperationOutcome)."""
+    """One prefetch key the service could not obtain: it stops the rules that need its type
+    (the 412 OperationOutcome when no rule can run, or the Patient is missing)."""
 
     prefetch_key: str
     query: str
     reason: str
     # FHIR issue type for the OperationOutcome: not-found (nowhere to fetch from), forbidden
-    # (fhirServer not allowed), timeout, security (401/403), structure (bad JSON), transient...
+    # (fhirServer not allowed), timeout, security (401/403), not-supported, structure, transient...
     code: str = "transient"
+    unavailability: Unavailability = "server-error"
+    resource_type: str = ""  # the type the key's template reads (keys are type names here)
+    http_status: int | None = None  # the FHIR server's status, when it answered with an error
 
 
 @dataclass
 class PrefetchUnavailable(CdsError):
-    """The spec's 412: required data was neither prefetched nor retrievable from the FHIR server."""
+    """The spec's 412: data was neither prefetched nor retrievable from the FHIR server, and
+    without it no pinned rule can run, or the Patient itself is missing (`cds.pipeline.
+    partial_data` decides). Names every key that could not be had, and why."""
 
     missing: list[MissingData] = field(default_factory=list)
     status_code: int = 412
@@ -135,7 +162,9 @@ class PrefetchUnavailable(CdsError):
                 {
                     "severity": "error",
                     "code": m.code,
-                    "diagnostics": f"prefetch '{m.prefetch_key}' ({m.query}): {m.reason}",
+                    "diagnostics": (
+                        f"prefetch '{m.prefetch_key}' ({m.query}): {m.unavailability}: {m.reason}"
+                    ),
                     "expression": [f"prefetch.{m.prefetch_key}"],
                 }
                 for m in self.missing
@@ -143,9 +172,9 @@ class PrefetchUnavailable(CdsError):
         }
 
     def log_reason(self) -> str:
-        # Keys and FHIR issue codes only: the queries carry the patient id, the diagnostics
+        # Keys and failure classes only: the queries carry the patient id, the diagnostics
         # whatever the FHIR server said.
-        missing = ", ".join(f"{m.prefetch_key} ({m.code})" for m in self.missing)
+        missing = ", ".join(f"{m.prefetch_key} ({m.unavailability})" for m in self.missing)
         return f"required data unavailable: {missing}"
 
 
@@ -165,11 +194,21 @@ class AuditDatabaseUnavailable(Exception):
 class FhirFetchError(Exception):
     """The FHIR server could not give us the data (refused, failed, timed out, bad JSON).
 
-    `code` is the FHIR issue type reported in the 412 OperationOutcome."""
+    `code` is the FHIR issue type reported in the 412 OperationOutcome; `unavailability` the
+    class of the failure (`Unavailability`); `status` the HTTP status, when there was one."""
 
-    def __init__(self, message: str, *, code: str = "transient") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "transient",
+        unavailability: Unavailability = "unusable-answer",
+        status: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
+        self.unavailability: Unavailability = unavailability
+        self.status = status
 
 
 class KeysUnavailable(Exception):

@@ -7,6 +7,12 @@ record builders). `evaluate()` is pure and synchronous: the same function serves
 Each rule version reads the record at its own terminology release: the record is built once
 per release the service's rules name (normally one), so a value set that grows in a later
 release never changes what an older released version sees.
+
+Partial data (`partial_data`): a prefetch key that could not be had stops only what needs it.
+A rule is not evaluated when a resource type it declares essential is missing; it runs without
+a non-essential one (that type empty). Missing complaint data (`cds.services.COMPLAINT_DATA`)
+withholds every candidate-cause finding. The call is a 412 only when no rule can run, or the
+Patient is missing. When every key was had, none of this costs anything.
 """
 
 from __future__ import annotations
@@ -21,19 +27,21 @@ from typing import Any
 
 from cds.cards import render_card
 from cds.cdshooks import Card, CdsResponse, HookRequest
-from cds.errors import BadRequest
+from cds.errors import BadRequest, MissingData, PrefetchUnavailable
 from cds.facts import Facts, RecordFacts
 from cds.fhir.bundles import iter_resources, resource_list
 from cds.record import PatientRecord, RecordBuilder
 from cds.rules.base import SEVERITY_RANK, Finding, Fired, RuleVersion
 from cds.rules.registry import RuleRegistry, load_registry
-from cds.services import ServiceDefinition, load_services
+from cds.services import COMPLAINT_DATA, ServiceDefinition, load_services
 from cds.terminology import Terminology
 
 log = logging.getLogger(__name__)
 
 RULESET_EXTENSION = "legpain-cds-ruleset"
 DATA_WARNINGS_EXTENSION = "legpain-cds-data-warnings"
+RULES_NOT_EVALUATED_EXTENSION = "legpain-cds-rules-not-evaluated"
+COMPLAINT_TYPES = frozenset(r.resource_type for r in COMPLAINT_DATA)
 MAX_DATA_WARNINGS = 20  # a Bundle of 10,000 OperationOutcomes must not make a 10,000-line answer
 
 
@@ -61,6 +69,100 @@ class Engine:
         return cls(terminologies, registry, {}, builders)
 
 
+@dataclass(frozen=True)
+class NotEvaluated:
+    """A rule version that was not run: a resource type it declares essential is missing."""
+
+    rule: RuleVersion
+    missing: tuple[MissingData, ...]  # the keys of its essential types that could not be had
+
+    def to_wire(self) -> dict[str, Any]:
+        """One entry of the response's `legpain-cds-rules-not-evaluated` extension."""
+        return {
+            "rule": self.rule.id,
+            "version": self.rule.version,
+            "missing": [
+                {
+                    "prefetchKey": m.prefetch_key,
+                    "resourceType": m.resource_type,
+                    "reason": m.unavailability,
+                }
+                for m in self.missing
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class DataGaps:
+    """What the prefetch keys that could not be had stop, decided from each rule's needs."""
+
+    unavailable: tuple[MissingData, ...]
+    not_evaluated: tuple[NotEvaluated, ...]
+    # Rules that run without a non-essential type, with the keys they go without.
+    run_without: tuple[tuple[RuleVersion, tuple[MissingData, ...]], ...]
+    # Complaint data missing: no leg complaint can be looked for, so candidate-cause findings
+    # are withheld (never shown on a complaint that might be there, nor hidden silently).
+    complaint_missing: tuple[MissingData, ...]
+
+    @property
+    def skipped(self) -> frozenset[str]:
+        """The rule@version keys not evaluated."""
+        return frozenset(n.rule.key for n in self.not_evaluated)
+
+    def warnings(self) -> list[str]:
+        """For the response's data warnings: each key, why, and what it stopped."""
+        warnings = []
+        for missing in self.unavailable:
+            text = (
+                f"prefetch '{missing.prefetch_key}' could not be had ({missing.unavailability}: "
+                f"{missing.reason})"
+            )
+            stopped = [n.rule.key for n in self.not_evaluated if missing in n.missing]
+            if stopped:
+                text += "; not evaluated: " + ", ".join(stopped)
+            without = [rule.key for rule, gone in self.run_without if missing in gone]
+            if without:
+                text += "; evaluated without it: " + ", ".join(without)
+            warnings.append(text)
+        if self.complaint_missing:
+            keys = ", ".join(
+                f"{m.prefetch_key} ({m.unavailability})" for m in self.complaint_missing
+            )
+            warnings.append(
+                "candidate-cause cards could not be considered: a leg complaint could not be "
+                f"looked for without {keys}"
+            )
+        return warnings
+
+
+def partial_data(service: ServiceDefinition, unavailable: Iterable[MissingData]) -> DataGaps:
+    """Which rules the keys that could not be had stop, and whether candidate-cause findings
+    can be shown. Raises the spec's 412 (`PrefetchUnavailable`, naming every key) when the
+    Patient is missing or no pinned rule can run. Pure: call it only when a key is missing."""
+    missing = tuple(unavailable)
+    by_type: dict[str, list[MissingData]] = {}
+    for item in missing:
+        by_type.setdefault(item.resource_type, []).append(item)
+    if "Patient" in by_type:
+        raise PrefetchUnavailable(missing=list(missing))
+    not_evaluated: list[NotEvaluated] = []
+    run_without: list[tuple[RuleVersion, tuple[MissingData, ...]]] = []
+    for rule in service.rules:
+        essential = {r.resource_type for r in rule.requires if r.essential}
+        read = {r.resource_type for r in rule.requires}
+        blocking = tuple(m for t in sorted(essential & by_type.keys()) for m in by_type[t])
+        if blocking:
+            not_evaluated.append(NotEvaluated(rule, blocking))
+            continue
+        gone = tuple(m for t in sorted(read & by_type.keys()) for m in by_type[t])
+        if gone:
+            run_without.append((rule, gone))
+    if len(not_evaluated) == len(service.rules):
+        raise PrefetchUnavailable(missing=list(missing))
+    complaint = tuple(m for m in missing if m.resource_type in COMPLAINT_TYPES)
+    return DataGaps(missing, tuple(not_evaluated), tuple(run_without), complaint)
+
+
 @dataclass
 class Evaluation:
     response: CdsResponse
@@ -68,6 +170,7 @@ class Evaluation:
     fired: list[Fired]
     record: PatientRecord
     rule_errors: list[str] = field(default_factory=list)
+    not_evaluated: tuple[NotEvaluated, ...] = ()
 
 
 def validate_context(service: ServiceDefinition, request: HookRequest) -> None:
@@ -124,10 +227,12 @@ def evaluate(
     data_warnings: list[str] | None = None,
     resources: Iterable[Mapping[str, Any]] | None = None,
     drafts: DraftOrders | None = None,
+    gaps: DataGaps | None = None,
 ) -> Evaluation:
     """`resources`, when given, are the prefetch values' resources already flattened (as
     `iter_resources` gives them, in order; `Gathered.resources()`), not walked again here;
-    `drafts`, when given, the request's `draft_orders()`."""
+    `drafts`, when given, the request's `draft_orders()`; `gaps`, when some data could not be
+    had, what that stops (`partial_data`)."""
     patient_id = request.context.get("patientId")
     if resources is None:
         resources = [r for value in prefetch.values() for r in iter_resources(value)]
@@ -149,7 +254,8 @@ def evaluate(
     # What the record says of the patient is the same at every release (value sets only decide
     # which entries each release selects).
     record = next(iter(shared.values())).record if shared else PatientRecord()
-    warnings = list(data_warnings or ())
+    # What missing data stopped comes first: the warnings are capped, and this matters most.
+    warnings = [*(gaps.warnings() if gaps is not None else ()), *(data_warnings or ())]
     if record.skipped["other-patient-data"]:
         warnings.append(
             f"{record.skipped['other-patient-data']} resource(s) about another patient than "
@@ -159,6 +265,9 @@ def evaluate(
     rules_to_run = service.rules if not record.patient.deceased else ()
     if record.patient.deceased:
         warnings.append("the patient is recorded as deceased: no rules were run")
+    if gaps is not None and gaps.not_evaluated:
+        skipped = gaps.skipped
+        rules_to_run = tuple(rule for rule in rules_to_run if rule.key not in skipped)
     fired: list[Fired] = []
     rule_errors: list[str] = []
     for rule in rules_to_run:
@@ -167,6 +276,9 @@ def evaluate(
             rule_errors.append(rule.key)
         elif result.finding is not None:
             fired.append(Fired(rule, result.finding))
+    if gaps is not None and gaps.complaint_missing:
+        # Before selection: a withheld finding must not replace or explain another card.
+        fired = [item for item in fired if not item.finding.candidate]
     release = engine.registry.release
     shown = engine.registry.policy.select(fired, hook=request.hook)
     cards: list[Card] = []
@@ -189,12 +301,16 @@ def evaluate(
         extension[DATA_WARNINGS_EXTENSION] = _capped(warnings)
     if rule_errors:
         extension["legpain-cds-rule-errors"] = rule_errors
+    not_evaluated = gaps.not_evaluated if gaps is not None else ()
+    if not_evaluated:
+        extension[RULES_NOT_EVALUATED_EXTENSION] = [n.to_wire() for n in not_evaluated]
     return Evaluation(
         response=CdsResponse(cards=cards, extension=extension),
         shown=shown,
         fired=fired,
         record=record,
         rule_errors=rule_errors,
+        not_evaluated=not_evaluated,
     )
 
 

@@ -17,7 +17,14 @@ from cds.cdshooks import HookRequest
 from cds.errors import BadRequest, NotFound
 from cds.fhir.access import FhirAccess
 from cds.fhir.gather import gather
-from cds.pipeline import Engine, Evaluation, draft_orders, evaluate, validate_context
+from cds.pipeline import (
+    Engine,
+    Evaluation,
+    draft_orders,
+    evaluate,
+    partial_data,
+    validate_context,
+)
 from cds.services import ServiceDefinition
 
 
@@ -63,6 +70,8 @@ async def call_service(
     gathered = await gather(
         service.prefetch, request, drafts.resources, fhir=fhir, deadline=deadline
     )
+    # Some data could not be had: what it stops, rule by rule (412 if it stops everything).
+    gaps = partial_data(service, gathered.unavailable) if gathered.unavailable else None
     evaluation = evaluate(
         engine,
         service,
@@ -72,5 +81,6 @@ async def call_service(
         data_warnings=gathered.data_warnings,
         resources=gathered.resources(),
         drafts=drafts,
+        gaps=gaps,
     )
     return CallResult(service, request, evaluation, evaluation.response.to_wire())

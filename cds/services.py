@@ -34,11 +34,14 @@ STATUS_FILTERS: dict[str, str] = {
 
 # §1.6: candidate-cause cards need the leg complaint, which may be an active Condition, or a
 # Condition, Observation or Encounter reason of the last 90 days. Every service has such rules,
-# so the complaint's data is always asked for (Facts.leg_complaints reads it).
+# so the complaint's data is always asked for (Facts.leg_complaints reads it). It gates
+# candidate-cause findings only (`cds.pipeline.partial_data`): when any of it cannot be had, the
+# rules still run (unless their own essential requirements are missing) and every finding with
+# `candidate=True` is withheld.
 COMPLAINT_DATA: tuple[DataRequirement, ...] = (
-    DataRequirement("Condition"),
-    DataRequirement("Observation", ("leg-complaint",)),
-    DataRequirement("Encounter"),
+    DataRequirement("Condition", essential=False),
+    DataRequirement("Observation", ("leg-complaint",), essential=False),
+    DataRequirement("Encounter", essential=False),
 )
 
 

@@ -5,7 +5,8 @@
   on 127.0.0.1:8090). Their fhirServer is rewritten to our loopback FHIR server, which serves
   the same bundles: the sandbox patient is there, the AHRQ patients are not (empty searchsets,
   the realistic partial-prefetch case). With the FHIR server unreachable, a request whose
-  prefetch lacks keys gets 412, never a 500.
+  prefetch lacks keys gets a 200 naming the rules not evaluated or, when no rule can run
+  without those keys (or the Patient is among them), a 412; never a 500.
 - shared/external/synthea/bundles: each of the 90 bundles as a patient-view request, prefetch
   filled from the service's templates by `cds.replay.hook_request.build_hook_request`.
 
@@ -37,7 +38,7 @@ from cds.fhir.gather import split_prefetch
 from cds.fhir.local_search import patient_id_of
 from cds.fhir.prefetch import context_tokens, render
 from cds.fhirtime import parse_datetime
-from cds.pipeline import Engine
+from cds.pipeline import RULES_NOT_EVALUATED_EXTENSION, Engine
 from cds.replay.hook_request import build_hook_request
 from cds.service_call import call_service
 from cds.settings import Settings
@@ -160,13 +161,28 @@ def test_real_request_with_the_fhir_server_unreachable_is_412_or_200_never_500(
     if not missing:
         _valid_answer(response)  # a complete prefetch needs no FHIR server
         return
-    assert response.status_code == 412, response.text
-    outcome = response.json()
-    assert outcome["resourceType"] == "OperationOutcome"
-    assert sorted(i["expression"][0] for i in outcome["issue"]) == sorted(
-        f"prefetch.{k}" for k in missing
-    )
-    assert all("could not be reached" in i["diagnostics"] for i in outcome["issue"])
+    rules = engine.services[service_id].rules
+    stopped = [
+        rule.id
+        for rule in rules
+        if any(r.essential and r.resource_type in missing for r in rule.requires)
+    ]
+    if "Patient" in missing or len(stopped) == len(rules):
+        assert response.status_code == 412, response.text
+        outcome = response.json()
+        assert outcome["resourceType"] == "OperationOutcome"
+        assert sorted(i["expression"][0] for i in outcome["issue"]) == sorted(
+            f"prefetch.{k}" for k in missing
+        )
+        assert all("could not be reached" in i["diagnostics"] for i in outcome["issue"])
+        assert all("unreachable" in i["diagnostics"] for i in outcome["issue"])
+        return
+    _valid_answer(response)
+    entries = response.json()["extension"][RULES_NOT_EVALUATED_EXTENSION]
+    assert [e["rule"] for e in entries] == stopped
+    for entry in entries:
+        assert {m["reason"] for m in entry["missing"]} == {"unreachable"}
+        assert {m["prefetchKey"] for m in entry["missing"]} <= set(missing)
 
 
 def test_the_real_requests_are_partial_prefetch(engine: Engine) -> None:

@@ -26,7 +26,7 @@ from cds.api.deps import (
 )
 from cds.api.errors import json_response
 from cds.api.limits import enforce_resource_limits, read_json_body
-from cds.audit.store import InvocationRecord, IssuedCard
+from cds.audit.store import InvocationRecord, IssuedCard, RuleNotEvaluated
 from cds.cards import RULE_EXTENSION
 from cds.cdshooks import CdsResponse, DiscoveryResponse, FeedbackRequest, HookRequest
 from cds.errors import AuditDatabaseUnavailable, BadRequest, CdsError, StorageUnavailable
@@ -83,13 +83,14 @@ class ErrorBody(BaseModel):
 
 class OperationOutcomeIssue(BaseModel):
     severity: Literal["error"]
-    code: str  # FHIR issue type: not-found, forbidden, timeout, security, structure, transient
+    code: str  # FHIR issue type: not-supported, not-found, forbidden, timeout, security, ...
     diagnostics: str
     expression: list[str]  # prefetch.<key>
 
 
 class OperationOutcome(BaseModel):
-    """The 412's body: one issue per prefetch key that could be neither had nor fetched."""
+    """The 412's body: one issue per prefetch key that could be neither had nor fetched (the
+    diagnostics name the query, why in a word, e.g. `unsupported`, and the details)."""
 
     resourceType: Literal["OperationOutcome"]
     issue: list[OperationOutcomeIssue]
@@ -136,7 +137,9 @@ async def discovery(engine: EngineDep) -> Response:
         401: UNAUTHORIZED,
         404: NO_SUCH_SERVICE,
         412: _error(
-            "Data the service needs was neither prefetched nor fetchable from fhirServer",
+            "Data was neither prefetched nor fetchable from fhirServer, and no pinned rule "
+            "can run without it (or it is the Patient). Data only some rules need is a 200 "
+            "naming them (extension legpain-cds-rules-not-evaluated)",
             OperationOutcome,
         ),
         413: TOO_LARGE,
@@ -298,6 +301,14 @@ def _invocation(
         for card in result.wire["cards"]
     )
     patient_id = result.request.context.get("patientId")
+    not_evaluated = tuple(
+        RuleNotEvaluated(
+            n.rule.id,
+            n.rule.version,
+            tuple((m.prefetch_key, m.unavailability) for m in n.missing),
+        )
+        for n in result.evaluation.not_evaluated
+    )
     return InvocationRecord(
         hook_instance=str(result.request.hookInstance),
         service_id=result.service.id,
@@ -309,6 +320,7 @@ def _invocation(
         status=200,
         cards=cards,
         ehr_issuer=issuer,
+        rules_not_evaluated=not_evaluated,
     )
 
 

@@ -261,6 +261,7 @@ class SqlAuditStore:
                     "duration_ms": i.duration_ms,
                     "status": i.status,
                     "ehr_issuer": i.ehr_issuer,
+                    "rules_not_evaluated": [r.to_json() for r in i.rules_not_evaluated] or None,
                 }
                 for i in invocations
             ],

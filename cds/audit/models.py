@@ -82,6 +82,11 @@ class InvocationRow(SQLModel, table=True):
     record_id: str | None = Field(default=None, max_length=36, unique=True, index=True)
     # The EHR that called: its JWT `iss` (NULL when authentication is off).
     ehr_issuer: str | None = None
+    # The pinned rule versions not run because data they need could not be had, with the keys
+    # and why (`cds.audit.store.RuleNotEvaluated.to_json`); NULL when every rule ran.
+    rules_not_evaluated: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=Column(sa.JSON(), nullable=True)
+    )
 
 
 class IssuedCardRow(SQLModel, table=True):

@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection
 from cds.audit.models import feedback_table as fb
 from cds.audit.models import invocation_table as inv
 from cds.audit.models import issued_card_table as card
+from cds.audit.store import RuleNotEvaluated
 
 REPEAT_SECONDS = 10.0
 
@@ -46,6 +47,8 @@ class InvocationSummary:
     duration_ms: float
     rules: tuple[str, ...]  # rule-id@version of each card issued
     repeat: bool = False  # the same cards as the call just before (see REPEAT_SECONDS)
+    # Pinned rule versions not run: data they need could not be had (keys and why).
+    not_evaluated: tuple[RuleNotEvaluated, ...] = ()
 
     @property
     def card_count(self) -> int:
@@ -152,6 +155,9 @@ def recent_invocations(
             duration_ms=row.duration_ms,
             rules=tuple(rules[row.id]),
             repeat=row.id in repeats,
+            not_evaluated=tuple(
+                RuleNotEvaluated.from_json(item) for item in row.rules_not_evaluated or ()
+            ),
         )
         for row in rows
     )

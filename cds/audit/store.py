@@ -27,6 +27,27 @@ def _new_record_id() -> str:
 
 
 @dataclass(frozen=True)
+class RuleNotEvaluated:
+    """A pinned rule version the call did not run: data it needs could not be had."""
+
+    rule_id: str
+    rule_version: str
+    missing: tuple[tuple[str, str], ...]  # (prefetch key, why: cds.errors.Unavailability)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule_id,
+            "version": self.rule_version,
+            "missing": dict(self.missing),
+        }
+
+    @classmethod
+    def from_json(cls, value: Any) -> RuleNotEvaluated:
+        missing = value.get("missing") or {}
+        return cls(str(value["rule"]), str(value["version"]), tuple(missing.items()))
+
+
+@dataclass(frozen=True)
 class InvocationRecord:
     hook_instance: str
     service_id: str
@@ -37,6 +58,8 @@ class InvocationRecord:
     duration_ms: float
     status: int
     cards: tuple[IssuedCard, ...] = ()
+    # The pinned rule versions not run because data they need could not be had.
+    rules_not_evaluated: tuple[RuleNotEvaluated, ...] = ()
     # The EHR that called (its JWT `iss`); None when authentication is off.
     ehr_issuer: str | None = None
     # This row's own id, given when the call is answered: writing the row again (the spool
@@ -55,7 +78,15 @@ class InvocationRecord:
         if started_at.tzinfo is None:
             raise ValueError("a spooled row without a time zone")
         cards = tuple(IssuedCard(**card) for card in data.pop("cards"))
-        return cls(started_at=started_at, cards=cards, **data)
+        not_evaluated = tuple(
+            RuleNotEvaluated(
+                str(rule["rule_id"]),
+                str(rule["rule_version"]),
+                tuple((str(key), str(why)) for key, why in rule["missing"]),
+            )
+            for rule in data.pop("rules_not_evaluated", ())
+        )
+        return cls(started_at=started_at, cards=cards, rules_not_evaluated=not_evaluated, **data)
 
 
 @dataclass(frozen=True)

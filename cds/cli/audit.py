@@ -190,7 +190,16 @@ def _print_invocations(console: Console, rows: Sequence[InvocationSummary]) -> N
                 answer += ": " + ", ".join(row.rules)
             if row.repeat:
                 answer = "repeat, not counted: " + answer
-        _entry(console, where, answer)
+        _entry(console, where, answer, *_not_evaluated(row))
+
+
+def _not_evaluated(row: InvocationSummary) -> list[str]:
+    """One line per reason: `not evaluated (FamilyMemberHistory unsupported): a@1, b@1`."""
+    by_reason: dict[str, list[str]] = {}
+    for item in row.not_evaluated:
+        why = ", ".join(f"{key} {reason}" for key, reason in item.missing)
+        by_reason.setdefault(why, []).append(f"{item.rule_id}@{item.rule_version}")
+    return [f"not evaluated ({why}): {', '.join(rules)}" for why, rules in by_reason.items()]
 
 
 def _print_feedback(console: Console, rows: Sequence[FeedbackSummary]) -> None:

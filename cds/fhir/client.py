@@ -158,7 +158,9 @@ class FhirClient:
         except TimeoutError as exc:
             count_fhir_fetch(time.perf_counter() - started, "timeout")
             raise FhirFetchError(
-                f"the FHIR server did not answer within {self._timeout:g} s", code="timeout"
+                f"the FHIR server did not answer within {self._timeout:g} s",
+                code="timeout",
+                unavailability="timeout",
             ) from exc
         except FhirFetchError as exc:
             count_fhir_fetch(time.perf_counter() - started, _failure_class(exc))
@@ -172,15 +174,13 @@ class FhirClient:
             async with self._http.stream("GET", url) as response:
                 status = response.status_code
                 if 300 <= status < 400:
-                    raise FhirFetchError(f"the FHIR server answered HTTP {status} (not followed)")
+                    raise FhirFetchError(
+                        f"the FHIR server answered HTTP {status} (not followed)", status=status
+                    )
                 if status == 404 and "?" not in url:
                     return None  # an instance read of something that is not there: no data
-                if status in (401, 403):
-                    raise FhirFetchError(
-                        f"the FHIR server refused access (HTTP {status})", code="security"
-                    )
                 if status >= 400:
-                    raise FhirFetchError(f"the FHIR server answered HTTP {status}")
+                    raise http_error(status)
                 declared = response.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > self._budget.room:
                     raise self._budget.exceeded()
@@ -196,11 +196,14 @@ class FhirClient:
                         body += self._budget.take(decoder.decode(chunk, self._budget.room + 1))
         except httpx.TimeoutException as exc:
             raise FhirFetchError(
-                f"the FHIR server did not answer within {self._timeout:g} s", code="timeout"
+                f"the FHIR server did not answer within {self._timeout:g} s",
+                code="timeout",
+                unavailability="timeout",
             ) from exc
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
             raise FhirFetchError(
-                f"the FHIR server could not be reached ({type(exc).__name__})"
+                f"the FHIR server could not be reached ({type(exc).__name__})",
+                unavailability="unreachable",
             ) from exc
         try:
             return orjson.loads(body)
@@ -331,8 +334,54 @@ class _ExternalOnlyTransport(httpx.AsyncHTTPTransport):
         )
 
 
+# HTTP error statuses by what they say of the data: a type or search the server does not
+# support is not transient (the same query gets the same answer), a scope is not a server fault.
+_UNSUPPORTED = frozenset({400, 405, 422, 501})
+_NOT_FOUND = frozenset({404, 410})
+_TIMEOUT = frozenset({408, 504})
+
+
+def http_error(status: int) -> FhirFetchError:
+    """The error for an HTTP error status of the FHIR server, classified."""
+    if status in (401, 403):
+        return FhirFetchError(
+            f"the FHIR server refused access (HTTP {status})",
+            code="security",
+            unavailability="not-permitted",
+            status=status,
+        )
+    if status in _UNSUPPORTED:
+        return FhirFetchError(
+            f"the FHIR server does not support this query (HTTP {status})",
+            code="not-supported",
+            unavailability="unsupported",
+            status=status,
+        )
+    if status in _NOT_FOUND:
+        return FhirFetchError(
+            f"the FHIR server has no such endpoint (HTTP {status})",
+            code="not-found",
+            unavailability="not-found",
+            status=status,
+        )
+    if status in _TIMEOUT:
+        return FhirFetchError(
+            f"the FHIR server timed out (HTTP {status})",
+            code="timeout",
+            unavailability="timeout",
+            status=status,
+        )
+    return FhirFetchError(
+        f"the FHIR server answered HTTP {status}",
+        unavailability="server-error" if status >= 500 else "http-error",
+        status=status,
+    )
+
+
 def _failure_class(exc: FhirFetchError) -> FhirFailure:
     """The metrics reason class of a failed GET, from how `_get_json_unbounded` raised it."""
+    if exc.status is not None:
+        return "http_error"  # an HTTP error status (401/403 and 504 included), or a redirect
     if exc.code == "timeout":
         return "timeout"
     if exc.code == "too-costly":
@@ -341,7 +390,7 @@ def _failure_class(exc: FhirFetchError) -> FhirFailure:
         return "invalid_json"
     if isinstance(exc.__cause__, httpx.HTTPError | httpx.InvalidURL | httpx.StreamError):
         return "refused"  # no HTTP answer: connection refused or reset, DNS, TLS
-    return "http_error"  # an HTTP error status (401/403 included), or a redirect
+    return "http_error"
 
 
 @functools.cache

@@ -1,4 +1,4 @@
-"""Gathering the data a service needs: prefetch first, then the EHR's FHIR server, else 412.
+"""Gathering the data a service needs: prefetch first, then the EHR's FHIR server.
 
 - key present with data: used as given (OperationOutcomes inside a Bundle are reported, not used);
   a paginated prefetch Bundle (with a `next` link) is completed from the FHIR server if possible;
@@ -6,12 +6,17 @@
 - key present with an OperationOutcome (or something that is not a resource): the EHR could
   not get it, so it is missing;
 - key absent (or missing as above): fetched from fhirServer with the fhirAuthorization token,
-  if that server is allowed; when it cannot be fetched the request fails with the spec's 412;
+  if that server is allowed. A key that cannot be had (no fhirServer, the server refusing the
+  type, its scope, failing or too slow) is recorded in `Gathered.unavailable` with the class of
+  the failure (`cds.errors.Unavailability`) and logged at WARNING, once per key: what that
+  stops (some rules, candidate-cause cards, or the whole call with a 412) is the pipeline's
+  decision (`cds.pipeline.partial_data`), from what each rule needs;
 - Medications that medicationReferences point to, but that neither the prefetch nor the draft
   orders hold, are read from the FHIR server; failing that, only their codes are lost (reported).
 
 Every fetch shares one deadline (CDS_FHIR_TIMEOUT_SECONDS, enforced by the client), and a call
-still fetching CDS_REQUEST_DEADLINE_SECONDS after it started fails with the 412 too.
+still fetching CDS_REQUEST_DEADLINE_SECONDS after it started stops: what has arrived is used,
+the keys still on their way are unavailable (timeout).
 """
 
 from __future__ import annotations
@@ -20,15 +25,15 @@ import asyncio
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cds.cdshooks import HookRequest
-from cds.errors import FhirFetchError, MissingData, PrefetchUnavailable, UnresolvedToken
+from cds.errors import FhirFetchError, MissingData, Unavailability, UnresolvedToken
 from cds.fhir.access import UNLISTED_SERVER_FAILURE, FhirAccess
 from cds.fhir.bundles import resource_list
 from cds.fhir.client import FhirClient
-from cds.fhir.prefetch import context_tokens, render
+from cds.fhir.prefetch import context_tokens, render, resource_type_of
 from cds.metrics import count_fhir_failure
 
 log = logging.getLogger(__name__)
@@ -42,6 +47,8 @@ _MEDICATION_REFERENCE = re.compile(r"(?:^|/)Medication/([A-Za-z0-9\-.]{1,64})$")
 class Gathered:
     values: dict[str, Any]  # prefetch key -> FHIR JSON (None = no data)
     data_warnings: list[str] = field(default_factory=list)
+    # Keys that could not be had (absent from `values`), in template order.
+    unavailable: list[MissingData] = field(default_factory=list)
     # prefetch key -> (the value, its resources): each value is flattened once, by whoever asks
     # first (the OperationOutcome check, the medication scan, the pipeline). Keyed by the value
     # itself, so a value replaced (fetched, completed) is flattened again.
@@ -67,12 +74,8 @@ class Gathered:
 class FetchPlan:
     """Which prefetch keys need the FHIR server; `split_prefetch` is the one place that decides."""
 
-    to_fetch: tuple[str, ...]  # absent or unusable as given: fetched, else the request fails
+    to_fetch: tuple[str, ...]  # absent or unusable as given: fetched, else unavailable
     paginated: tuple[str, ...]  # one page of a longer search: completed if possible
-
-    def keys(self, templates: Mapping[str, str]) -> list[str]:
-        """Every key the FHIR server is asked for, in template order."""
-        return [k for k in templates if k in self.to_fetch or k in self.paginated]
 
 
 def is_operation_outcome(value: Any) -> bool:
@@ -165,7 +168,7 @@ async def gather(
     deadline: float,
 ) -> Gathered:
     """`draft_resources`: the request's draftOrders flattened (their Medications resolve
-    references too). `deadline`: the event loop time by which fetching must be done (412)."""
+    references too). `deadline`: the event loop time by which fetching must be done."""
     gathered, plan = split_prefetch(templates, request)
     to_fetch, paginated = plan.to_fetch, plan.paginated
     medications, unfetchable = unresolved_medications(
@@ -179,17 +182,18 @@ async def gather(
     if server and not reachable:
         # Needed but never attempted (the allow-list): a misconfiguration operators must see.
         count_fhir_failure("not_allowed", len(to_fetch) + len(paginated) + len(medications))
-    if to_fetch and not reachable:
-        if not server:
-            reason, code = "not prefetched, and the request has no fhirServer", "not-found"
-        else:
-            reason = f"not prefetched, and {fhir.refusal(server)}: it was not contacted"
-            code = "forbidden"
-        raise PrefetchUnavailable(
-            missing=[MissingData(k, templates[k], reason, code) for k in to_fetch]
-        )
     if server is None or not reachable:
-        why = "no fhirServer" if not server else "fhirServer not allowed"
+        unavailability: Unavailability
+        if not server:
+            why = "no fhirServer"
+            reason = "not prefetched, and the request has no fhirServer"
+            code, unavailability = "not-found", "not-sent"
+        else:
+            why = "fhirServer not allowed"
+            reason = f"not prefetched, and {fhir.refusal(server)}: it was not contacted"
+            code, unavailability = "forbidden", "server-not-allowed"
+        for key in to_fetch:
+            _lose(gathered, request, _missing(templates, key, reason, code, unavailability))
         for key in paginated:
             gathered.data_warnings.append(
                 f"prefetch '{key}' is one page of a longer search; the rest could not be "
@@ -207,38 +211,103 @@ async def gather(
     try:
         async with asyncio.timeout_at(deadline) as budget:
             async with fhir.client(server, token) as client:
-                await _fetch_missing(client, templates, to_fetch, request, gathered, explain)
-                await _complete_pages(client, paginated, gathered, explain)
-                # The prefetch may have lacked Medications the fetched data now references.
-                medications, unfetchable = unresolved_medications(
-                    gathered.resources() + draft_resources, server
-                )
-                await _resolve_medications(client, medications, gathered)
-                gathered.data_warnings.extend(client.notes)
+                try:
+                    await _fetch_missing(client, templates, to_fetch, request, gathered, explain)
+                    await _complete_pages(client, paginated, gathered, explain)
+                    # The prefetch may have lacked Medications the fetched data now references.
+                    medications, unfetchable = unresolved_medications(
+                        gathered.resources() + draft_resources, server
+                    )
+                    await _resolve_medications(client, medications, gathered)
+                finally:
+                    gathered.data_warnings.extend(client.notes)
     except TimeoutError:
         if not budget.expired():
             raise
-        raise _too_slow(templates, plan, fhir.deadline_seconds) from None
+        _out_of_time(templates, plan, request, gathered, fhir.deadline_seconds)
+        medications, unfetchable = unresolved_medications(
+            gathered.resources() + draft_resources, server
+        )
+        if medications:
+            gathered.data_warnings.append(
+                f"{len(medications)} referenced Medication(s) could not be retrieved before "
+                "the request deadline"
+            )
+    if len(gathered.unavailable) > 1:  # in template order, not the order the failures came in
+        order = {key: i for i, key in enumerate(templates)}
+        gathered.unavailable.sort(key=lambda m: order[m.prefetch_key])
     _warn_unfetchable(gathered, unfetchable)
     return gathered
 
 
-def _too_slow(templates: Mapping[str, str], plan: FetchPlan, seconds: float) -> PrefetchUnavailable:
-    """The spec's 412 for a FHIR server too slow for CDS_REQUEST_DEADLINE_SECONDS.
+def _missing(
+    templates: Mapping[str, str],
+    key: str,
+    reason: str,
+    code: str,
+    unavailability: Unavailability,
+    *,
+    query: str | None = None,
+    http_status: int | None = None,
+) -> MissingData:
+    template = templates[key]
+    return MissingData(
+        key,
+        query if query is not None else template,
+        reason,
+        code,
+        unavailability,
+        resource_type_of(template),
+        http_status,
+    )
 
-    412 rather than 503: the EHR can fix it by sending the data as prefetch (503 would say this
-    service is down, and invite retries against the same slow server). The keys named are those
-    the service was fetching or completing (all of them while only Medications were fetched).
-    """
+
+def _lose(gathered: Gathered, request: HookRequest, missing: MissingData) -> None:
+    """Record a key that cannot be had, with one WARNING line: key, type and the failure's
+    class, never the query (it carries the patient id), the diagnostics or the token."""
+    gathered.unavailable.append(missing)
+    status = f", HTTP {missing.http_status}" if missing.http_status is not None else ""
+    log.warning(
+        "prefetch '%s' (%s) unavailable: %s%s",
+        missing.prefetch_key,
+        missing.resource_type or "?",
+        missing.unavailability,
+        status,
+        extra={
+            "hookInstance": str(request.hookInstance),
+            "prefetchKey": missing.prefetch_key,
+            "unavailability": missing.unavailability,
+        },
+    )
+
+
+def _out_of_time(
+    templates: Mapping[str, str],
+    plan: FetchPlan,
+    request: HookRequest,
+    gathered: Gathered,
+    seconds: float,
+) -> None:
+    """The request deadline (CDS_REQUEST_DEADLINE_SECONDS) passed while fetching: the keys not
+    yet had are unavailable (timeout); paginated prefetch keeps its first page.
+
+    Not a 503: the EHR can fix it by sending the data as prefetch (503 would say this service is
+    down, and invite retries against the same slow server)."""
     reason = (
         f"the FHIR server was too slow: this request's {seconds:g} s deadline "
         "(CDS_REQUEST_DEADLINE_SECONDS) passed before the data arrived. Send it as prefetch, "
         "or retry"
     )
-    keys = plan.keys(templates) or list(templates)
-    return PrefetchUnavailable(
-        missing=[MissingData(k, templates[k], reason, "timeout") for k in keys]
-    )
+    lost = {m.prefetch_key for m in gathered.unavailable}
+    for key in plan.to_fetch:
+        if key not in gathered.values and key not in lost:
+            _lose(gathered, request, _missing(templates, key, reason, "timeout", "timeout"))
+    for key in plan.paginated:
+        if _has_next_link(gathered.values[key]):
+            gathered.data_warnings.append(
+                f"prefetch '{key}' is one page of a longer search; the rest could not be "
+                "fetched before the request deadline"
+            )
 
 
 async def _fetch_missing(
@@ -249,56 +318,79 @@ async def _fetch_missing(
     gathered: Gathered,
     explain: bool,
 ) -> None:
-    """`explain`: whether the 412 may say how the server failed (`FhirAccess.explains_failures`);
-    otherwise every failure reads the same, and the log has the details."""
+    """Fetch every key in `to_fetch` at once. Each result is kept as it arrives (a request
+    deadline passing keeps what has come); a key that cannot be had is `_lose`-d.
+
+    `explain`: whether the answer may say how the server failed (`FhirAccess.explains_failures`);
+    otherwise every failure reads the same (reason and class), so the service cannot be used to
+    learn what an unlisted address answers, and the log has the details."""
     if not to_fetch:
         return
     tokens = context_tokens(request.context)
-    missing: list[MissingData] = []
     queries: dict[str, str] = {}
     for key in to_fetch:
         try:
             queries[key] = render(templates[key], tokens)
         except UnresolvedToken as exc:
-            missing.append(MissingData(key, templates[key], str(exc), "required"))
-    results = await asyncio.gather(
-        *(client.read(q) for q in queries.values()), return_exceptions=True
-    )
-    for (key, query), result in zip(queries.items(), results, strict=True):
-        if isinstance(result, FhirFetchError):
-            missing.append(MissingData(key, query, str(result), result.code))
-        elif isinstance(result, Exception):
+            _lose(gathered, request, _missing(templates, key, str(exc), "required", "not-sent"))
+
+    def lose(missing: MissingData) -> None:
+        if not explain:
+            log.warning(
+                "fhir fetch of %s failed: %s (%s)",
+                missing.prefetch_key,
+                missing.reason,
+                missing.code,
+            )
+            missing = replace(
+                missing,
+                reason=UNLISTED_SERVER_FAILURE,
+                code="processing",
+                unavailability="unexplained",
+                http_status=None,
+            )
+        _lose(gathered, request, missing)
+
+    async def fetch(key: str, query: str) -> None:
+        try:
+            result = await client.read(query)
+        except FhirFetchError as exc:
+            missing = _missing(
+                templates,
+                key,
+                str(exc),
+                exc.code,
+                exc.unavailability,
+                query=query,
+                http_status=exc.status,
+            )
+            lose(missing)
+            return
+        except Exception as exc:
             # Whatever a FHIR server sends must not become a 500; the type is enough to debug.
-            log.warning("unexpected error fetching %s: %s", key, type(result).__name__)
-            missing.append(
-                MissingData(key, query, "the FHIR server's answer could not be used", "exception")
-            )
-        elif isinstance(result, BaseException):
-            raise result
-        elif is_operation_outcome(result):
-            missing.append(
-                MissingData(key, query, f"OperationOutcome: {_diagnostics(result)}", "processing")
-            )
+            log.warning("unexpected error fetching %s: %s", key, type(exc).__name__)
+            reason = "the FHIR server's answer could not be used"
+            missing = _missing(templates, key, reason, "exception", "unusable-answer", query=query)
+            lose(missing)
+            return
+        if is_operation_outcome(result):
+            reason = f"OperationOutcome: {_diagnostics(result)}"
+            missing = _missing(templates, key, reason, "processing", "unusable-answer", query=query)
+            lose(missing)
         elif result is not None and (
             not isinstance(result, dict) or not isinstance(result.get("resourceType"), str)
         ):
-            missing.append(
-                MissingData(key, query, "the FHIR server's answer is not a resource", "structure")
-            )
+            reason = "the FHIR server's answer is not a resource"
+            missing = _missing(templates, key, reason, "structure", "unusable-answer", query=query)
+            lose(missing)
         else:
             gathered.values[key] = result
             for outcome in (r for r in gathered.resources_of(key) if is_operation_outcome(r)):
                 gathered.data_warnings.append(
                     f"fetched '{key}' carried an OperationOutcome: {_diagnostics(outcome)}"
                 )
-    if missing and not explain:
-        for item in missing:
-            log.warning(
-                "fhir fetch of %s failed: %s (%s)", item.prefetch_key, item.reason, item.code
-            )
-        missing = [MissingData(m.prefetch_key, m.query, UNLISTED_SERVER_FAILURE) for m in missing]
-    if missing:
-        raise PrefetchUnavailable(missing=missing)
+
+    await asyncio.gather(*(fetch(key, query) for key, query in queries.items()))
 
 
 async def _complete_pages(

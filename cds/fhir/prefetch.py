@@ -32,3 +32,13 @@ def render(template: str, tokens: Mapping[str, str]) -> str:
         return quote(tokens[name], safe="")
 
     return TOKEN.sub(substitute, template)
+
+
+_RESOURCE_TYPE = re.compile(r"^\s*/?([A-Z][A-Za-z]*)")
+
+
+def resource_type_of(template: str) -> str:
+    """The resource type a template reads: `Observation?patient=...` and `Patient/{{...}}` read
+    Observation and Patient ("" for anything else)."""
+    match = _RESOURCE_TYPE.match(template)
+    return match.group(1) if match else ""

@@ -48,14 +48,23 @@ ResourceType = Literal[
 
 @dataclass(frozen=True)
 class DataRequirement:
-    """Which data a rule reads: drives the service's prefetch templates.
+    """Which data a rule reads: drives the service's prefetch templates, and what the rule
+    needs to run at all.
 
     `valuesets` narrows the query to codes (for Observation: `code=`); None means all resources of
     that type for the patient (needed where matching is by product or text, or sets are huge).
+
+    `essential`: when this type cannot be had (the EHR's FHIR server does not expose it, the
+    token's scope does not cover it, it fails), the rule is not evaluated, and the response and
+    the audit say so. False for data the rule reads for context or for candidate causes only:
+    the rule then runs without it (that type empty), which must only ever hide a finding, never
+    make one (a diagnosis that would explain a card away is essential). A type is essential to
+    a rule when any of its requirements of that type is.
     """
 
     resource_type: ResourceType
     valuesets: tuple[str, ...] | None = None
+    essential: bool = True
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,10 @@ card and discovery checks (§5), ported: `cards_validation.rb`, `suggestion_acti
 
 fhir.resources (R4B, wire-compatible with R4 here) validates the resources of `create` actions;
 it is imported in the tests only, never on the request path.
+
+§1's 412 ("unable to obtain required data") is read rule by rule: data is required of a call
+when no pinned rule can run without it, or it is the Patient; data only some rules need gives a
+200 naming the rules not evaluated (docs/architecture.md, "Partial data").
 """
 
 from __future__ import annotations
@@ -1160,11 +1164,49 @@ def test_cors_headers_on_actual_answers(
 
 
 def test_missing_data_is_a_412_with_an_operation_outcome(api: TestClient, engine: Engine) -> None:
+    """The spec's "unable to obtain required data ... SHALL respond with an HTTP 412": data is
+    required when no pinned rule can run without it, or it is the Patient (a key only some
+    rules need stops those, and the others answer: tests/test_partial_data.py)."""
+    keys = list(request_for(engine, PATIENT_VIEW)["prefetch"])
+    for missing in ([k for k in keys if k != "Patient"], ["Patient"]):
+        body = request_for(engine, PATIENT_VIEW)
+        for key in missing:
+            del body["prefetch"][key]
+        response = _post(api, PATIENT_VIEW, body)
+        assert response.status_code == 412
+        outcome = response.json()
+        assert outcome["resourceType"] == "OperationOutcome"
+        expressions = sorted(e for i in outcome["issue"] for e in i["expression"])
+        assert expressions == sorted(f"prefetch.{key}" for key in missing)
+        assert fhir_resource_errors(outcome, "412") == []
+
+
+def test_data_only_some_rules_need_is_a_200_naming_the_rules_not_evaluated(
+    api: TestClient, engine: Engine
+) -> None:
+    """Data that only some rules need is not "required data" of the call: the others answer,
+    and the response's extension names the rules not evaluated and why."""
     body = request_for(engine, PATIENT_VIEW)
-    del body["prefetch"]["Observation"]
+    del body["prefetch"]["FamilyMemberHistory"]
     response = _post(api, PATIENT_VIEW, body)
-    assert response.status_code == 412
-    outcome = response.json()
-    assert outcome["resourceType"] == "OperationOutcome"
-    assert [i["expression"] for i in outcome["issue"]] == [["prefetch.Observation"]]
-    assert fhir_resource_errors(outcome, "412") == []
+    assert response.status_code == 200, response.text
+    assert "diuretic-electrolytes" in _topics(response)
+    assert not response_errors(engine, PATIENT_VIEW, response.json())
+    entries = response.json()["extension"]["legpain-cds-rules-not-evaluated"]
+    readers = [
+        r.id
+        for r in engine.services[PATIENT_VIEW].rules
+        if any(q.resource_type == "FamilyMemberHistory" for q in r.requires)
+    ]
+    assert [e["rule"] for e in entries] == readers
+    assert all(
+        e["missing"]
+        == [
+            {
+                "prefetchKey": "FamilyMemberHistory",
+                "resourceType": "FamilyMemberHistory",
+                "reason": "not-sent",
+            }
+        ]
+        for e in entries
+    )

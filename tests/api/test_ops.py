@@ -465,14 +465,16 @@ def test_a_412_is_one_line_with_status_and_reason_and_no_phi(
     app_factory: Callable[..., TestClient], engine: Engine, json_log: io.StringIO
 ) -> None:
     client = app_factory(fhir_transport=_fhir_failing("http_error"))
-    body = hook_request(engine, omit=("Condition",), fhir_server="https://ehr.example.org/fhir")
+    body = hook_request(engine, omit=("Patient",), fhir_server="https://ehr.example.org/fhir")
     response = client.post(f"/cds-services/{SERVICE}", json=body)
     assert response.status_code == 412
     lines = [line for line in log_lines(json_log) if line.get("status") == 412]
     assert len(lines) == 1, lines
     line = lines[0]
     assert line["message"] == "request rejected"
-    assert line["reason"] == "required data unavailable: Condition (transient)"
+    # The server is not on the list (none is): the answer and this line say no more; the
+    # WARNING line before it has how it failed.
+    assert line["reason"] == "required data unavailable: Patient (unexplained)"
     assert line["hookInstance"] == body["hookInstance"]
     assert line["service"] == SERVICE
     _assert_no_phi(json_log.getvalue())

@@ -234,6 +234,33 @@ def test_models_match_the_migrations(empty_database_url: str) -> None:
         engine.dispose()
 
 
+def test_rows_written_before_rules_not_evaluated_was_added_read_as_every_rule_run(
+    empty_database_url: str,
+) -> None:
+    """0001 -> 0002 on a database with rows: they keep them, with no rules not evaluated."""
+    upgrade(empty_database_url, "0001")
+    engine = make_engine(empty_database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO invocation (hook_instance, service_id, hook, ruleset_release, "
+                    "patient_id, started_at, duration_ms, status) VALUES ('hi-old', "
+                    "'leg-pain-patient-view', 'patient-view', '2026.11.0', 'p-1', "
+                    "'2026-11-21 12:00:00', 1.5, 200)"
+                )
+            )
+        upgrade(empty_database_url)
+        with engine.connect() as connection:
+            assert current_revision(connection) == head_revision()
+            rows = connection.execute(
+                sa.select(invocation_table.c.hook_instance, invocation_table.c.rules_not_evaluated)
+            ).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in rows] == [("hi-old", None)]
+
+
 def test_sqlite_is_a_wal_file_with_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "var")
     upgrade(url)

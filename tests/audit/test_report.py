@@ -7,10 +7,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
+
 from cds.audit.connection import make_engine
 from cds.audit.database import SqlAuditStore
+from cds.audit.models import invocation_table
 from cds.audit.report import AuditReport, build_report
-from cds.audit.store import InvocationRecord, IssuedCard
+from cds.audit.store import InvocationRecord, IssuedCard, RuleNotEvaluated
 from cds.cdshooks import FeedbackItem
 
 SERVICE = "leg-pain-patient-view"
@@ -25,6 +28,7 @@ def call(
     *cards: tuple[str, tuple[str, str]],
     patient: str | None = "patient-1",
     status: int = 200,
+    not_evaluated: tuple[RuleNotEvaluated, ...] = (),
 ) -> InvocationRecord:
     """An invocation `seconds` after T0; cards: (uuid, (rule id, version))."""
     return InvocationRecord(
@@ -37,7 +41,19 @@ def call(
         duration_ms=10.0,
         status=status,
         cards=tuple(IssuedCard(uuid, *rule, "warning") for uuid, rule in cards),
+        rules_not_evaluated=not_evaluated,
     )
+
+
+# What a call answered while FamilyMemberHistory could not be had (the FHIR server said 400).
+NOT_EVALUATED = (
+    RuleNotEvaluated("dvt-risk", "1.0.0", (("FamilyMemberHistory", "unsupported"),)),
+    RuleNotEvaluated(
+        "pad-rest-pain",
+        "1.0.0",
+        (("FamilyMemberHistory", "unsupported"), ("Procedure", "timeout")),
+    ),
+)
 
 
 def feedback(card: str, outcome: str, minutes: float, code: str = "not-relevant") -> FeedbackItem:
@@ -141,3 +157,47 @@ def test_feedback_on_a_repeat_still_counts(store: SqlAuditStore, database_url: s
     )
     store.record_feedback(SERVICE, [feedback("a-2", "accepted", 1)], T0 + timedelta(minutes=1))
     assert figures(report(database_url)) == {"diuretic-electrolytes@1.0.0": (1, 1, 0)}
+
+
+def test_the_rules_not_evaluated_are_stored_with_the_call(
+    store: SqlAuditStore, database_url: str
+) -> None:
+    store.record_invocations(
+        [
+            call("hi-1", 0, ("a-1", DIURETIC), not_evaluated=NOT_EVALUATED),
+            call("hi-2", 60, ("a-2", DIURETIC)),  # every rule ran: NULL
+        ]
+    )
+    result = report(database_url)
+    by_instance = {i.hook_instance: i for i in result.invocations}
+    assert by_instance["hi-1"].not_evaluated == NOT_EVALUATED
+    assert by_instance["hi-2"].not_evaluated == ()
+    # The cards the call did issue are counted as ever.
+    assert figures(result) == {"diuretic-electrolytes@1.0.0": (2, 0, 0)}
+    engine = make_engine(database_url, immediate_writes=False)
+    try:
+        with engine.connect() as connection:
+            stored = dict(
+                connection.execute(
+                    sa.select(
+                        invocation_table.c.hook_instance, invocation_table.c.rules_not_evaluated
+                    )
+                ).all()
+            )
+    finally:
+        engine.dispose()
+    assert stored == {
+        "hi-1": [
+            {
+                "rule": "dvt-risk",
+                "version": "1.0.0",
+                "missing": {"FamilyMemberHistory": "unsupported"},
+            },
+            {
+                "rule": "pad-rest-pain",
+                "version": "1.0.0",
+                "missing": {"FamilyMemberHistory": "unsupported", "Procedure": "timeout"},
+            },
+        ],
+        "hi-2": None,
+    }

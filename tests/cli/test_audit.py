@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from cds.audit.database import open_store, upgrade
 from cds.cli import main
-from tests.audit.test_report import DIURETIC, SERVICE, STATIN, T0, call, feedback
+from tests.audit.test_report import DIURETIC, NOT_EVALUATED, SERVICE, STATIN, T0, call, feedback
 from tests.support.databases import sqlite_url
 from tests.support.processes import free_port
 
@@ -29,6 +29,7 @@ def _audit(tmp_path: Path) -> str:
             call("hi-2", 4, ("a-2", DIURETIC), ("b-2", STATIN)),
             call("hi-3", 300, status=412),
             call("hi-4", 400, ("a-4", STATIN), patient=LONG_PATIENT),
+            call("hi-5", 500, ("a-5", DIURETIC), not_evaluated=NOT_EVALUATED),
         ]
     )
     store.record_feedback(
@@ -50,6 +51,22 @@ def test_the_report_fits_80_columns_without_breaking_an_id(tmp_path: Path) -> No
         assert any(whole in line for line in lines), whole
 
 
+def test_the_rules_a_call_could_not_evaluate_are_listed_under_it(tmp_path: Path) -> None:
+    url = _audit(tmp_path)
+    result = CliRunner().invoke(
+        main, ["audit", "invocations", "--database-url", url], env={"COLUMNS": "80"}
+    )
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())  # as read, whatever the wrapping
+    assert (
+        "1 card(s) (10 ms): diuretic-electrolytes@1.0.0 "
+        "not evaluated (FamilyMemberHistory unsupported): dvt-risk@1.0.0 "
+        "not evaluated (FamilyMemberHistory unsupported, Procedure timeout): pad-rest-pain@1.0.0"
+    ) in text
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+    assert text.count("not evaluated") == 2  # the other calls ran every rule
+
+
 def test_a_refused_call_is_shown_as_refused_and_a_repeat_as_a_repeat(tmp_path: Path) -> None:
     url = _audit(tmp_path)
     result = CliRunner().invoke(main, ["audit", "invocations", "--database-url", url])
@@ -69,11 +86,20 @@ def test_the_json_report_says_the_same(tmp_path: Path) -> None:
     assert report["repeats"] == 1
     by_instance = {i["hook_instance"]: i for i in report["invocations"]}
     assert by_instance["hi-3"]["refused"] is True
+    assert [n["rule_id"] for n in by_instance["hi-5"]["not_evaluated"]] == [
+        "dvt-risk",
+        "pad-rest-pain",
+    ]
+    assert by_instance["hi-5"]["not_evaluated"][1]["missing"] == [
+        ["FamilyMemberHistory", "unsupported"],
+        ["Procedure", "timeout"],
+    ]
+    assert by_instance["hi-1"]["not_evaluated"] == []
     assert by_instance["hi-2"]["repeat"] is True
     assert by_instance["hi-1"]["repeat"] is False
     rules = {r["rule"]: (r["issued"], r["accepted"], r["overridden"]) for r in report["rules"]}
     assert rules == {
-        "diuretic-electrolytes@1.0.0": (1, 0, 1),
+        "diuretic-electrolytes@1.0.0": (2, 0, 1),
         "statin-muscle-symptoms@1.0.0": (2, 0, 0),
     }
 

@@ -132,7 +132,9 @@ def _outcome_for(kind: str, engine: Engine, tmp_path: Path, **settings: Any) -> 
     body = _body_fetching(engine, "Condition", "https://ehr.example.org/fhir")
     with TestClient(app) as client:
         response = client.post(SERVICE_PATH, json=body)
-    assert response.status_code == 412
+    # The rules that need diagnoses are not run, and the answer says why (its extension and
+    # data warnings); the others answer.
+    assert response.status_code == 200, response.text
     return response.json()
 
 
@@ -143,7 +145,7 @@ def test_a_server_reached_without_a_list_fails_in_words_that_tell_nothing_of_it(
     engine: Engine, tmp_path: Path
 ) -> None:
     """Authentication off and no list: any caller may name any server. Whatever it answers
-    (nothing, a refusal, an error page, another protocol), the 412 reads the same, so that the
+    (nothing, a refusal, an error page, another protocol), the answer reads the same, so that the
     service cannot be used to tell open ports from closed ones."""
     outcomes = {kind: _outcome_for(kind, engine, tmp_path) for kind in KINDS}
     assert len({json.dumps(o, sort_keys=True) for o in outcomes.values()}) == 1, outcomes

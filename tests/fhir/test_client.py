@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from cds.fhir.client import http_error
 from tests.support.jwt_keys import Route
 from tests.support.security import SERVICE_PATH, Harness, full_prefetch, serve_fhir
 
@@ -79,3 +80,32 @@ def test_answers_over_the_bound_per_call_are_refused_while_they_are_read(
     response = client.post(SERVICE_PATH, json=_patient_only_from_the_server(harness))
     assert response.status_code == 412
     assert "CDS_FHIR_MAX_BYTES_PER_CALL" in response.text
+
+
+@pytest.mark.parametrize(
+    ("status", "unavailability", "code"),
+    [
+        (400, "unsupported", "not-supported"),  # HAPI's answer for a type it does not serve
+        (405, "unsupported", "not-supported"),
+        (422, "unsupported", "not-supported"),
+        (501, "unsupported", "not-supported"),
+        (401, "not-permitted", "security"),
+        (403, "not-permitted", "security"),
+        (404, "not-found", "not-found"),
+        (410, "not-found", "not-found"),
+        (408, "timeout", "timeout"),
+        (504, "timeout", "timeout"),
+        (500, "server-error", "transient"),
+        (502, "server-error", "transient"),
+        (503, "server-error", "transient"),
+        (409, "http-error", "transient"),
+        (429, "http-error", "transient"),
+    ],
+)
+def test_an_http_error_is_classified_by_what_it_says_of_the_data(
+    status: int, unavailability: str, code: str
+) -> None:
+    """An unsupported type is not transient: the same query would get the same answer."""
+    error = http_error(status)
+    assert (error.unavailability, error.code, error.status) == (unavailability, code, status)
+    assert f"HTTP {status}" in str(error)

@@ -2,7 +2,9 @@
 
 CDS Hooks 2.0 (shared/docs/cds-hooks-2.0.md §1): a present key is used as given; a null key is
 "no data", not missing; an absent key is fetched from fhirServer with the fhirAuthorization
-bearer token, and when that is impossible the service answers 412 with an OperationOutcome.
+bearer token. A key that cannot be had stops the rules that need it; when that is every pinned
+rule (every released 1.0.0 rule needs Condition) or the Patient is missing, the service answers
+412 with an OperationOutcome (tests/test_partial_data.py has the partial answers).
 The FHIR server is a real threaded HTTP server on 127.0.0.1 (tests/support/fhir_server.py).
 """
 
@@ -22,7 +24,7 @@ from fastapi.testclient import TestClient
 from cds.api.app import create_app
 from cds.audit.store import MemoryAuditStore
 from cds.fhir.prefetch import render
-from cds.pipeline import DATA_WARNINGS_EXTENSION, Engine
+from cds.pipeline import DATA_WARNINGS_EXTENSION, RULES_NOT_EVALUATED_EXTENSION, Engine
 from cds.replay.hook_request import build_hook_request
 from cds.settings import Settings
 from tests.support.fhir_server import FhirTestServer, sha256
@@ -223,6 +225,21 @@ def _warnings(response: Any) -> list[str]:
     return warnings
 
 
+def _not_evaluated(response: Any) -> dict[str, list[tuple[str, str]]]:
+    """rule id -> the (prefetch key, why) that stopped it, from the response's extension."""
+    entries = response.json().get("extension", {}).get(RULES_NOT_EVALUATED_EXTENSION, [])
+    return {e["rule"]: [(m["prefetchKey"], m["reason"]) for m in e["missing"]] for e in entries}
+
+
+def _needing(engine: Engine, resource_type: str) -> set[str]:
+    """The pinned rules of the service that declare `resource_type` essential."""
+    return {
+        rule.id
+        for rule in engine.services[SERVICE].rules
+        if any(r.resource_type == resource_type and r.essential for r in rule.requires)
+    }
+
+
 def _queries(server: FhirTestServer) -> list[tuple[str, list[tuple[str, str]]]]:
     return sorted((r.fhir_path, parse_qsl(r.query)) for r in server.requests)
 
@@ -290,16 +307,30 @@ def test_empty_searchset_is_no_data(api: TestClient, engine: Engine) -> None:
     assert response.json()["cards"] == []
 
 
-def test_absent_keys_without_fhir_server_are_412_naming_them(
+def test_absent_keys_without_fhir_server_that_every_rule_needs_are_412_naming_them(
+    api: TestClient, engine: Engine
+) -> None:
+    # Without the Patient no rule can run.
+    body = _request(engine, LOW_K, drop=("Patient", "MedicationStatement"))
+    response = api.post(f"/cds-services/{SERVICE}", json=body)
+    issues = _assert_412(response, ["Patient", "MedicationStatement"], code="not-found")
+    assert all("no fhirServer" in i["diagnostics"] for i in issues)
+    assert all("not-sent" in i["diagnostics"] for i in issues)
+    # No prefetch at all (no Patient): every key is named.
+    response = api.post(f"/cds-services/{SERVICE}", json=_without_prefetch(body))
+    _assert_412(response, list(engine.services[SERVICE].prefetch))
+
+
+def test_absent_keys_without_fhir_server_stop_only_the_rules_that_need_them(
     api: TestClient, engine: Engine
 ) -> None:
     body = _request(engine, LOW_K, drop=("Observation", "MedicationStatement"))
     response = api.post(f"/cds-services/{SERVICE}", json=body)
-    issues = _assert_412(response, ["Observation", "MedicationStatement"], code="not-found")
-    assert all("no fhirServer" in i["diagnostics"] for i in issues)
-    # No prefetch at all: every key is named.
-    response = api.post(f"/cds-services/{SERVICE}", json=_without_prefetch(body))
-    _assert_412(response, list(engine.services[SERVICE].prefetch))
+    assert response.status_code == 200, response.text
+    stopped = _not_evaluated(response)
+    assert set(stopped) == _needing(engine, "Observation") | _needing(engine, "MedicationStatement")
+    assert all(reason == "not-sent" for why in stopped.values() for _, reason in why)
+    assert RULE not in _codes(response)  # it needs both
 
 
 # ---------------------------------------------------------------------------------------------
@@ -487,11 +518,15 @@ def test_an_operation_outcome_prefetch_value_is_fetched_instead(
     assert (RULE, "warning") in _rules(response)
     assert _queries(server) == _templated(engine, PID, ["Observation"])
     assert any("OperationOutcome" in w and "EHR query timed out" in w for w in _warnings(response))
-    # With nowhere to fetch it from, the key is missing: 412.
+    # With nowhere to fetch it from, the key is missing: the rules that need it are not run.
     response = api.post(
         f"/cds-services/{SERVICE}", json=_request(engine, LOW_K, Observation=outcome)
     )
-    _assert_412(response, ["Observation"])
+    assert response.status_code == 200, response.text
+    stopped = _not_evaluated(response)
+    assert set(stopped) == _needing(engine, "Observation")
+    assert {why for whys in stopped.values() for why in whys} == {("Observation", "not-sent")}
+    assert RULE not in _codes(response)
 
 
 def test_operation_outcomes_inside_a_bundle_are_reported_not_used(
@@ -532,7 +567,12 @@ def test_a_prefetch_value_that_is_not_a_resource_is_missing(
     api: TestClient, engine: Engine, value: Any
 ) -> None:
     response = api.post(f"/cds-services/{SERVICE}", json=_request(engine, LOW_K, Observation=value))
-    _assert_412(response, ["Observation"])
+    assert response.status_code == 200, response.text
+    assert set(_not_evaluated(response)) == _needing(engine, "Observation")
+    assert any("'Observation' is not a FHIR resource" in w for w in _warnings(response))
+    # The same for the Patient, which every rule needs: 412.
+    response = api.post(f"/cds-services/{SERVICE}", json=_request(engine, LOW_K, Patient=value))
+    _assert_412(response, ["Patient"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -592,27 +632,37 @@ def test_a_medication_reference_cannot_steer_the_request_path(
 def test_a_fhir_server_off_the_allow_list_is_not_contacted(
     engine: Engine, store: MemoryAuditStore, tmp_path: Any, server: FhirTestServer
 ) -> None:
-    body = _request(engine, LOW_K, drop=("Observation",), fhir_server=server.base, token=TOKEN)
+    body = _request(engine, LOW_K, drop=("Patient",), fhir_server=server.base, token=TOKEN)
     with _client(engine, store, tmp_path, ["https://ehr.example.org/fhir"]) as api:
         response = api.post(f"/cds-services/{SERVICE}", json=body)
-    issues = _assert_412(response, ["Observation"], code="forbidden")
-    assert "allow-list" in issues[0]["diagnostics"]
+        issues = _assert_412(response, ["Patient"], code="forbidden")
+        assert "allow-list" in issues[0]["diagnostics"]
+        assert "server-not-allowed" in issues[0]["diagnostics"]
+        # A key only some rules need: those are not evaluated, and say why.
+        body = _request(engine, LOW_K, drop=("Procedure",), fhir_server=server.base, token=TOKEN)
+        response = api.post(f"/cds-services/{SERVICE}", json=body)
+        assert response.status_code == 200, response.text
+        stopped = _not_evaluated(response)
+        assert set(stopped) == _needing(engine, "Procedure")
+        assert {w for ws in stopped.values() for w in ws} == {("Procedure", "server-not-allowed")}
+        assert (RULE, "warning") in _rules(response)
     assert server.requests == []
 
 
 def test_a_fhir_server_on_the_allow_list_is_contacted(
     engine: Engine, store: MemoryAuditStore, tmp_path: Any, server: FhirTestServer
 ) -> None:
-    body = _request(engine, LOW_K, drop=("Observation",), fhir_server=server.base, token=TOKEN)
+    body = _request(engine, LOW_K, drop=("Condition",), fhir_server=server.base, token=TOKEN)
     with _client(engine, store, tmp_path, [server.base]) as api:
         response = api.post(f"/cds-services/{SERVICE}", json=body)
         assert response.status_code == 200, response.text
         assert len(server.requests) == 1
         # A look-alike of the allowed base is not below it.
         server.clear_requests()
+        body = _request(engine, LOW_K, drop=("Patient",), fhir_server=server.base, token=TOKEN)
         body["fhirServer"] = f"http://127.0.0.1:{server.port}/fhirx"
         response = api.post(f"/cds-services/{SERVICE}", json=body)
-        _assert_412(response, ["Observation"], code="forbidden")
+        _assert_412(response, ["Patient"], code="forbidden")
         assert server.requests == []
 
 
@@ -679,7 +729,7 @@ def test_a_slow_fhir_server_is_a_412_within_the_request_deadline(harness: Harnes
     )
     client = harness.client(settings)
     prefetch = full_prefetch(harness.engine)
-    del prefetch["Condition"]
+    del prefetch["Patient"]
     body = harness.hook_request(prefetch=prefetch, fhirServer=f"{harness.ehr.url}/fhir")
     started = time.monotonic()
     response = client.post(SERVICE_PATH, json=body)
@@ -687,7 +737,39 @@ def test_a_slow_fhir_server_is_a_412_within_the_request_deadline(harness: Harnes
     assert response.status_code == 412
     outcome = response.json()
     assert outcome["resourceType"] == "OperationOutcome"
-    assert [i["expression"] for i in outcome["issue"]] == [["prefetch.Condition"]]
+    assert [i["expression"] for i in outcome["issue"]] == [["prefetch.Patient"]]
     assert outcome["issue"][0]["code"] == "timeout"
     assert "too slow" in outcome["issue"][0]["diagnostics"]
     assert elapsed < 2.5
+
+
+def test_keys_that_arrive_before_the_request_deadline_are_used(
+    engine: Engine, store: MemoryAuditStore, tmp_path: Any, server: FhirTestServer
+) -> None:
+    """The request deadline passing stops only what was still on its way: the keys fetched in
+    time are used, the slow one is unavailable (timeout) and stops the rules that need it."""
+    body = _request(
+        engine,
+        LOW_K,
+        drop=("Observation", "FamilyMemberHistory"),
+        fhir_server=server.url("refuse/FamilyMemberHistory=timeout"),
+        token=TOKEN,
+    )
+    with _client(
+        engine,
+        store,
+        tmp_path,
+        [_origin(server)],
+        request_deadline_seconds=1.0,
+        fhir_timeout_seconds=30,
+    ) as api:
+        started = time.monotonic()
+        response = api.post(f"/cds-services/{SERVICE}", json=body)
+        elapsed = time.monotonic() - started
+    assert response.status_code == 200, response.text
+    assert elapsed < 1.0 + SLACK
+    assert (RULE, "warning") in _rules(response)  # its Observations came in time
+    stopped = _not_evaluated(response)
+    assert set(stopped) == _needing(engine, "FamilyMemberHistory")
+    assert {w for ws in stopped.values() for w in ws} == {("FamilyMemberHistory", "timeout")}
+    assert any("too slow" in w and "'FamilyMemberHistory'" in w for w in _warnings(response))

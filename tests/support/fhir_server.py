@@ -21,6 +21,10 @@ Failure modes are chosen by a path prefix before `/fhir`, so one server serves e
 | `/foreign-next/fhir`            | searches carry a `next` link to another host (localhost)  |
 | `/redirect/fhir`                | 302 to the same path on another host (localhost)           |
 | `/paged/<n>/fhir`               | normal, with pages of n entries                            |
+| `/refuse/<Type>=<how>,.../fhir` | normal, except for the types named (reads and searches):   |
+|                                 | `400` (an OperationOutcome: the type is not supported),    |
+|                                 | `401`, `403`, `404`, `5xx` (each with an OperationOutcome) |
+|                                 | or `timeout` (no answer until the server stops)            |
 
 `server.closed_url()` is a base on a port nobody listens on (connection refused).
 
@@ -50,6 +54,7 @@ import pytest
 from tests.support.paths import SYNTHEA_BUNDLES
 
 DEFAULT_PAGE_SIZE = 500
+REFUSAL_TIMEOUT_SECONDS = 30.0  # `refuse/<Type>=timeout`: longer than any test's FHIR timeout
 _URN_REFERENCE = re.compile(rb'"reference":"urn:uuid:([^"]+)"')
 
 
@@ -140,6 +145,12 @@ class FhirData:
             ),
             raw,
         )
+
+
+def _refusal(item: str) -> tuple[str, str]:
+    """`Type=how` of a `refuse/...` mode."""
+    kind, _, how = item.partition("=")
+    return kind, how
 
 
 def _patient_id(resource: Mapping[str, Any]) -> str | None:
@@ -275,6 +286,13 @@ def _handler_for(server: FhirTestServer) -> type[BaseHTTPRequestHandler]:
             mode = [p for p in prefix.split("/") if p]
             params = [(k, v) for k, v in parse_qsl(split.query, keep_blank_values=True)]
             page_size = server.page_size
+            if mode[:1] == ["refuse"] and len(mode) == 2:
+                kind = rest.split("/", 1)[0]
+                refused = dict(_refusal(item) for item in mode[1].split(","))
+                how = refused.get(kind)
+                if how is not None:
+                    self._refuse(kind, how)
+                    return
             if mode[:1] == ["status"] and len(mode) == 2:
                 status = int(mode[1])
                 self._send(status, operation_outcome(f"simulated HTTP {status}"))
@@ -351,6 +369,21 @@ def _handler_for(server: FhirTestServer) -> type[BaseHTTPRequestHandler]:
                     ],
                 },
             )
+
+        def _refuse(self, kind: str, how: str) -> None:
+            if how == "timeout":
+                server._stopping.wait(REFUSAL_TIMEOUT_SECONDS)
+                return  # no answer at all: the client has given up long before
+            status = int(how)
+            if status == 400:
+                outcome = operation_outcome(
+                    f"Resource type {kind} is not supported by this server", "not-supported"
+                )
+            elif status == 404:
+                outcome = operation_outcome(f"Unknown resource type {kind}", "not-found")
+            else:
+                outcome = operation_outcome(f"simulated HTTP {status} for {kind}")
+            self._send(status, outcome)
 
         def _record(self) -> None:
             authorization = self.headers.get("Authorization") or ""

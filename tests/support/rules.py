@@ -9,7 +9,8 @@ expectations while a new one is developed beside it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -18,8 +19,10 @@ import pytest
 from _pytest.mark import ParameterSet
 
 from cds.facts import Facts
-from cds.rules.base import Finding, RuleVersion
+from cds.pipeline import Engine
+from cds.rules.base import Finding, RuleLogic, RuleVersion
 from cds.rules.registry import RuleRegistry, load_registry, version_key
+from cds.services import derive_prefetch
 from cds.terminology import Terminology
 from tests.support.fhir import AS_OF, record_facts
 
@@ -99,3 +102,36 @@ def fired_rule(rule: RuleVersion, *resources: Mapping[str, Any], **kwargs: Any) 
     for phrase in RULING_OUT_WORDS:
         assert phrase not in text, f"{rule.key} says {phrase!r}"
     return finding
+
+
+def trial_version(
+    rule: RuleVersion,
+    version: str,
+    *,
+    non_essential: Iterable[str] = (),
+    logic: RuleLogic | None = None,
+) -> RuleVersion:
+    """A test-only version of a rule: its requirements of the types in `non_essential` declared
+    non-essential (read for context or for candidate causes only), and another `logic` if
+    given. Never registered or released: tests put it in a service of their own
+    (`service_with`)."""
+    optional = set(non_essential)
+    unknown = optional - {r.resource_type for r in rule.requires}
+    if unknown:
+        raise ValueError(f"{rule.key} does not read {sorted(unknown)}")
+    requires = tuple(
+        replace(r, essential=False) if r.resource_type in optional else r for r in rule.requires
+    )
+    return replace(
+        rule, version=version, requires=requires, logic=logic if logic is not None else rule.logic
+    )
+
+
+def service_with(engine: Engine, service_id: str, rules: Sequence[RuleVersion]) -> Engine:
+    """`engine` with `service_id` running exactly `rules`, its prefetch derived from them as
+    at start-up."""
+    service = engine.services[service_id]
+    patched = replace(
+        service, rules=tuple(rules), prefetch=derive_prefetch(rules, engine.terminologies)
+    )
+    return replace(engine, services={**engine.services, service_id: patched})

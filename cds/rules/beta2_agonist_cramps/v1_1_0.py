@@ -10,6 +10,12 @@ from cds.record import ConditionEntry, LabEntry, MedicationEntry
 from cds.rules.base import Finding, Provenance
 from cds.rules.beta2_agonist_cramps import v1_0_0 as previous
 from cds.rules.lib.library import Library2026_12
+from cds.rules.lib.requirements.v1 import (
+    CONDITIONS_IF_AVAILABLE,
+    ENCOUNTERS_IF_AVAILABLE,
+    MEDICATIONS,
+    observations,
+)
 from cds.rules.lib.text.v1 import SUMMARY_LIMIT, capitalise, fit_summary
 
 # What `complaint_words` reads to say which complaint is on record.
@@ -118,6 +124,14 @@ RULE = previous.RULE.revise(
     terminology="2026.12",
     logic=LOGIC,
     valuesets=(*previous.RULE.valuesets, *COMPLAINT_WORDS),
+    # Diagnoses and visits are read for the complaint only: without them the low-potassium
+    # finding still stands.
+    requires=(
+        *MEDICATIONS,
+        observations("potassium", "leg-complaint"),
+        CONDITIONS_IF_AVAILABLE,
+        ENCOUNTERS_IF_AVAILABLE,
+    ),
     source_label="Garrison 2012 (beta-2 agonists and night cramps)",
     provenance=Provenance(
         guideline=previous.RULE.provenance.guideline,

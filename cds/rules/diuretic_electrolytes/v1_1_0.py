@@ -17,8 +17,8 @@ from cds.rules.lib.electrolytes.v2 import HYPONATRAEMIA_GUIDELINE, LABORATORY_LI
 from cds.rules.lib.library import Library2026_12
 from cds.rules.lib.orders.v1 import OrderSuggestion
 from cds.rules.lib.requirements.v1 import (
-    CONDITIONS,
-    ENCOUNTERS,
+    CONDITIONS_IF_AVAILABLE,
+    ENCOUNTERS_IF_AVAILABLE,
     MEDICATIONS,
     PATIENT,
     observations,
@@ -314,8 +314,10 @@ RULE = previous.RULE.revise(
         PATIENT,
         *MEDICATIONS,
         observations(*previous.RESULTS, "leg-complaint"),
-        CONDITIONS,
-        ENCOUNTERS,
+        # Diagnoses and visits are read for the complaint only (the monitoring gap, a candidate
+        # cause): without them every finding on a result still stands.
+        CONDITIONS_IF_AVAILABLE,
+        ENCOUNTERS_IF_AVAILABLE,
     ),
     valuesets=(*previous.RULE.valuesets, "leg-cramp-complaint", *COMPLAINT_WORDS),
     source_label="Laboratory reference limits",

@@ -19,7 +19,11 @@ from cds.rules.lib.electrolytes.v2 import (
 )
 from cds.rules.lib.library import Library2026_12
 from cds.rules.lib.orders.v1 import OrderSuggestion
-from cds.rules.lib.requirements.v1 import CONDITIONS, ENCOUNTERS, observations
+from cds.rules.lib.requirements.v1 import (
+    CONDITIONS_IF_AVAILABLE,
+    ENCOUNTERS_IF_AVAILABLE,
+    observations,
+)
 from cds.rules.lib.text.v1 import SUMMARY_LIMIT, fit_summary, fmt
 
 # What `complaint_words` reads to say which complaint is on record.
@@ -257,7 +261,13 @@ RULE = previous.RULE.revise(
     version="1.1.0",
     terminology="2026.12",
     logic=LOGIC,
-    requires=(observations(*previous.RESULTS, "leg-complaint"), CONDITIONS, ENCOUNTERS),
+    # Coded disorders without a result are a candidate cause, visits are read for the complaint:
+    # without them every finding on a result still stands.
+    requires=(
+        observations(*previous.RESULTS, "leg-complaint"),
+        CONDITIONS_IF_AVAILABLE,
+        ENCOUNTERS_IF_AVAILABLE,
+    ),
     valuesets=(*previous.RULE.valuesets, "leg-cramp-complaint", *COMPLAINT_WORDS),
     source_label="Laboratory reference limits",
     provenance=Provenance(

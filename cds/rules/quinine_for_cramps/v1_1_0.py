@@ -8,7 +8,12 @@ from dataclasses import dataclass
 from cds.facts import Facts
 from cds.rules.base import Finding, MedicationAction, Provenance
 from cds.rules.lib.library import Library2026_12
-from cds.rules.lib.requirements.v1 import CONDITIONS, ENCOUNTERS, MEDICATIONS, observations
+from cds.rules.lib.requirements.v1 import (
+    CONDITIONS_IF_AVAILABLE,
+    ENCOUNTERS_IF_AVAILABLE,
+    MEDICATIONS,
+    observations,
+)
 from cds.rules.lib.text.v1 import fit_summary
 from cds.rules.quinine_for_cramps import v1_0_0 as previous
 
@@ -70,7 +75,13 @@ RULE = previous.RULE.revise(
     version="1.1.0",
     terminology="2026.12",
     logic=LOGIC,
-    requires=(*MEDICATIONS, CONDITIONS, observations("leg-complaint"), ENCOUNTERS),
+    # Diagnoses and visits are read for the complaint only: quinine is a finding on any chart.
+    requires=(
+        *MEDICATIONS,
+        CONDITIONS_IF_AVAILABLE,
+        observations("leg-complaint"),
+        ENCOUNTERS_IF_AVAILABLE,
+    ),
     source_label="FDA quinine warning 2010; AAN 2010 cramp assessment",
     provenance=Provenance(
         guideline=previous.RULE.provenance.guideline,

@@ -23,6 +23,13 @@ from cds.rules.lib.complaints.v2 import (
 from cds.rules.lib.evidence.v1 import unique_evidence
 from cds.rules.lib.library import Library2026_12
 from cds.rules.lib.orders.v1 import OrderSuggestion
+from cds.rules.lib.requirements.v1 import (
+    ALLERGIES_IF_AVAILABLE,
+    CONDITIONS_IF_AVAILABLE,
+    ENCOUNTERS_IF_AVAILABLE,
+    MEDICATIONS,
+    observations,
+)
 from cds.rules.lib.text.v1 import capitalise, fit_summary
 from cds.rules.statin_muscle_symptoms import v1_0_0 as previous
 
@@ -183,6 +190,15 @@ RULE = previous.RULE.revise(
     terminology="2026.12",
     logic=LOGIC,
     valuesets=(*previous.RULE.valuesets, *COMPLAINT_WORD_VALUESETS),
+    # Diagnoses, intolerances and visits only add to the card (muscle symptoms, rhabdomyolysis,
+    # an intolerance, the complaint): without them the CK finding still stands.
+    requires=(
+        *MEDICATIONS,
+        observations(*previous.RESULTS, "leg-complaint"),
+        CONDITIONS_IF_AVAILABLE,
+        ALLERGIES_IF_AVAILABLE,
+        ENCOUNTERS_IF_AVAILABLE,
+    ),
     source_label="EAS statin muscle symptoms consensus 2015",
     provenance=Provenance(
         guideline=previous.RULE.provenance.guideline,

@@ -18,6 +18,13 @@ ENCOUNTERS = DataRequirement("Encounter")  # hospital stays, and complaints as a
 PROCEDURES = DataRequirement("Procedure")
 ALLERGIES = DataRequirement("AllergyIntolerance")
 FAMILY_HISTORY = DataRequirement("FamilyMemberHistory")
+# The same, read only for complaints, candidate causes or context that can only add to a card:
+# a version runs without them when the EHR cannot give them, its candidate-cause findings
+# withheld (`DataRequirement.essential`, `cds.pipeline.partial_data`). Never for a record that
+# could explain a card away.
+CONDITIONS_IF_AVAILABLE = DataRequirement("Condition", essential=False)
+ENCOUNTERS_IF_AVAILABLE = DataRequirement("Encounter", essential=False)
+ALLERGIES_IF_AVAILABLE = DataRequirement("AllergyIntolerance", essential=False)
 # Orders and statements: where `medications.active_medications` finds a drug prescribed or taken.
 MEDICATIONS: tuple[DataRequirement, ...] = (
     DataRequirement("MedicationRequest"),
