@@ -68,8 +68,10 @@ def create_app(
                 "Local use only."
             )
         yield
-        # Queued audit rows first (bounded: a hung database cannot hold the shutdown), then
-        # the store they are written to.
+        # The shadow thread stops first (a call still waiting on it gets its row written
+        # without shadow cards when its budget runs out); then queued audit rows (bounded: a
+        # hung database cannot hold the shutdown), then the store they are written to.
+        await asyncio.to_thread(state.shadows.close)
         await asyncio.to_thread(state.audit_writer.close)
         state.store.close()
         ops.worker_exit()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -12,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
+from starlette.background import BackgroundTask
 
 from cds.api.deps import (
     AuditStoreDep,
@@ -21,16 +23,19 @@ from cds.api.deps import (
     RequireEhr,
     ServiceDep,
     SettingsDep,
+    ShadowRunnerDep,
 )
 from cds.api.errors import json_response
 from cds.api.limits import enforce_prefetch_limit, read_json_body
 from cds.audit.store import InvocationRecord, IssuedCard
+from cds.audit.writer import AuditWriter
 from cds.cards import RULE_EXTENSION
 from cds.cdshooks import CdsResponse, DiscoveryResponse, FeedbackRequest, HookRequest
 from cds.errors import BadRequest, CdsError, StorageUnavailable
 from cds.metrics import count_cards, count_feedback
 from cds.pipeline import RULESET_EXTENSION
 from cds.service_call import CallResult, call_service
+from cds.shadow import ShadowRunner
 
 log = logging.getLogger("cds.invocation")
 router = APIRouter()
@@ -145,6 +150,7 @@ async def call(
     settings: SettingsDep,
     fhir: FhirAccessDep,
     audit_writer: AuditWriterDep,
+    shadows: ShadowRunnerDep,
 ) -> Response:
     started = time.perf_counter()
     started_at = datetime.now(UTC)
@@ -168,9 +174,15 @@ async def call(
         raise
     duration_ms = (time.perf_counter() - started) * 1000
     invocation = _invocation(result, started_at, duration_ms)
-    # Queued, never waited for: the writer thread writes it (cds.audit.writer); a row it cannot
-    # write is logged and counted, the cards go out regardless.
-    audit_writer.submit(invocation)
+    background = None
+    if service.shadow:
+        # The shadow versions run once the answer is sent, and their cards join the call's
+        # row (cds.shadow); the answer is exactly what it is without them.
+        background = BackgroundTask(_audit_with_shadow, shadows, result, invocation, audit_writer)
+    else:
+        # Queued, never waited for: the writer thread writes it (cds.audit.writer); a row it
+        # cannot write is logged and counted, the cards go out regardless.
+        audit_writer.submit(invocation)
     count_cards(service.id, ((card.rule_id, card.indicator) for card in invocation.cards))
     log.info(
         "invocation",
@@ -182,7 +194,16 @@ async def call(
             "status": 200,
         },
     )
-    return json_response(result.wire)
+    return json_response(result.wire, background=background)
+
+
+async def _audit_with_shadow(
+    shadows: ShadowRunner, result: CallResult, invocation: InvocationRecord, writer: AuditWriter
+) -> None:
+    """After the response: the call's row, with what its shadow versions would have shown.
+    Never raises (`ShadowRunner.evaluate` does not, nor does `submit`)."""
+    shadow = await shadows.evaluate(result.service, result.request, result.evaluation)
+    writer.submit(replace(invocation, shadow=shadow))
 
 
 @router.post(

@@ -190,6 +190,7 @@ class SqlAuditStore:
                         "started_at": i.started_at,
                         "duration_ms": i.duration_ms,
                         "status": i.status,
+                        "shadow": None if i.shadow is None else i.shadow.to_json(),
                     }
                     for i in invocations
                 ],

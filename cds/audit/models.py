@@ -77,6 +77,11 @@ class InvocationRow(SQLModel, table=True):
     started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
     duration_ms: float
     status: int
+    # The cards the service would have shown with its shadow versions in place, never shown
+    # (cds.audit.store.ShadowRecord as JSON); NULL for a service without shadow versions.
+    shadow: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(sa.JSON(none_as_null=True), nullable=True)
+    )
 
 
 class IssuedCardRow(SQLModel, table=True):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+from cds.audit.shadow import ShadowRecord
 from cds.cdshooks import FeedbackItem
 
 
@@ -30,6 +31,7 @@ class InvocationRecord:
     duration_ms: float
     status: int
     cards: tuple[IssuedCard, ...] = ()
+    shadow: ShadowRecord | None = None  # what its shadow versions would have shown, if any
 
 
 @dataclass(frozen=True)
