@@ -111,11 +111,13 @@ def cpu_seconds(pid: int) -> float:
 
 @contextlib.contextmanager
 def running_server(
-    *, workers: int, database_url: str, log_dir: Path, name: str
+    *, workers: int, database_url: str, log_dir: Path, name: str, hooks_dir: Path | None = None
 ) -> Iterator[Server]:
     port = free_port()
     log_path = log_dir / f"{name}.log"
     env = _env(database_url, CDS_PORT=str(port), CDS_WORKERS=str(workers))
+    if hooks_dir is not None:
+        env["CDS_HOOKS_DIR"] = str(hooks_dir)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [str(CDS), "serve"],
