@@ -303,7 +303,7 @@ def test_calls_finding_the_shadow_thread_busy_skip_their_shadow_versions(
     service_id, body = fixture_call(FIXTURES / "quinine-for-cramps--quinine-active-warning", engine)
     with served(app) as url, httpx.Client(base_url=url, timeout=30) as client:
         answers = []
-        for _ in range(3):  # one evaluating (0.3 s), one waiting, one turned away
+        for _ in range(3):  # one evaluating (0.5 s), one waiting, one turned away
             answers.append(client.post(f"/cds-services/{service_id}", json=body))
             time.sleep(0.02)
         rows = rows_once(store, 3)

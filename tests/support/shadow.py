@@ -35,7 +35,7 @@ from cds.rules.registry import load_registry
 from cds.services import load_services
 from tests.support.paths import HOOKS
 
-SLOW_SECONDS = 0.3
+SLOW_SECONDS = 0.5
 PROVENANCE = Provenance(
     guideline="Test version (tests/support/shadow.py)",
     url="https://example.org/test",
