@@ -12,8 +12,10 @@ its own `cds serve` processes on free 127.0.0.1 ports. Sections:
    orjson parse floor (plot: results/scaling.png);
 4. throughput: 2 workers under load from a second process, audit on SQLite and on PostgreSQL;
 5. sweep: `cds sweep` over 1,000 to 50,000 cloned Synthea charts, local engine and Spark
-   local[2] (plot: results/sweep.png).
-6. spool: what the audit spool adds to a call, its fsync off and on (in process, and over HTTP).
+   local[2] (plot: results/sweep.png);
+6. spool: what the audit spool adds to a call, its fsync off and on (in process, and over HTTP);
+7. shadow: section 1's latency with every pinned rule also running as a shadow version, against
+   without (two servers side by side, passes alternating).
 
 Results: results/latest.json (not committed) and the tables in bench/README.md. Numbers, not
 assertions: nothing here fails on a slow machine, but the targets met are reported.
@@ -37,13 +39,14 @@ from typing import Any
 import orjson
 
 from bench import data, http, report
+from bench import shadow as bench_shadow
 from bench import sweep as bench_sweep
 from bench.load import percentiles
 from bench.plot import scaling_plot
 from bench.server import Server, running_server
 
 BENCH = Path(__file__).resolve().parent
-SECTIONS = ("latency", "memory", "scaling", "throughput", "sweep", "spool")
+SECTIONS = ("latency", "memory", "scaling", "throughput", "sweep", "spool", "shadow")
 POSTGRES_ADMIN_URL = os.environ.get(
     "CDS_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -462,6 +465,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         )
     if results.get("sweep"):
         rows += bench_sweep.targets(results["sweep"])
+    if results.get("shadow"):
+        rows += bench_shadow.targets(results["shadow"])
     return rows
 
 
@@ -521,6 +526,14 @@ def main(argv: list[str] | None = None) -> None:
             except Exception as exc:  # e.g. no server: reported, not fatal
                 log(f"PostgreSQL throughput skipped: {exc}")
                 results["throughput"].append({"database": "PostgreSQL", "skipped": str(exc)})
+        if "shadow" in sections:
+            results["shadow"] = bench_shadow.run(
+                [b.data for b in synthea],
+                passes=plan.passes,
+                hooks=Settings().hooks_dir,
+                directory=directory,
+                log=log,
+            )
 
         if "spool" in sections:
             results["spool"] = spool(synthea, plan, directory)

@@ -102,6 +102,10 @@ def markdown(results: dict[str, Any]) -> str:
         from bench.sweep import markdown as sweep_markdown
 
         parts.append(sweep_markdown(results["sweep"]))
+    if "shadow" in results:
+        from bench.shadow import markdown as shadow_markdown
+
+        parts.append(shadow_markdown(results["shadow"]))
     return "\n\n".join(parts)
 
 

@@ -111,7 +111,13 @@ def cpu_seconds(pid: int) -> float:
 
 @contextlib.contextmanager
 def running_server(
-    *, workers: int, database_url: str, log_dir: Path, name: str, **settings: str
+    *,
+    workers: int,
+    database_url: str,
+    log_dir: Path,
+    name: str,
+    hooks_dir: Path | None = None,
+    **settings: str,
 ) -> Iterator[Server]:
     """`settings`: more CDS_* variables (`CDS_AUDIT_SPOOL_FSYNC="true"`). The audit spool is
     in `log_dir`, never in the checkout."""
@@ -124,6 +130,8 @@ def running_server(
         CDS_AUDIT_SPOOL_DIR=str(log_dir / f"{name}-spool"),
         **settings,
     )
+    if hooks_dir is not None:
+        env["CDS_HOOKS_DIR"] = str(hooks_dir)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [str(CDS), "serve"],

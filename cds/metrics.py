@@ -186,3 +186,28 @@ def count_fhir_failure(reason: FhirFailure, fetches: int = 1) -> None:
     fetches that were needed but not attempted (not_allowed)."""
     if fetches:
         FHIR_FETCH_FAILURES.labels(reason=reason).inc(fetches)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shadow rule versions (recorded by cds.shadow; they never change an answer)
+
+ShadowFailure = Literal[
+    "error",  # a shadow version raised, returned a malformed finding, or its card failed
+    "slow",  # a shadow version took longer than cds.shadow.SLOW_RULE_MS on one call
+    "timeout",  # a call's shadow versions were not done within cds.shadow.BUDGET_SECONDS
+    "busy",  # a call's shadow versions were not evaluated: too many calls already waiting
+]
+SHADOW_FAILURE_REASONS: tuple[ShadowFailure, ...] = ("error", "slow", "timeout", "busy")
+
+SHADOW_FAILURES = Counter(
+    "cds_shadow_failures_total",
+    "Shadow rule versions that failed or were slow (per version and call), and calls whose "
+    "shadow versions were given up (timeout, busy), by service id and reason. Answers are never "
+    "affected.",
+    ["service", "reason"],
+)
+
+
+def count_shadow_failure(service: str, reason: ShadowFailure, count: int = 1) -> None:
+    if count:
+        SHADOW_FAILURES.labels(service=service, reason=reason).inc(count)

@@ -163,6 +163,17 @@ def partial_data(service: ServiceDefinition, unavailable: Iterable[MissingData])
     return DataGaps(missing, tuple(not_evaluated), tuple(run_without), complaint)
 
 
+@dataclass(frozen=True)
+class RecordInputs:
+    """What a call's records are built from: kept with its Evaluation, so that the call's
+    shadow versions (cds.shadow) read the same data at the same as_of."""
+
+    resources: list[Mapping[str, Any]]  # the prefetch's resources, then the drafts' Medications
+    draft_orders: list[Mapping[str, Any]]  # the orders that count as active
+    patient_id: str | None
+    as_of: datetime
+
+
 @dataclass
 class Evaluation:
     response: CdsResponse
@@ -171,6 +182,10 @@ class Evaluation:
     record: PatientRecord
     rule_errors: list[str] = field(default_factory=list)
     not_evaluated: tuple[NotEvaluated, ...] = ()
+    # The record's Facts per terminology release the pinned versions read, and what the records
+    # were built from: shadow versions reuse both (cds.shadow).
+    facts: dict[str, RecordFacts] = field(default_factory=dict)
+    inputs: RecordInputs | None = None
 
 
 def validate_context(service: ServiceDefinition, request: HookRequest) -> None:
@@ -239,18 +254,13 @@ def evaluate(
     if drafts is None:
         drafts = draft_orders(request)
     # A draft order may reference a Medication that travels in the draftOrders Bundle.
-    draft_medications = drafts.medications
-    inputs = list(itertools.chain(resources, draft_medications))
-    shared: dict[str, RecordFacts] = {}
-    for terminology in sorted({rule.terminology for rule in service.rules}):
-        record = engine.builders[terminology].build(
-            inputs,
-            draft_orders=drafts.active,
-            patient_id=patient_id if isinstance(patient_id, str) else None,
-        )
-        shared[terminology] = RecordFacts(
-            record, as_of=as_of, terminology=engine.terminologies[terminology]
-        )
+    inputs = RecordInputs(
+        resources=list(itertools.chain(resources, drafts.medications)),
+        draft_orders=drafts.active,
+        patient_id=patient_id if isinstance(patient_id, str) else None,
+        as_of=as_of,
+    )
+    shared = record_facts(engine, {rule.terminology for rule in service.rules}, inputs)
     # What the record says of the patient is the same at every release (value sets only decide
     # which entries each release selects).
     record = next(iter(shared.values())).record if shared else PatientRecord()
@@ -280,22 +290,11 @@ def evaluate(
         # Before selection: a withheld finding must not replace or explain another card.
         fired = [item for item in fired if not item.finding.candidate]
     release = engine.registry.release
-    shown = engine.registry.policy.select(fired, hook=request.hook)
-    cards: list[Card] = []
-    for item in shown:
-        try:
-            cards.append(
-                render_card(
-                    item,
-                    hook_instance=str(request.hookInstance),
-                    patient_id=record.patient.id,
-                    ruleset_release=release.version,
-                )
-            )
-        except Exception:
-            # E.g. a summary over the spec's limit: that card is lost, never the whole answer.
-            log.exception("card for %s could not be rendered", item.rule.key)
-            rule_errors.append(item.rule.key)
+    shown, cards, unrendered = select_cards(engine, fired, request=request, record=record)
+    for key, exc in unrendered:
+        # E.g. a summary over the spec's limit: that card is lost, never the whole answer.
+        log.error("card for %s could not be rendered", key, exc_info=exc)
+        rule_errors.append(key)
     extension: dict[str, Any] = {RULESET_EXTENSION: release.version}
     if warnings:
         extension[DATA_WARNINGS_EXTENSION] = _capped(warnings)
@@ -311,29 +310,91 @@ def evaluate(
         record=record,
         rule_errors=rule_errors,
         not_evaluated=not_evaluated,
+        facts=shared,
+        inputs=inputs,
     )
+
+
+def record_facts(
+    engine: Engine,
+    releases: Iterable[str],
+    inputs: RecordInputs,
+    have: Mapping[str, RecordFacts] | None = None,
+) -> dict[str, RecordFacts]:
+    """The record's Facts at each terminology release, each record built once (those already
+    in `have` are reused as they are)."""
+    shared: dict[str, RecordFacts] = {}
+    for terminology in sorted(releases):
+        if have is not None and terminology in have:
+            shared[terminology] = have[terminology]
+            continue
+        record = engine.builders[terminology].build(
+            inputs.resources, draft_orders=inputs.draft_orders, patient_id=inputs.patient_id
+        )
+        shared[terminology] = RecordFacts(
+            record, as_of=inputs.as_of, terminology=engine.terminologies[terminology]
+        )
+    return shared
+
+
+def select_cards(
+    engine: Engine, fired: Iterable[Fired], *, request: HookRequest, record: PatientRecord
+) -> tuple[list[Fired], list[Card], list[tuple[str, Exception]]]:
+    """The release's card-selection policy over what fired, and the cards it shows: (the
+    findings shown, their cards, and rule@version and the error of each card that could not
+    be rendered; the caller logs those)."""
+    release = engine.registry.release
+    shown = engine.registry.policy.select(fired, hook=request.hook)
+    cards: list[Card] = []
+    unrendered: list[tuple[str, Exception]] = []
+    for item in shown:
+        try:
+            cards.append(
+                render_card(
+                    item,
+                    hook_instance=str(request.hookInstance),
+                    patient_id=record.patient.id,
+                    ruleset_release=release.version,
+                )
+            )
+        except Exception as exc:
+            unrendered.append((item.rule.key, exc))
+    return shown, cards, unrendered
 
 
 @dataclass(frozen=True)
 class RuleResult:
     finding: Finding | None
+    # Why the version failed: the exception it raised, or what is wrong with what it returned.
+    failure: Exception | str | None = None
+
+
+def attempt_rule(rule: RuleVersion, shared: RecordFacts) -> RuleResult:
+    """One rule version on one record. Never raises: a failure is in the result (its caller
+    decides how to log it)."""
+    facts = Facts(shared, valuesets=rule.valuesets, reader=rule.key)
+    try:
+        finding = rule.logic.evaluate(facts)
+    except Exception as exc:
+        return RuleResult(None, exc)
+    if finding is not None and (
+        not isinstance(finding, Finding) or finding.severity not in SEVERITY_RANK
+    ):
+        return RuleResult(None, "returned a malformed finding")
+    return RuleResult(finding)
 
 
 def run_rule(rule: RuleVersion, shared: RecordFacts) -> RuleResult | None:
     """One rule version on one record; None when it failed (logged: a broken rule must not take
     the other cards down) or returned something that is not a finding."""
-    facts = Facts(shared, valuesets=rule.valuesets, reader=rule.key)
-    try:
-        finding = rule.logic.evaluate(facts)
-    except Exception:
-        log.exception("rule %s failed", rule.key)
+    result = attempt_rule(rule, shared)
+    if isinstance(result.failure, Exception):
+        log.error("rule %s failed", rule.key, exc_info=result.failure)
         return None
-    if finding is not None and (
-        not isinstance(finding, Finding) or finding.severity not in SEVERITY_RANK
-    ):
-        log.error("rule %s returned a malformed finding", rule.key)
+    if result.failure is not None:
+        log.error("rule %s %s", rule.key, result.failure)
         return None
-    return RuleResult(finding)
+    return result
 
 
 def _capped(warnings: list[str]) -> list[str]:

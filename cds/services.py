@@ -2,6 +2,12 @@
 
 A service names its hook and pins the rule versions it runs; its prefetch templates are derived
 from what those rules require, so discovery can never ask for less (or more) than the rules read.
+
+A service may also list shadow versions (`"shadow": {"rule-id": "version"}`): a new version of a
+pinned rule, or a rule not pinned at all, released or not. They are evaluated on every call
+after the answer (`cds.shadow`) and their cards go only to the audit. They add nothing to the
+prefetch templates, so discovery and the answers stay exactly what the pins make them; what a
+shadow version reads that the templates do not ask for is named (`ShadowVersion.lacking`).
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ class ServiceFile(BaseModel):
     description: str = Field(min_length=1)
     usageRequirements: str | None = None
     rules: dict[str, str] = Field(min_length=1)  # rule id -> pinned version
+    shadow: dict[str, str] = Field(default_factory=dict)  # rule id -> shadow version
 
     @field_validator("hook")
     @classmethod
@@ -63,6 +70,17 @@ class ServiceFile(BaseModel):
         if value not in SUPPORTED_HOOKS:
             raise ValueError(f"hook must be one of {sorted(SUPPORTED_HOOKS)}")
         return value
+
+
+@dataclass(frozen=True)
+class ShadowVersion:
+    """A rule version a service evaluates beside its pins, for the audit only."""
+
+    rule: RuleVersion
+    pinned: RuleVersion | None  # the pinned version of the same rule it stands in for, if any
+    # What it declares that the service's prefetch does not ask for ("FamilyMemberHistory",
+    # "Observation: d-dimer"): it runs on what the call has, and the audit says so.
+    lacking: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,6 +92,15 @@ class ServiceDefinition:
     usage_requirements: str | None
     rules: tuple[RuleVersion, ...]
     prefetch: dict[str, str]  # key -> template with {{context.patientId}} tokens
+    shadow: tuple[ShadowVersion, ...] = ()  # by rule id
+
+    @property
+    def shadow_rules(self) -> tuple[RuleVersion, ...]:
+        """The set the shadow answer is made with: the pins with each shadow version in place
+        of its rule's pinned one, and shadow versions of rules not pinned added; by rule id."""
+        swapped = {s.rule.id: s.rule for s in self.shadow}
+        merged = {rule.id: rule for rule in self.rules} | swapped
+        return tuple(merged[rule_id] for rule_id in sorted(merged))
 
     def descriptor(self) -> ServiceDescriptor:
         return ServiceDescriptor(
@@ -110,6 +137,17 @@ def load_services(
                     f"{path.name}: {rule.key} is not released (cds/rules/released.json)"
                 )
             rules.append(rule)
+        pinned = {rule.id: rule for rule in rules}
+        scope = prefetch_scope(rules, terminologies)
+        shadow = []
+        # Unreleased versions are allowed here: a version proves its burden before release.
+        for rule_id, version in sorted(spec.shadow.items()):
+            try:
+                rule = registry.get(rule_id, version)
+            except KeyError as exc:
+                raise ServiceConfigError(f"{path.name}: shadow: {exc.args[0]}") from exc
+            lacking = data_lacking(rule, scope, terminologies)
+            shadow.append(ShadowVersion(rule, pinned.get(rule_id), lacking))
         services[spec.id] = ServiceDefinition(
             id=spec.id,
             hook=spec.hook,
@@ -117,9 +155,15 @@ def load_services(
             description=spec.description,
             usage_requirements=spec.usageRequirements,
             rules=tuple(rules),
-            prefetch=derive_prefetch(rules, terminologies),
+            prefetch=render_prefetch(scope),
+            shadow=tuple(shadow),
         )
     return services
+
+
+# What a service's prefetch asks for: resource type -> the codes it is narrowed to ("system|code"),
+# or None for every resource of that type.
+PrefetchScope = dict[str, frozenset[str] | None]
 
 
 def derive_prefetch(
@@ -128,29 +172,74 @@ def derive_prefetch(
     """One template per resource type, keyed by the type's name (the convention EHR sandboxes
     use), narrowed by code only where every rule reading that type names its value sets (each
     at the rule's own terminology release)."""
+    return render_prefetch(prefetch_scope(rules, terminologies))
+
+
+def prefetch_scope(
+    rules: Sequence[RuleVersion], terminologies: Mapping[str, Terminology]
+) -> PrefetchScope:
     by_type: dict[str, list[tuple[DataRequirement, Terminology]]] = {}
     for rule in rules:
         terminology = terminologies[rule.terminology]
         for requirement in (*rule.requires, *COMPLAINT_DATA):
             by_type.setdefault(requirement.resource_type, []).append((requirement, terminology))
+    scope: PrefetchScope = {}
+    for resource_type, requirements in by_type.items():
+        if resource_type != "Patient" and all(r.valuesets for r, _ in requirements):
+            scope[resource_type] = frozenset(
+                code
+                for r, terminology in requirements
+                for name in r.valuesets or ()
+                for code in _codes(terminology, name)
+            )
+        else:
+            scope[resource_type] = None
+    return scope
+
+
+def render_prefetch(scope: PrefetchScope) -> dict[str, str]:
     templates: dict[str, str] = {}
-    for resource_type in sorted(by_type):
-        requirements = by_type[resource_type]
+    for resource_type in sorted(scope):
         if resource_type == "Patient":
             templates["Patient"] = "Patient/{{context.patientId}}"
             continue
         params = ["patient={{context.patientId}}"]
-        if all(r.valuesets for r, _ in requirements):
-            codes = sorted(
-                {
-                    f"{system}|{code}"
-                    for r, terminology in requirements
-                    for name in r.valuesets or ()
-                    for system, code in terminology.valueset(name).codes
-                }
-            )
-            params.append("code=" + ",".join(codes))
+        codes = scope[resource_type]
+        if codes is not None:
+            params.append("code=" + ",".join(sorted(codes)))
         if resource_type in STATUS_FILTERS:
             params.append(STATUS_FILTERS[resource_type])
         templates[resource_type] = f"{resource_type}?{'&'.join(params)}"
     return templates
+
+
+def data_lacking(
+    rule: RuleVersion, scope: PrefetchScope, terminologies: Mapping[str, Terminology]
+) -> tuple[str, ...]:
+    """What `rule` declares reading that a prefetch of `scope` does not ask for: a resource type
+    not asked for at all ("FamilyMemberHistory"), a value set with codes outside the codes asked
+    for ("Observation: d-dimer"), or every resource of a type asked for by code only
+    ("Observation: any code")."""
+    terminology = terminologies[rule.terminology]
+    found: list[str] = []
+    for requirement in rule.requires:
+        kind = requirement.resource_type
+        if kind not in scope:
+            found.append(kind)
+            continue
+        asked = scope[kind]
+        if asked is None:
+            continue
+        if not requirement.valuesets:
+            found.append(f"{kind}: any code")
+            continue
+        found += [
+            f"{kind}: {name}"
+            for name in requirement.valuesets
+            if not _codes(terminology, name) <= asked
+        ]
+    return tuple(sorted(set(found)))
+
+
+def _codes(terminology: Terminology, valueset: str) -> frozenset[str]:
+    return frozenset(f"{system}|{code}" for system, code in terminology.valueset(valueset).codes)

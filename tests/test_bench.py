@@ -148,3 +148,30 @@ def test_readme_results_heading_is_not_repeated(tmp_path: Path) -> None:
     report.write_readme(readme, _results())
     report.write_readme(readme, _results())
     assert readme.read_text("utf-8").count("## Results") == 1
+
+
+def test_the_shadow_section_shadows_every_pinned_rule_at_its_version(tmp_path: Path) -> None:
+    from bench.shadow import markdown, shadow_everything
+    from cds.pipeline import Engine
+
+    hooks = shadow_everything(ROOT / "hooks", tmp_path / "hooks")
+    for service in Engine.load(hooks).services.values():
+        assert [s.rule for s in service.shadow] == list(service.rules)
+        assert all(s.lacking == () for s in service.shadow)
+    stats = {"p50": 2.0, "p90": 3.0, "p99": 4.0, "max": 5.0, "mean": 2.5, "n": 450}
+    table = markdown(
+        {
+            "patients": 90,
+            "passes": 5,
+            "rules_shadowed": 18,
+            "off": {**stats, "server_cpu_ms": 1.5},
+            "on": {**stats, "p50": 2.4, "server_cpu_ms": 1.8},
+            "p50_ratio": 1.2,
+            "cpu_ratio": 1.2,
+            "shadow_ms_median": 0.2,
+            "shadow_ms_p99": 0.5,
+            "shadow_evaluated": 540,
+            "audit_expected": 540,
+        }
+    )
+    assert "| with / without | 1.20 x |" in table

@@ -72,8 +72,11 @@ def create_app(
             # Now, not at the first call: the spools dead workers left are written at once.
             await asyncio.to_thread(state.audit_writer.start)
         yield
-        # The audit rows not yet written first (bounded: a hung database cannot hold the
-        # shutdown; what is left stays in the spool), then the store they are written to.
+        # The shadow thread stops first (a call still waiting on it has its row already kept,
+        # without what its shadows would have shown); then the audit rows not yet written
+        # (bounded: a hung database cannot hold the shutdown; what is left stays in the spool),
+        # then the store they are written to.
+        await asyncio.to_thread(state.shadows.close)
         await asyncio.to_thread(state.audit_writer.close)
         state.store.close()
         ops.worker_exit()

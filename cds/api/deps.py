@@ -26,6 +26,7 @@ from cds.security import Authenticator
 from cds.service_call import find_service
 from cds.services import ServiceDefinition
 from cds.settings import Settings
+from cds.shadow import ShadowRunner
 
 
 @dataclass
@@ -39,9 +40,12 @@ class AppState:
     authenticator: Authenticator | None = None  # None: CDS_JWT_REQUIRED=false (local use)
     # Invocation rows go through it (off the request path, batched); built from `store`.
     audit_writer: AuditWriter = field(init=False)
+    # Shadow rule versions are evaluated by it, after the answer (cds.shadow).
+    shadows: ShadowRunner = field(init=False)
 
     def __post_init__(self) -> None:
         self.audit_writer = AuditWriter.for_store(self.store, self.settings)
+        self.shadows = ShadowRunner(self.engine)
 
 
 def app_state(request: Request) -> AppState:
@@ -69,11 +73,16 @@ async def get_fhir_access(request: Request) -> FhirAccess:
     return app_state(request).fhir
 
 
+async def get_shadow_runner(request: Request) -> ShadowRunner:
+    return app_state(request).shadows
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 AuditStoreDep = Annotated[AuditStore, Depends(get_audit_store)]
 AuditWriterDep = Annotated[AuditWriter, Depends(get_audit_writer)]
 FhirAccessDep = Annotated[FhirAccess, Depends(get_fhir_access)]
+ShadowRunnerDep = Annotated[ShadowRunner, Depends(get_shadow_runner)]
 
 
 async def get_service(service_id: str, engine: EngineDep) -> ServiceDefinition:

@@ -15,6 +15,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cds.errors import BadRequest, CdsError, error_body
@@ -23,13 +24,18 @@ log = logging.getLogger(__name__)
 
 
 def json_response(
-    body: Any, status_code: int = 200, headers: Mapping[str, str] | None = None
+    body: Any,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+    background: BackgroundTask | None = None,
 ) -> Response:
+    """`background` runs once the last byte of the response is sent."""
     return Response(
         content=orjson.dumps(body),
         status_code=status_code,
         media_type="application/json",
         headers=headers,
+        background=background,
     )
 
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -13,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
+from starlette.background import BackgroundTask
 
 from cds.api.deps import (
     AuditStoreDep,
@@ -22,17 +24,20 @@ from cds.api.deps import (
     RequireEhr,
     ServiceDep,
     SettingsDep,
+    ShadowRunnerDep,
     ehr_issuer,
 )
 from cds.api.errors import json_response
 from cds.api.limits import enforce_resource_limits, read_json_body
 from cds.audit.store import InvocationRecord, IssuedCard, RuleNotEvaluated
+from cds.audit.writer import AuditWriter
 from cds.cards import RULE_EXTENSION
 from cds.cdshooks import CdsResponse, DiscoveryResponse, FeedbackRequest, HookRequest
 from cds.errors import AuditDatabaseUnavailable, BadRequest, CdsError, StorageUnavailable
 from cds.metrics import count_cards, count_feedback
 from cds.pipeline import RULESET_EXTENSION
 from cds.service_call import CallResult, call_service
+from cds.shadow import ShadowRunner
 
 log = logging.getLogger("cds.invocation")
 router = APIRouter()
@@ -153,6 +158,7 @@ async def call(
     settings: SettingsDep,
     fhir: FhirAccessDep,
     audit_writer: AuditWriterDep,
+    shadows: ShadowRunnerDep,
 ) -> Response:
     started = time.perf_counter()
     started_at = datetime.now(UTC)
@@ -184,6 +190,11 @@ async def call(
     # On disk (the spool) before the cards go out; the writer thread writes it to the database
     # (cds.audit.writer), never waited for.
     await audit_writer.record(invocation)
+    background = None
+    if service.shadow:
+        # The shadow versions run once the answer is sent, and what they would have shown is
+        # added to the call's row (cds.shadow); the answer is exactly what it is without them.
+        background = BackgroundTask(_audit_with_shadow, shadows, result, invocation, audit_writer)
     count_cards(service.id, ((card.rule_id, card.indicator) for card in invocation.cards))
     log.info(
         "invocation",
@@ -195,7 +206,17 @@ async def call(
             "status": 200,
         },
     )
-    return json_response(result.wire)
+    return json_response(result.wire, background=background)
+
+
+async def _audit_with_shadow(
+    shadows: ShadowRunner, result: CallResult, invocation: InvocationRecord, writer: AuditWriter
+) -> None:
+    """After the response: what the call's shadow versions would have shown, added to its row
+    (the same record_id: the writer adds it to the row already kept). Never raises
+    (`ShadowRunner.evaluate` does not, nor does `record`)."""
+    shadow = await shadows.evaluate(result.service, result.request, result.evaluation)
+    await writer.record(replace(invocation, shadow=shadow))
 
 
 @router.post(

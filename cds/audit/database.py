@@ -21,6 +21,7 @@ import logging
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -242,6 +243,9 @@ class SqlAuditStore:
         # theirs): the batch and a feedback write on one of its cards see each other.
         issued = {(i.service_id, card.uuid) for i in invocations for card in i.cards}
         _lock_cards(connection, issued)
+        # A row submitted twice in one batch (the call's row, then the same row with what its
+        # shadow versions would have shown) is one row: the first, with the shadow of either.
+        invocations = _one_per_record(invocations)
         # One INSERT for all the rows (SQLAlchemy's "insertmanyvalues"); a row whose record_id
         # is already there (the spool replayed after a crash) is skipped, its cards with it.
         insert = _dialect_insert(connection, invocation_table)
@@ -262,6 +266,7 @@ class SqlAuditStore:
                     "status": i.status,
                     "ehr_issuer": i.ehr_issuer,
                     "rules_not_evaluated": [r.to_json() for r in i.rules_not_evaluated] or None,
+                    "shadow": None if i.shadow is None else i.shadow.to_json(),
                 }
                 for i in invocations
             ],
@@ -269,6 +274,24 @@ class SqlAuditStore:
         id_of = {record_id: invocation_id for invocation_id, record_id in inserted}
         written = [(id_of[i.record_id], i) for i in invocations if i.record_id in id_of]
         ids = [invocation_id for invocation_id, _ in written]
+        # What shadow versions would have shown comes after the call's row (cds.shadow runs
+        # once the answer has gone, and the row is spooled before it): added to a row already
+        # written, never overwriting one.
+        shadows = [
+            {"rid": i.record_id, "shadow_json": i.shadow.to_json()}
+            for i in invocations
+            if i.shadow is not None and i.record_id not in id_of
+        ]
+        if shadows:
+            connection.execute(
+                sa.update(invocation_table)
+                .where(
+                    invocation_table.c.record_id == sa.bindparam("rid"),
+                    invocation_table.c.shadow.is_(None),
+                )
+                .values(shadow=sa.bindparam("shadow_json", type_=invocation_table.c.shadow.type)),
+                shadows,
+            )
         cards = [
             {
                 "invocation_id": invocation_id,
@@ -428,3 +451,15 @@ def _dialect_insert(connection: Connection, table: sa.Table) -> postgresql.Inser
     if connection.dialect.name == "sqlite":
         return sqlite.insert(table)
     raise NotImplementedError(f"audit store: unsupported database {connection.dialect.name}")
+
+
+def _one_per_record(invocations: Sequence[InvocationRecord]) -> list[InvocationRecord]:
+    """Each record_id once, in first-seen order, carrying the first shadow any copy has."""
+    kept: dict[str, InvocationRecord] = {}
+    for invocation in invocations:
+        first = kept.get(invocation.record_id)
+        if first is None:
+            kept[invocation.record_id] = invocation
+        elif first.shadow is None and invocation.shadow is not None:
+            kept[invocation.record_id] = replace(first, shadow=invocation.shadow)
+    return list(kept.values())

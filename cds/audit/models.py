@@ -87,6 +87,11 @@ class InvocationRow(SQLModel, table=True):
     rules_not_evaluated: list[dict[str, Any]] | None = Field(
         default=None, sa_column=Column(sa.JSON(), nullable=True)
     )
+    # The cards the service would have shown with its shadow versions in place, never shown
+    # (cds.audit.store.ShadowRecord as JSON); NULL for a service without shadow versions.
+    shadow: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(sa.JSON(none_as_null=True), nullable=True)
+    )
 
 
 class IssuedCardRow(SQLModel, table=True):

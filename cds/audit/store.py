@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import orjson
 
+from cds.audit.shadow import ShadowRecord
 from cds.cdshooks import FeedbackItem
 
 
@@ -60,6 +61,9 @@ class InvocationRecord:
     cards: tuple[IssuedCard, ...] = ()
     # The pinned rule versions not run because data they need could not be had.
     rules_not_evaluated: tuple[RuleNotEvaluated, ...] = ()
+    # What its shadow versions would have shown, if the service has any (cds.shadow): added to
+    # the row once the answer has gone (`AuditWriter` writes it onto the row already there).
+    shadow: ShadowRecord | None = None
     # The EHR that called (its JWT `iss`); None when authentication is off.
     ehr_issuer: str | None = None
     # This row's own id, given when the call is answered: writing the row again (the spool
@@ -68,7 +72,9 @@ class InvocationRecord:
 
     def to_json(self) -> bytes:
         """One line of the audit spool (cds.audit.spool): every field, times in ISO 8601."""
-        return orjson.dumps(asdict(self))
+        data = asdict(self)
+        data["shadow"] = None if self.shadow is None else self.shadow.to_json()
+        return orjson.dumps(data)
 
     @classmethod
     def from_json(cls, line: bytes) -> InvocationRecord:
@@ -86,7 +92,14 @@ class InvocationRecord:
             )
             for rule in data.pop("rules_not_evaluated", ())
         )
-        return cls(started_at=started_at, cards=cards, rules_not_evaluated=not_evaluated, **data)
+        shadow = data.pop("shadow", None)
+        return cls(
+            started_at=started_at,
+            cards=cards,
+            rules_not_evaluated=not_evaluated,
+            shadow=None if shadow is None else ShadowRecord.from_json(shadow),
+            **data,
+        )
 
 
 @dataclass(frozen=True)
@@ -142,10 +155,19 @@ class MemoryAuditStore:
     feedback: dict[str, FeedbackItem] = field(default_factory=dict)
 
     def record_invocation(self, invocation: InvocationRecord) -> None:
-        self.invocations.append(invocation)
+        self.record_invocations([invocation])
 
     def record_invocations(self, invocations: Sequence[InvocationRecord]) -> None:
-        self.invocations.extend(invocations)
+        """As the database does: a row already kept (its record_id) is not added again; what
+        its shadow versions would have shown is added to it."""
+        at = {row.record_id: n for n, row in enumerate(self.invocations)}
+        for invocation in invocations:
+            n = at.get(invocation.record_id)
+            if n is None:
+                at[invocation.record_id] = len(self.invocations)
+                self.invocations.append(invocation)
+            elif self.invocations[n].shadow is None and invocation.shadow is not None:
+                self.invocations[n] = replace(self.invocations[n], shadow=invocation.shadow)
 
     def record_feedback(
         self, service_id: str, items: list[FeedbackItem], received_at: datetime

@@ -20,9 +20,12 @@ from rich.text import Text
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-    from cds.audit.report import FeedbackSummary, InvocationSummary, RuleStats
+    from cds.audit.report import AuditReport, FeedbackSummary, InvocationSummary, RuleStats
+    from cds.audit.shadow import Burden, ShadowReport
 
-SECTIONS = ("invocations", "feedback", "rules")
+SECTIONS = ("invocations", "feedback", "rules", "shadow")
+DEFAULT_SECTIONS = ("invocations", "feedback", "rules")
+CHARTS_SHOWN = 8  # charts named per disagreement in the text report (all of them in --json)
 _RELATIVE = re.compile(r"^(\d+)([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
@@ -70,25 +73,42 @@ def audit(
     database_url: str | None,
 ) -> None:
     """Recent invocations and feedback, and per rule version: cards issued, accepted,
-    overridden, acceptance rate and override reasons.
+    overridden, acceptance rate and override reasons; and shadow rule versions against live.
 
-    SECTIONS: any of invocations, feedback, rules (default: all three). Per-rule figures count
-    the cards of invocations since --since; the acceptance rate is accepted / (accepted +
-    overridden).
+    SECTIONS: any of invocations, feedback, rules, shadow (default: the first three). Per-rule
+    figures count the cards of invocations since --since; the acceptance rate is accepted /
+    (accepted + overridden). `shadow`: per rule, the cards the calls showed against those their
+    shadow versions would have shown (charts with a card, cards per 1,000 calls, indicators)
+    and the charts where they disagree.
     """
-    from cds.audit.report import REPEAT_SECONDS, build_report  # SQLAlchemy only when used
+    from cds.audit.report import build_report  # SQLAlchemy only when used
+    from cds.audit.shadow import build_shadow_report
 
-    wanted = set(sections or SECTIONS)
+    wanted = set(sections or DEFAULT_SECTIONS)
     with _audit_connection(database_url) as connection:
-        report = build_report(connection, since=since, limit=limit)
+        report = build_report(connection, since=since, limit=limit) if wanted - {"shadow"} else None
+        shadow = build_shadow_report(connection, since=since) if "shadow" in wanted else None
     if as_json:
-        payload: dict[str, Any] = {"since": report.since, "repeats": report.repeats}
-        payload |= {name: getattr(report, name) for name in SECTIONS if name in wanted}
-        if "feedback" in wanted or "rules" in wanted:
-            payload["unmatched_feedback"] = report.unmatched_feedback
+        payload: dict[str, Any] = {"since": since}
+        if report is not None:
+            payload["repeats"] = report.repeats
+            payload |= {name: getattr(report, name) for name in DEFAULT_SECTIONS if name in wanted}
+            if "feedback" in wanted or "rules" in wanted:
+                payload["unmatched_feedback"] = report.unmatched_feedback
+        if shadow is not None:
+            payload["shadow"] = shadow
         click.echo(json.dumps(_jsonable(payload), indent=2))
         return
     console = Console(highlight=False)
+    if report is not None:
+        _print_report(console, report, wanted)
+    if shadow is not None:
+        _print_shadow(console, shadow)
+
+
+def _print_report(console: Console, report: AuditReport, wanted: set[str]) -> None:
+    from cds.audit.report import REPEAT_SECONDS
+
     if "invocations" in wanted:
         _print_invocations(console, report.invocations)
     if "feedback" in wanted:
@@ -143,7 +163,7 @@ def _jsonable(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
         # Derived figures a consumer would otherwise recompute.
-        for name in ("card_count", "refused", "rule", "acceptance_rate"):
+        for name in ("card_count", "refused", "rule", "acceptance_rate", "agrees"):
             if hasattr(value, name):
                 fields[name] = getattr(value, name)
         return fields
@@ -249,6 +269,69 @@ def _print_rules(console: Console, rows: Sequence[RuleStats]) -> None:
             row.rule,
             *(f"{_reason(r.code, r.display)}: {r.cards}" for r in row.override_reasons),
         )
+
+
+def _print_shadow(console: Console, report: ShadowReport) -> None:
+    period = f" since {_time(report.since)} UTC" if report.since else ""
+    title = f"Shadow versions against live: {report.calls:,} call(s), {report.charts:,} chart(s)"
+    _heading(console, title + period, not report.calls and not report.skipped)
+    notes = []
+    if report.skipped:
+        why = ", ".join(f"{n:,} {_SKIPPED.get(k, k)}" for k, n in report.skipped.items())
+        notes.append(f"not compared: {why}")
+    if report.ms_median is not None and report.ms_max is not None:
+        notes.append(
+            f"shadow evaluation: median {report.ms_median:.2f} ms, at most "
+            f"{report.ms_max:.1f} ms per call (after the answer)"
+        )
+    if report.calls:
+        notes.append(f"charts where any rule disagrees: {report.changed_charts:,}")
+    if report.rules:
+        notes.append("per rule: charts with a card, cards per 1,000 calls (indicators)")
+    for note in notes:
+        console.print(Padding(Text(note), (0, 0, 0, 2), expand=False))
+    for rule in report.rules:
+        live = ", ".join(rule.live_versions) or "not pinned"
+        if rule.shadow_versions:
+            versions = f"live {live}, shadow {', '.join(rule.shadow_versions)}"
+        else:
+            versions = f"live {live}, not shadowed (its cards move with the shadow versions)"
+        details = [
+            f"live:   {_burden(rule.live)}",
+            f"shadow: {_burden(rule.shadow)}",
+        ]
+        for disagreement in rule.disagreements:
+            named = disagreement.charts[:CHARTS_SHOWN]
+            more = len(disagreement.charts) - len(named)
+            details.append(
+                f"{disagreement.change}: {len(disagreement.charts):,} chart(s) "
+                f"({disagreement.calls:,} call(s)): "
+                + ", ".join(named)
+                + (f" and {more:,} more" if more else "")
+            )
+        if rule.agrees and rule.shadow_versions:
+            details.append("agrees with live on every call")
+        if rule.failed_calls:
+            details.append(f"failed on {rule.failed_calls:,} call(s) (see the service's log)")
+        if rule.slow_calls:
+            details.append(f"slow on {rule.slow_calls:,} call(s)")
+        if rule.lacking:
+            details.append("reads data the service does not prefetch: " + ", ".join(rule.lacking))
+        _entry(console, f"{rule.rule}: {versions}", *details)
+
+
+_SKIPPED = {
+    "timeout": "timed out",
+    "busy": "skipped (busy)",
+    "failed": "failed",
+}
+
+
+def _burden(burden: Burden) -> str:
+    if not burden.cards:
+        return "no card"
+    mix = ", ".join(f"{name} {n:,}" for name, n in burden.indicators.items())
+    return f"{burden.charts:,} chart(s), {burden.per_1000_calls:.1f} per 1,000 calls ({mix})"
 
 
 def _reason(code: str | None, display: str | None) -> str:

@@ -92,7 +92,11 @@ def check() -> None:
         settings,
         f"ruleset {engine.registry.release.version}: configuration OK",
         [
-            *(f"{s.id:28} {s.hook:14} {len(s.rules)} rules" for s in services),
+            *(
+                f"{s.id:28} {s.hook:14} {len(s.rules)} rules"
+                + (f", {len(s.shadow)} shadow" if s.shadow else "")
+                for s in services
+            ),
             f"{len(emitted)} FHIR resources cards can carry: valid R4B",
         ],
         ruleset=engine.registry.release.version,

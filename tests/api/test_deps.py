@@ -37,7 +37,7 @@ def test_every_dependency_runs_on_the_event_loop(route: APIRoute) -> None:
         (
             "POST",
             "/cds-services/{service_id}",
-            {"service", "engine", "settings", "fhir", "audit_writer"},
+            {"service", "engine", "settings", "fhir", "audit_writer", "shadows"},
         ),
         ("POST", "/cds-services/{service_id}/feedback", {"service", "settings", "store"}),
         ("GET", "/ready", {"engine", "store", "writer"}),
