@@ -259,6 +259,7 @@ class Evaluator:
             return Outcome((), error=exc.message)
         except Exception as exc:  # one chart's failure must not stop a population's sweep
             return Outcome((), error=f"{type(exc).__name__}: {exc}")
+        candidate = {fired.rule_id: fired.finding.candidate for fired in evaluation.shown}
         cards = []
         for card in evaluation.response.cards:
             provenance = (card.extension or {}).get(RULE_EXTENSION) or {}
@@ -269,6 +270,7 @@ class Evaluator:
                     version=str(provenance.get("version") or "?"),
                     indicator=card.indicator,
                     summary=card.summary,
+                    candidate=candidate.get(topic or "", False),
                 )
             )
         extension = evaluation.response.extension or {}

@@ -15,24 +15,34 @@ class CardResult:
     version: str
     indicator: str
     summary: str
+    # A candidate cause (§1.6 of the catalog): shown because a leg complaint is on record or the
+    # drug is being ordered; False for a finding that stands on its own.
+    candidate: bool = False
 
     @property
     def key(self) -> str:
         """rule@version: the provenance every card carries."""
         return f"{self.rule}@{self.version}"
 
-    def to_json(self) -> dict[str, str]:
-        return {
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
             "rule": self.rule,
             "version": self.version,
             "indicator": self.indicator,
             "summary": self.summary,
         }
+        if self.candidate:
+            data["candidate"] = True
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CardResult:
         return cls(
-            str(data["rule"]), str(data["version"]), str(data["indicator"]), str(data["summary"])
+            str(data["rule"]),
+            str(data["version"]),
+            str(data["indicator"]),
+            str(data["summary"]),
+            bool(data.get("candidate", False)),
         )
 
 
