@@ -24,7 +24,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping
+import sys
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from types import MappingProxyType
@@ -257,7 +258,9 @@ class Terminology:
             if match not in ("exact", "prefix"):
                 raise ValueError(f"valuesets.tsv: {name} {code}: match must be exact or prefix")
             kind: MatchKind = "prefix" if match == "prefix" else "exact"
-            grouped.setdefault(name, []).append(ValueSetEntry(system, code, display, source, kind))
+            # The system and the source are shared by thousands of rows: one string each.
+            entry = ValueSetEntry(sys.intern(system), code, display, sys.intern(source), kind)
+            grouped.setdefault(name, []).append(entry)
         valuesets = {name: ValueSet.from_entries(name, rows) for name, rows in grouped.items()}
 
         product_parts: dict[str, list[tuple[str, str]]] = {}
@@ -402,11 +405,13 @@ def _word_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w)(?:{body})(?!\w)")
 
 
-def _read_tsv(text: str, header: tuple[str, ...]) -> list[tuple[str, ...]]:
-    rows = [tuple(r) for r in csv.reader(io.StringIO(text), delimiter="\t")]
-    if not rows or rows[0] != header:
+def _read_tsv(text: str, header: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+    """The rows after the header, one at a time (a release's 11,000 rows are never all held as
+    parsed strings at once: start-up memory is the workers' memory)."""
+    rows = csv.reader(io.StringIO(text), delimiter="\t")
+    if tuple(next(rows, ())) != header:
         raise ValueError(f"terminology data: expected header {header}")
-    for row in rows[1:]:
+    for row in rows:
         if len(row) != len(header):
             raise ValueError(f"terminology data: malformed row {row}")
-    return rows[1:]
+        yield tuple(row)
