@@ -94,6 +94,26 @@ class ServiceDefinition:
     prefetch: dict[str, str]  # key -> template with {{context.patientId}} tokens
     shadow: tuple[ShadowVersion, ...] = ()  # by rule id
 
+    @classmethod
+    def of(
+        cls,
+        spec: ServiceFile,
+        rules: Sequence[RuleVersion],
+        prefetch: dict[str, str],
+        shadow: Sequence[ShadowVersion] = (),
+    ) -> ServiceDefinition:
+        """The service a hooks file describes, running `rules` (its pins, resolved)."""
+        return cls(
+            id=spec.id,
+            hook=spec.hook,
+            title=spec.title,
+            description=spec.description,
+            usage_requirements=spec.usageRequirements,
+            rules=tuple(rules),
+            prefetch=prefetch,
+            shadow=tuple(shadow),
+        )
+
     @property
     def shadow_rules(self) -> tuple[RuleVersion, ...]:
         """The set the shadow answer is made with: the pins with each shadow version in place
@@ -148,16 +168,7 @@ def load_services(
                 raise ServiceConfigError(f"{path.name}: shadow: {exc.args[0]}") from exc
             lacking = data_lacking(rule, scope, terminologies)
             shadow.append(ShadowVersion(rule, pinned.get(rule_id), lacking))
-        services[spec.id] = ServiceDefinition(
-            id=spec.id,
-            hook=spec.hook,
-            title=spec.title,
-            description=spec.description,
-            usage_requirements=spec.usageRequirements,
-            rules=tuple(rules),
-            prefetch=render_prefetch(scope),
-            shadow=tuple(shadow),
-        )
+        services[spec.id] = ServiceDefinition.of(spec, rules, render_prefetch(scope), shadow)
     return services
 
 

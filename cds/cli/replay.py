@@ -27,7 +27,8 @@ ReportFormat = Literal["junit", "json"]
 VERDICT_STYLE = {"pass": "green", "fail": "red", "error": "magenta", "skip": "yellow"}
 
 
-def _parse_as_of(_: click.Context, __: click.Parameter, value: str | None) -> datetime | None:
+def parse_as_of(_: click.Context, __: click.Parameter, value: str | None) -> datetime | None:
+    """An `--as-of` option: an ISO 8601 date-time with a UTC offset (replay, sweep)."""
     if value is None:
         return None
     try:
@@ -50,7 +51,7 @@ def _parse_as_of(_: click.Context, __: click.Parameter, value: str | None) -> da
 @click.option(
     "--as-of",
     "as_of",
-    callback=_parse_as_of,
+    callback=parse_as_of,
     metavar="ISO",
     help="Judge bare requests and Bundles at this instant (default: now). Scenarios always "
     "use their own as_of. In process only.",

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Literal
 import click
 import orjson
 
+from cds.cli.replay import parse_as_of
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -29,18 +31,6 @@ if TYPE_CHECKING:
 REPORT_FILE = "report.html"
 RESULTS_FILE = "results.jsonl"
 PROBLEMS_FILE = "problems.jsonl"
-
-
-def _parse_as_of(_: click.Context, __: click.Parameter, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"not an ISO 8601 date-time: {value!r}") from exc
-    if parsed.tzinfo is None:
-        raise click.BadParameter("needs a UTC offset, e.g. 2026-11-21T12:00:00Z")
-    return parsed
 
 
 @click.command()
@@ -60,7 +50,7 @@ def _parse_as_of(_: click.Context, __: click.Parameter, value: str | None) -> da
 @click.option(
     "--as-of",
     "as_of",
-    callback=_parse_as_of,
+    callback=parse_as_of,
     metavar="ISO",
     help="Judge every chart at this instant (default: now).",
 )

@@ -296,15 +296,7 @@ def _service(pins: Pins, engine: Engine) -> _Service:
             rules.append(registry.get(rule_id, version))
         except KeyError as exc:
             raise PinsError(f"{pins.label}: {exc.args[0]}") from None
-    definition = ServiceDefinition(
-        id=spec.id,
-        hook=spec.hook,
-        title=spec.title,
-        description=spec.description,
-        usage_requirements=spec.usageRequirements,
-        rules=tuple(rules),
-        prefetch=derive_prefetch(rules, engine.terminologies),
-    )
+    definition = ServiceDefinition.of(spec, rules, derive_prefetch(rules, engine.terminologies))
     unreleased = tuple(r.key for r in rules if not registry.is_released(r))
     return _Service(definition, unreleased)
 
