@@ -13,14 +13,13 @@ collection, searchset); `urn:uuid:` references of a transaction bundle are rewri
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import unquote
 
 import orjson
 
 from cds.errors import UnsupportedTemplate
-from cds.fhir.bundles import entry_resources
 
 # The element a `code` search parameter reads, per resource type (FHIR R4 search parameters).
 _CODE_ELEMENT: Mapping[str, str] = {
@@ -60,19 +59,43 @@ class LocalSearch:
     """One patient's Bundle, indexed once, answering FHIR queries as a server holding it would."""
 
     def __init__(self, bundle: Mapping[str, Any]) -> None:
+        # One pass over the entries: this runs for every chart a sweep evaluates. The checks
+        # test `type(x) is dict` first: JSON is parsed into dicts, and an isinstance check
+        # against the Mapping ABC costs several times more.
         full_urls: dict[str, str] = {}
-        for entry in bundle.get("entry") or ():
-            if not isinstance(entry, Mapping):
-                continue
-            resource = entry.get("resource")
-            full_url = entry.get("fullUrl")
-            if isinstance(resource, Mapping) and isinstance(full_url, str) and resource.get("id"):
-                full_urls[full_url] = f"{resource.get('resourceType')}/{resource.get('id')}"
         by_type: dict[str, list[Mapping[str, Any]]] = {}
-        for resource in entry_resources(bundle):
-            by_type.setdefault(str(resource["resourceType"]), []).append(resource)
+        patient_id: str | None = None
+        for resource, full_url in _entries(bundle):
+            kind = resource.get("resourceType")
+            rid = resource.get("id")
+            if isinstance(full_url, str) and rid:
+                full_urls[full_url] = f"{kind}/{rid}"
+            if isinstance(kind, str):
+                by_type.setdefault(kind, []).append(resource)
+                if patient_id is None and kind == "Patient" and isinstance(rid, str):
+                    patient_id = rid
         self.by_type: Mapping[str, list[Mapping[str, Any]]] = by_type
         self.full_urls: Mapping[str, str] = full_urls  # fullUrl (urn:uuid:...) -> "Type/id"
+        self._patient_id = patient_id
+        # The patient each resource is about ("Patient/<id>" or None), found when first asked.
+        self._owners: dict[str, list[str | None]] = {}
+
+    @property
+    def patient_id(self) -> str:
+        """The id of the bundle's (first) Patient resource; ValueError when it has none."""
+        if self._patient_id is None:
+            raise ValueError("the bundle holds no Patient resource with an id")
+        return self._patient_id
+
+    def _about(self, resource_type: str, wanted: str) -> list[Mapping[str, Any]]:
+        """The resources of a type about one patient (reference "Patient/<id>")."""
+        resources = self.by_type.get(resource_type, [])
+        owners = self._owners.get(resource_type)
+        if owners is None:
+            owners = self._owners[resource_type] = [
+                _patient_of(r, self.full_urls) for r in resources
+            ]
+        return [r for r, owner in zip(resources, owners, strict=True) if owner == wanted]
 
     def answer(self, query: str) -> dict[str, Any] | None:
         """A rendered query (no tokens left): an instance read gives the resource or None (no
@@ -89,10 +112,13 @@ class LocalSearch:
         matches = list(self.by_type.get(resource_type, ()))
         count: int | None = None
         sort: str | None = None
-        for name, value in params:
+        for index, (name, value) in enumerate(params):
             if name in ("patient", "subject"):
                 wanted = value if "/" in value else f"Patient/{value}"
-                matches = [r for r in matches if _patient_of(r, self.full_urls) == wanted]
+                if index == 0:  # the usual first filter: answered from the index
+                    matches = self._about(resource_type, wanted)
+                else:
+                    matches = [r for r in matches if _patient_of(r, self.full_urls) == wanted]
             elif name == "code":
                 matches = _filter_codes(resource_type, matches, value)
             elif name == "status":
@@ -142,10 +168,21 @@ class LocalSearch:
 
 def patient_id_of(bundle: Mapping[str, Any]) -> str:
     """The id of the bundle's (first) Patient resource."""
-    for resource in entry_resources(bundle):
-        if resource.get("resourceType") == "Patient" and isinstance(resource.get("id"), str):
-            return str(resource["id"])
-    raise ValueError("the bundle holds no Patient resource with an id")
+    return LocalSearch(bundle).patient_id
+
+
+def _entries(bundle: Mapping[str, Any]) -> Iterator[tuple[Mapping[str, Any], Any]]:
+    """(resource, fullUrl) of each entry of a Bundle whose resource is a JSON object, a nested
+    Bundle as the resource it is (what a FHIR server stores from a transaction or collection);
+    a bare resource is its own one entry (as `cds.fhir.bundles.entry_resources`)."""
+    if bundle.get("resourceType") != "Bundle":
+        yield bundle, None
+        return
+    for entry in bundle.get("entry") or ():
+        if type(entry) is dict or isinstance(entry, Mapping):
+            resource = entry.get("resource")
+            if type(resource) is dict or isinstance(resource, Mapping):
+                yield resource, entry.get("fullUrl")
 
 
 def _parse_params(raw: str) -> list[tuple[str, str]]:
@@ -187,18 +224,22 @@ def _filter_codes(
 
 
 def _codings_at(resource: Mapping[str, Any], element: str) -> Iterable[Mapping[str, Any]]:
-    values: list[Any] = [resource]
-    for step in element.split("."):
-        nxt: list[Any] = []
-        for value in values:
-            if isinstance(value, Mapping):
-                item = value.get(step)
-                nxt.extend(item if isinstance(item, list) else [item])
-        values = nxt
+    if "." in element:
+        values: list[Any] = [resource]
+        for step in element.split("."):
+            nxt: list[Any] = []
+            for value in values:
+                if isinstance(value, Mapping):
+                    item = value.get(step)
+                    nxt.extend(item if isinstance(item, list) else [item])
+            values = nxt
+    else:  # the usual case, one element: no lists built
+        value = resource.get(element)
+        values = value if type(value) is list else [value]
     for concept in values:
-        if isinstance(concept, Mapping):
+        if type(concept) is dict or isinstance(concept, Mapping):
             for coding in concept.get("coding") or ():
-                if isinstance(coding, Mapping):
+                if type(coding) is dict or isinstance(coding, Mapping):
                     yield coding
 
 

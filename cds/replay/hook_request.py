@@ -17,7 +17,7 @@ import orjson
 
 from cds.errors import UnresolvedToken
 from cds.fhir.bundles import entry_resources
-from cds.fhir.local_search import LocalSearch, patient_id_of
+from cds.fhir.local_search import LocalSearch
 from cds.fhir.prefetch import context_tokens, render
 from cds.services import ServiceDefinition
 
@@ -25,7 +25,7 @@ DEFAULT_USER_ID = "Practitioner/cds-replay"
 
 
 def build_hook_request(
-    bundle: Mapping[str, Any],
+    bundle: Mapping[str, Any] | LocalSearch,
     service: ServiceDefinition,
     *,
     hook_instance: str | UUID,
@@ -42,11 +42,14 @@ def build_hook_request(
     - `draft_orders` (resources or a Bundle) becomes `context.draftOrders` for order-select and
       order-sign; in order-select every draft order is selected.
 
+    `bundle` may be given as the LocalSearch of one: a chart asked for under several services is
+    indexed once.
+
     Raises ValueError when the bundle has no Patient, UnsupportedTemplate for a template the
     local search cannot answer faithfully.
     """
-    search = LocalSearch(bundle)
-    patient_id = patient_id_of(bundle)
+    search = bundle if isinstance(bundle, LocalSearch) else LocalSearch(bundle)
+    patient_id = search.patient_id
     context: dict[str, Any] = {"userId": user_id, "patientId": patient_id}
     if encounter_id is not None:
         context["encounterId"] = encounter_id

@@ -38,6 +38,7 @@ from cds.errors import CdsError
 from cds.fhir.bundles import resource_list
 from cds.fhir.date_shift import days_to_yesterday, shift_in_place
 from cds.fhir.gather import split_prefetch
+from cds.fhir.local_search import LocalSearch
 from cds.pipeline import DATA_WARNINGS_EXTENSION, Engine, evaluate
 from cds.replay.hook_request import build_hook_request
 from cds.rules.registry import load_registry
@@ -201,12 +202,14 @@ class Evaluator:
         if self.candidate is not None:
             services.append(self.candidate.definition)
         bodies: list[dict[str, Any] | Outcome] = []
+        search: LocalSearch | None = None  # the chart, indexed once for every set of pins
         for service in services:
             try:
+                search = search or LocalSearch(chart.bundle)
                 body = build_hook_request(
-                    chart.bundle, service, hook_instance=hook_instance, user_id=SWEEP_USER
+                    search, service, hook_instance=hook_instance, user_id=SWEEP_USER
                 )
-                _include_medications(body["prefetch"], chart.bundle)
+                _include_medications(body["prefetch"], search)
                 bodies.append(body)
             except Exception as exc:  # e.g. a template the local search cannot answer
                 bodies.append(Outcome((), error=f"{type(exc).__name__}: {exc}"))
@@ -356,15 +359,15 @@ def _add_complaint(prefetch: dict[str, Any], patient_id: str, as_of: datetime) -
     searchset["total"] = len(entries)
 
 
-def _include_medications(prefetch: dict[str, Any], bundle: Mapping[str, Any]) -> None:
+def _include_medications(prefetch: dict[str, Any], chart: LocalSearch) -> None:
     """Medications of the chart that the medication searchsets reference, added to those
     searchsets with search.mode "include" (what `_include` gives from a FHIR server). Copies,
     like the rest of the request: the chart's resources may be shared with other charts, and
     the request may be changed (its dates moved)."""
     medications = {
         f"Medication/{r.get('id')}": r
-        for r in resource_list(bundle)
-        if r.get("resourceType") == "Medication" and isinstance(r.get("id"), str)
+        for r in chart.by_type.get("Medication", ())
+        if isinstance(r.get("id"), str)
     }
     if not medications:
         return

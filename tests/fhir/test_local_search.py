@@ -57,3 +57,54 @@ def test_what_it_cannot_answer_faithfully_is_refused(
 ) -> None:
     with pytest.raises(UnsupportedTemplate):
         LocalSearch(sandbox_patient).answer(query)
+
+
+def test_the_patient_filter_reads_the_index_first_and_the_resources_after() -> None:
+    """`patient=` is answered from the per-type index of whom each resource is about; the same
+    filter later in a query (after `status`) is applied to what is left, with the same result.
+    fullUrl references of a transaction resolve in both."""
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"fullUrl": "urn:uuid:1", "resource": {"resourceType": "Patient", "id": "p"}},
+            {"resource": {"resourceType": "Patient", "id": "q"}},
+            {
+                "resource": {
+                    "resourceType": "Condition",
+                    "id": "c1",
+                    "subject": {"reference": "urn:uuid:1"},
+                }
+            },
+            {
+                "resource": {
+                    "resourceType": "Condition",
+                    "id": "c2",
+                    "subject": {"reference": "Patient/q"},
+                }
+            },
+            {"resource": {"resourceType": "Condition", "id": "c3"}},
+        ],
+    }
+    search = LocalSearch(bundle)
+    assert search.patient_id == "p"
+    for query in ("Condition?patient=p", "Condition?_count=5&subject=Patient/p"):
+        found = search.answer(query)
+        assert found is not None
+        assert [e["resource"]["id"] for e in found["entry"]] == ["c1"]
+        assert found["entry"][0]["resource"]["subject"] == {"reference": "Patient/p"}
+    found = search.answer("Condition?patient=q")
+    assert found is not None
+    assert [e["resource"]["id"] for e in found["entry"]] == ["c2"]
+
+
+def test_a_bundle_without_a_patient_is_refused_when_its_patient_is_asked_for() -> None:
+    search = LocalSearch({"resourceType": "Bundle", "entry": [{"resource": {"id": "x"}}]})
+    with pytest.raises(ValueError, match="no Patient"):
+        _ = search.patient_id
+    assert search.answer("Condition?patient=p") == {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": 0,
+        "entry": [],
+    }

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from cds.fhir.bundles import entry_resources
-from cds.fhir.local_search import patient_id_of
+from cds.fhir.local_search import LocalSearch, patient_id_of
 from cds.pipeline import Engine
 from cds.replay.hook_request import build_hook_request
 from tests.support.synthea import SANDBOX_PATIENT, draft_furosemide
@@ -37,6 +37,21 @@ def test_build_hook_request_is_pure(engine: Engine, parker: dict[str, Any]) -> N
     body["context"]["draftOrders"]["entry"][0]["resource"]["subject"]["reference"] = "x"
     assert parker == before
     assert drafts == [draft_furosemide(SANDBOX_PATIENT)]
+
+
+def test_a_chart_indexed_once_answers_every_service_as_its_bundle_does(
+    engine: Engine, parker: dict[str, Any]
+) -> None:
+    """A LocalSearch built once (as a sweep does for a chart and two sets of pins) gives the
+    same requests as the bundle itself, and each request is still a copy of its own."""
+    search = LocalSearch(parker)
+    for service in engine.services.values():
+        from_index = build_hook_request(search, service, hook_instance="h", draft_orders=[])
+        assert from_index == build_hook_request(parker, service, hook_instance="h", draft_orders=[])
+    first = build_hook_request(search, engine.services["leg-pain-patient-view"], hook_instance="h")
+    again = build_hook_request(search, engine.services["leg-pain-patient-view"], hook_instance="h")
+    first["prefetch"]["Patient"]["id"] = "changed"
+    assert again["prefetch"]["Patient"]["id"] == SANDBOX_PATIENT
 
 
 def test_build_hook_request_answers_like_a_fhir_server(
