@@ -548,6 +548,7 @@ def main(argv: list[str] | None = None) -> None:
         )
 
     results["machine"]["load_average_end"] = report.load_average()
+    results["machine"]["ruler_ms_end"] = report.cpu_ruler_ms()
     results["elapsed_s"] = time.monotonic() - started
     results["targets"] = targets(results)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import platform
+import time
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -53,8 +54,27 @@ def machine() -> dict[str, Any]:
         "kernel": platform.release(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load_average_start": load_average(),
+        "ruler_ms_start": cpu_ruler_ms(),
         "packages": versions,
     }
+
+
+RULER_ADDITIONS = 1_000_000
+
+
+def cpu_ruler_ms() -> float:
+    """CPU milliseconds of a fixed piece of pure Python (a million additions), the fastest of
+    five: how fast this machine runs Python at the moment. On a shared host the same code has
+    measured up to twice as slow from one hour to the next; two runs' figures compare only
+    through their rulers."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.process_time()
+        total = 0
+        for number in range(RULER_ADDITIONS):
+            total += number
+        best = min(best, time.process_time() - started)
+    return round(best * 1000, 1)
 
 
 def load_average() -> list[float]:
@@ -94,14 +114,14 @@ def markdown(results: dict[str, Any]) -> str:
         parts.append(_scaling_md(results["scaling"]))
     if "throughput" in results:
         parts.append(_throughput_md(results["throughput"]))
-    if "spool" in results:
-        parts.append(_spool_md(results["spool"]))
     if "memory" in results:
         parts.append(_memory_md(results["memory"]))
     if "sweep" in results:
         from bench.sweep import markdown as sweep_markdown
 
         parts.append(sweep_markdown(results["sweep"]))
+    if "spool" in results:
+        parts.append(_spool_md(results["spool"]))
     if "shadow" in results:
         from bench.shadow import markdown as shadow_markdown
 
@@ -115,6 +135,7 @@ def _machine_md(m: dict[str, Any]) -> str:
     loop = "uvloop" if runtime.get("uvloop") else "asyncio"
     parser = "httptools" if runtime.get("httptools") else "h11"
     end = m.get("load_average_end")
+    ruler_end = m.get("ruler_ms_end")
     return "\n".join(
         [
             "### Machine",
@@ -129,6 +150,8 @@ def _machine_md(m: dict[str, Any]) -> str:
             f"| load average (1/5/15 min) | start {m['load_average_start']}"
             + (f", end {end}" if end else "")
             + " |",
+            f"| CPU ruler: {RULER_ADDITIONS:,} additions in Python, ms (fastest of 5) | start "
+            f"{m.get('ruler_ms_start', '-')}" + (f", end {ruler_end}" if ruler_end else "") + " |",
         ]
     )
 
