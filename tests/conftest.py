@@ -23,7 +23,7 @@ from tests.support.fhir_server import (  # noqa: F401 (fixtures: a loopback FHIR
     synthea_bundles,
     synthea_fhir_server,
 )
-from tests.support.paths import HOOKS
+from tests.support.paths import HOOKS, REPO, SHARED, missing_shared_data
 from tests.support.rules import in_range, terminology_release
 from tests.support.security import (  # noqa: F401 (fixtures: a token-signing EHR and its apps)
     ehr,
@@ -33,6 +33,18 @@ from tests.support.security import (  # noqa: F401 (fixtures: a token-signing EH
 )
 
 AS_OF = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A checkout without the shared test data stops here, saying so, before any test runs."""
+    missing = missing_shared_data()
+    if missing:
+        names = ", ".join(str(p.relative_to(SHARED)) for p in missing)
+        pytest.exit(
+            f"the tests read the shared test data from {SHARED}, which lacks: {names}. Check the "
+            f"repository out beside the project's shared folder (here: {REPO.parent}/shared).",
+            returncode=4,
+        )
 
 
 @pytest.fixture(scope="session")

@@ -22,9 +22,8 @@ from cds.replay.scenario import Scenario, is_scenario_folder, load_scenario, rea
 from cds.replay.targets import Answer, InProcessTarget
 from cds.services import ServiceDefinition
 from cds.settings import Settings
-from tests.support.paths import FIXTURES, SHARED
+from tests.support.paths import CLINICAL_CONTENT, FIXTURES
 
-CLINICAL_CONTENT = SHARED / "docs" / "clinical-content.md"
 FIXTURE_DIRS = sorted(p for p in FIXTURES.iterdir() if is_scenario_folder(p))
 ONLY_DIRS = [p for p in FIXTURE_DIRS if read_scenario(p / "scenario.json").expect.only]
 ORDER_HOOK_SERVICES = ("leg-pain-order-select", "leg-pain-order-sign")

@@ -28,11 +28,8 @@ from cds.terminology import (
     latest_release,
 )
 from cds.terminology.aliases import MEDICATION_TEXT_ALIASES
+from tests.support.paths import CODES_TSV, REPO, SYNTHEA_INVENTORY
 
-REPO = Path(__file__).parents[1]
-SHARED = Path(__file__).parents[1].parent / "shared"
-CODES_TSV = SHARED / "clinical-codes" / "codes.tsv"
-SYNTHEA_INVENTORY = SHARED / "external" / "synthea" / "code-inventory.json"
 BUILD_SCRIPT = REPO / "tools" / "build_valuesets.py"
 TERMINOLOGY_DIR = REPO / "cds" / "terminology"
 RELEASE = latest_release()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -14,12 +13,12 @@ from hypothesis import strategies as st
 
 from cds.terminology import LOINC, Terminology, latest_release
 from cds.terminology.units import CANONICAL_UNIT, corrected_calcium, from_canonical, to_canonical
+from tests.support.paths import CDS_REQUESTS, HL7_EXAMPLES, SYNTHEA_BUNDLES
 
-SHARED = Path(__file__).parents[1].parent / "shared"
 REAL_DATA = [
-    *sorted((SHARED / "external" / "synthea" / "bundles").glob("*.json")),
-    *sorted((SHARED / "external" / "hl7-fhir-r4-examples" / "examples").glob("*.json")),
-    *sorted((SHARED / "external" / "cds-hooks-requests").glob("*/*.json")),
+    *sorted(SYNTHEA_BUNDLES.glob("*.json")),
+    *sorted(HL7_EXAMPLES.glob("*.json")),
+    *sorted(CDS_REQUESTS.glob("*/*.json")),
 ]
 
 # Lab and vital-sign value sets read as quantities: each is an analyte of to_canonical.

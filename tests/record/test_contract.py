@@ -15,9 +15,7 @@ from cds.record import PatientRecord, RecordBuilder
 from cds.record.contract import field_hashes, load_contract
 from cds.rules.registry import load_registry, released_parts
 from cds.terminology import Terminology, terminology_releases
-from tests.support.record_corpus import corpus_available, corpus_records
-
-pytestmark = pytest.mark.skipif(not corpus_available(), reason="../shared is not beside the repo")
+from tests.support.record_corpus import corpus_records
 
 
 def readers(field: str, release: str) -> list[str]:

@@ -13,18 +13,15 @@ import orjson
 
 from cds.fhir.bundles import resource_list
 from cds.record import PatientRecord, RecordBuilder
-from tests.support.paths import REPO
+from tests.support.paths import HL7_EXAMPLES, REPO, SYNTHEA_BUNDLES
 
-SHARED = REPO.parent / "shared" / "external"
-SYNTHEA = SHARED / "synthea" / "bundles"
-HL7_EXAMPLES = SHARED / "hl7-fhir-r4-examples" / "examples"
 # The fixture records and every small record the unit tests built, frozen when the contract began.
 FROZEN_RECORDS = REPO / "tests" / "record" / "contract_corpus.json.gz"
 
 
 def corpus_records(builder: RecordBuilder) -> Iterator[PatientRecord]:
     """Every corpus record built by `builder`, always in the same order."""
-    for path in sorted(SYNTHEA.glob("*.json")):
+    for path in sorted(SYNTHEA_BUNDLES.glob("*.json")):
         resources = resource_list(orjson.loads(path.read_bytes()))
         patient = next((r.get("id") for r in resources if r.get("resourceType") == "Patient"), None)
         yield builder.build(resources, patient_id=patient if isinstance(patient, str) else None)
@@ -35,7 +32,3 @@ def corpus_records(builder: RecordBuilder) -> Iterator[PatientRecord]:
         yield builder.build(
             item["resources"], draft_orders=item["draft_orders"], patient_id=item["patient_id"]
         )
-
-
-def corpus_available() -> bool:
-    return SYNTHEA.is_dir() and HL7_EXAMPLES.is_dir() and FROZEN_RECORDS.is_file()
