@@ -17,7 +17,7 @@ from tests.support.fhir import (
     medication_request,
     observation,
 )
-from tests.support.rules import fired_rule, rule_fixture, run_rule, versions
+from tests.support.rules import fired_rule, registry, rule_fixture, run_rule, versions
 
 K = "2823-3"
 MG_MASS = "19123-9"  # mg/dL
@@ -575,3 +575,30 @@ def test_both_cards_judge_a_corrected_calcium_against_the_labs_range_alike(
         assert findings[0].finding.labs == findings[1].finding.labs
         shown = POLICY.select(findings, hook="patient-view")
         assert [f.rule_id for f in shown] == ["diuretic-electrolytes"]
+
+
+@pytest.mark.rule_versions(since="1.1.0")
+@pytest.mark.parametrize(
+    ("diuretic", "result"),
+    [
+        # a thiazide and a sodium below 125 mmol/L (§3 critical; the diuretic card: warning)
+        (("5487", "hydrochlorothiazide"), (NA, 120, "mmol/L")),
+        # a loop diuretic and a corrected calcium below 7.6 mg/dL (1.85 mmol/L reported corrected)
+        (("4603", "furosemide"), (CA_CORRECTED, 1.7, "mmol/L")),
+    ],
+)
+def test_a_critical_electrolyte_card_is_never_lowered_by_the_diuretic_card(
+    rule: RuleVersion, diuretic: tuple[str, str], result: tuple[str, float, str]
+) -> None:
+    """§22.2 b: a critical card is never lowered. The diuretic card names the same result as a
+    warning (its job is the drug), so it must not stand in for the critical card: both show,
+    the critical one first."""
+    code, value, unit = result
+    findings = fired_with_diuretic_card(
+        rule, medication_request(*diuretic), observation(code, value, unit, days_ago=2)
+    )
+    severities = {f.rule_id: f.finding.severity for f in findings}
+    assert severities == {"electrolyte-abnormality": "critical", "diuretic-electrolytes": "warning"}
+    assert findings[0].finding.labs == findings[1].finding.labs
+    shown = registry().policy.select(findings, hook="patient-view")
+    assert [f.rule_id for f in shown] == ["electrolyte-abnormality", "diuretic-electrolytes"]

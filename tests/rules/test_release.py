@@ -179,6 +179,7 @@ def test_listing_and_showing(args: list[str]) -> None:
         pinned = len(registry.release.rules)
         assert pinned == 18  # one version of each rule of the catalog
         assert (
-            f"ruleset {registry.released.current} (card-selection policy 1): "
+            f"ruleset {registry.released.current} "
+            f"(card-selection policy {registry.release.selection}): "
             f"{len(registry.rules)} rule versions ({len(registry.released.rules)} released)"
         ) in result.output

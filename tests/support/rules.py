@@ -20,7 +20,7 @@ from _pytest.mark import ParameterSet
 
 from cds.facts import Facts
 from cds.pipeline import Engine
-from cds.rules.base import Finding, RuleLogic, RuleVersion
+from cds.rules.base import Finding, Fired, Provenance, RuleLogic, RuleVersion
 from cds.rules.registry import RuleRegistry, load_registry, version_key
 from cds.services import derive_prefetch
 from cds.terminology import Terminology
@@ -135,3 +135,21 @@ def service_with(engine: Engine, service_id: str, rules: Sequence[RuleVersion]) 
         service, rules=tuple(rules), prefetch=derive_prefetch(rules, engine.terminologies)
     )
     return replace(engine, services={**engine.services, service_id: patched})
+
+
+def fired(rule_id: str, **changes: Any) -> Fired:
+    """A finding of a made-up rule `rule_id` (a warning unless `changes` say otherwise), for
+    testing card selection on its own."""
+    rule = RuleVersion(
+        id=rule_id,
+        version="1.0.0",
+        title=rule_id,
+        severities=("info", "warning", "critical"),
+        logic=RuleLogic(),
+        requires=(),
+        valuesets=(),
+        terminology="2026.11",
+        provenance=Provenance(guideline="-", url="-", released="-", changes="-"),
+    )
+    finding = Finding(severity="warning", summary=rule_id, explanation="-", specificity=50)
+    return Fired(rule, replace(finding, **changes))

@@ -3,29 +3,11 @@ order. Tested on findings made for the test, so each clause is seen alone."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any
-
 import pytest
 
-from cds.rules.base import Finding, Fired, Provenance, RuleLogic, RuleVersion
+from cds.rules.base import Fired
 from cds.rules.selection.v1 import POLICY
-
-
-def fired(rule_id: str, **changes: Any) -> Fired:
-    rule = RuleVersion(
-        id=rule_id,
-        version="1.0.0",
-        title=rule_id,
-        severities=("info", "warning", "critical"),
-        logic=RuleLogic(),
-        requires=(),
-        valuesets=(),
-        terminology="2026.11",
-        provenance=Provenance(guideline="-", url="-", released="-", changes="-"),
-    )
-    finding = Finding(severity="warning", summary=rule_id, explanation="-", specificity=50)
-    return Fired(rule, replace(finding, **changes))
+from tests.support.rules import fired
 
 
 def shown(*items: Fired, hook: str = "patient-view") -> list[str]:
