@@ -7,7 +7,7 @@ import pytest
 
 from cds.rules.lib.library import Library2026_12
 from cds.terminology import Terminology
-from tests.support.fhir import ICD10, SNOMED, condition, facts_for
+from tests.support.fhir import ICD10, condition, facts_for
 
 # The rule libraries, as a rule version inherits them.
 LIBRARY = Library2026_12()
@@ -41,5 +41,8 @@ def test_the_records_own_wording_is_never_read(terminology: Terminology) -> None
 
 
 def test_a_code_outside_the_set_says_nothing(terminology: Terminology) -> None:
-    facts = facts_for(terminology, [condition("80068009", system=SNOMED)])
-    assert LIBRARY.side_of(facts, LIBRARY.leg_complaints(facts), "unilateral-leg-swelling") is None
+    # "Pain in left leg" is a leg complaint naming a side, but not a code of leg swelling.
+    facts = facts_for(terminology, [condition("M79.605", system=ICD10)])
+    complaints = LIBRARY.leg_complaints(facts)
+    assert LIBRARY.side_of(facts, complaints, "leg-complaint") == "left"
+    assert LIBRARY.side_of(facts, complaints, "unilateral-leg-swelling") is None
