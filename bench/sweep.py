@@ -32,7 +32,6 @@ import orjson
 from bench.population import write_export
 
 AS_OF = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-SYNTHEA_PATIENTS = 90
 TARGET_PER_CORE = 300.0  # charts per second per core, local engine
 TARGET_SPARK_RATIO = 2.0  # Spark local[2] time within this factor of the local engine's
 LINEAR_TOLERANCE = 1.25  # CPU per chart at the largest size within this of the smallest

@@ -197,7 +197,6 @@ ShadowFailure = Literal[
     "timeout",  # a call's shadow versions were not done within cds.shadow.BUDGET_SECONDS
     "busy",  # a call's shadow versions were not evaluated: too many calls already waiting
 ]
-SHADOW_FAILURE_REASONS: tuple[ShadowFailure, ...] = ("error", "slow", "timeout", "busy")
 
 SHADOW_FAILURES = Counter(
     "cds_shadow_failures_total",
@@ -208,6 +207,5 @@ SHADOW_FAILURES = Counter(
 )
 
 
-def count_shadow_failure(service: str, reason: ShadowFailure, count: int = 1) -> None:
-    if count:
-        SHADOW_FAILURES.labels(service=service, reason=reason).inc(count)
+def count_shadow_failure(service: str, reason: ShadowFailure) -> None:
+    SHADOW_FAILURES.labels(service=service, reason=reason).inc()

@@ -6,9 +6,7 @@
 """
 
 from cds.record.builder import (
-    ACTIVE_MEDICATION_STATUSES,
     CODED_OBSERVATIONS,
-    ENDED_MEDICATION_STATUSES,
     LAB_ANALYTES,
     RecordBuilder,
 )
@@ -26,9 +24,7 @@ from cds.record.entries import (
 )
 
 __all__ = [
-    "ACTIVE_MEDICATION_STATUSES",
     "CODED_OBSERVATIONS",
-    "ENDED_MEDICATION_STATUSES",
     "LAB_ANALYTES",
     "AllergyEntry",
     "Codings",

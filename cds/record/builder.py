@@ -106,8 +106,6 @@ CODED_OBSERVATIONS: tuple[str, ...] = ("pregnancy-status", "smoking-status")
 # its coded value): leg complaints (§1.6) and PE symptoms (§11, §22.2 e).
 FINDING_VALUESETS: tuple[str, ...] = ("leg-complaint", "pe-symptoms")
 
-ACTIVE_MEDICATION_STATUSES = frozenset({"active", "on-hold"})
-ENDED_MEDICATION_STATUSES = frozenset({"completed", "stopped"})
 NOT_TAKEN_MEDICATION_STATUSES = frozenset({"entered-in-error", "cancelled", "not-taken"})
 # §1.2: a MedicationRequest counts as an order or a plan; a proposal or an option is a
 # suggestion nobody has ordered (a drafted order of order-select/order-sign is handled apart).
@@ -117,7 +115,6 @@ USABLE_OBSERVATION_STATUSES = frozenset({"final", "amended", "corrected"})
 IGNORED_COMPLAINT_OBSERVATION_STATUSES = frozenset({"entered-in-error", "cancelled"})
 NOT_DONE_PROCEDURE_STATUSES = frozenset({"entered-in-error", "not-done", "preparation"})
 IGNORED_ENCOUNTER_STATUSES = frozenset({"entered-in-error", "cancelled"})
-LAB_INTERPRETATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 LOINC = "http://loinc.org"
 _LOINC_OID = "urn:oid:2.16.840.1.113883.6.1"  # the HL7 v3 OID some EHRs still send for LOINC

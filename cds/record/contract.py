@@ -95,8 +95,6 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, float) and value.is_integer():
-        return value  # json keeps 3.0 as 3.0
     return value
 
 

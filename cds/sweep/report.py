@@ -39,10 +39,6 @@ class Burden:
     cards_per_chart: tuple[int, ...]  # [n] = charts with n cards; the last is n or more
     rules: tuple[RuleBurden, ...]
 
-    @property
-    def share_with_cards(self) -> float:
-        return self.charts_with_cards / self.charts if self.charts else 0.0
-
 
 def burden(outcomes: Iterable[Outcome]) -> Burden:
     charts = with_cards = cards = errors = 0
