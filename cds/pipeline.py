@@ -109,6 +109,19 @@ class DataGaps:
         """The rule@version keys not evaluated."""
         return frozenset(n.rule.key for n in self.not_evaluated)
 
+    def stopping(self, rule: RuleVersion) -> tuple[MissingData, ...]:
+        """The keys that could not be had of the types `rule` declares essential: any rule
+        version, pinned or shadow, is stopped by them alike."""
+        return _missing_of(rule, self.unavailable, essential_only=True)
+
+    def shown(self, fired: list[Fired]) -> list[Fired]:
+        """The findings that may become cards: candidate causes are withheld while complaint
+        data is missing (before selection: a withheld finding must not replace or explain
+        another card)."""
+        if not self.complaint_missing:
+            return fired
+        return [item for item in fired if not item.finding.candidate]
+
     def warnings(self) -> list[str]:
         """For the response's data warnings: each key, why, and what it stopped."""
         warnings = []
@@ -140,27 +153,30 @@ def partial_data(service: ServiceDefinition, unavailable: Iterable[MissingData])
     can be shown. Raises the spec's 412 (`PrefetchUnavailable`, naming every key) when the
     Patient is missing or no pinned rule can run. Pure: call it only when a key is missing."""
     missing = tuple(unavailable)
-    by_type: dict[str, list[MissingData]] = {}
-    for item in missing:
-        by_type.setdefault(item.resource_type, []).append(item)
-    if "Patient" in by_type:
+    if any(m.resource_type == "Patient" for m in missing):
         raise PrefetchUnavailable(missing=list(missing))
     not_evaluated: list[NotEvaluated] = []
     run_without: list[tuple[RuleVersion, tuple[MissingData, ...]]] = []
     for rule in service.rules:
-        essential = {r.resource_type for r in rule.requires if r.essential}
-        read = {r.resource_type for r in rule.requires}
-        blocking = tuple(m for t in sorted(essential & by_type.keys()) for m in by_type[t])
+        blocking = _missing_of(rule, missing, essential_only=True)
         if blocking:
             not_evaluated.append(NotEvaluated(rule, blocking))
             continue
-        gone = tuple(m for t in sorted(read & by_type.keys()) for m in by_type[t])
+        gone = _missing_of(rule, missing, essential_only=False)
         if gone:
             run_without.append((rule, gone))
     if len(not_evaluated) == len(service.rules):
         raise PrefetchUnavailable(missing=list(missing))
     complaint = tuple(m for m in missing if m.resource_type in COMPLAINT_TYPES)
     return DataGaps(missing, tuple(not_evaluated), tuple(run_without), complaint)
+
+
+def _missing_of(
+    rule: RuleVersion, missing: tuple[MissingData, ...], *, essential_only: bool
+) -> tuple[MissingData, ...]:
+    """The missing keys of the types `rule` reads (or declares essential), by type name."""
+    types = {r.resource_type for r in rule.requires if r.essential or not essential_only}
+    return tuple(m for t in sorted(types) for m in missing if m.resource_type == t)
 
 
 @dataclass(frozen=True)
@@ -186,6 +202,7 @@ class Evaluation:
     # were built from: shadow versions reuse both (cds.shadow).
     facts: dict[str, RecordFacts] = field(default_factory=dict)
     inputs: RecordInputs | None = None
+    gaps: DataGaps | None = None  # what data could not be had stops shadow versions alike
 
 
 def validate_context(service: ServiceDefinition, request: HookRequest) -> None:
@@ -286,9 +303,8 @@ def evaluate(
             rule_errors.append(rule.key)
         elif result.finding is not None:
             fired.append(Fired(rule, result.finding))
-    if gaps is not None and gaps.complaint_missing:
-        # Before selection: a withheld finding must not replace or explain another card.
-        fired = [item for item in fired if not item.finding.candidate]
+    if gaps is not None:
+        fired = gaps.shown(fired)
     release = engine.registry.release
     shown, cards, unrendered = select_cards(engine, fired, request=request, record=record)
     for key, exc in unrendered:
@@ -312,6 +328,7 @@ def evaluate(
         not_evaluated=not_evaluated,
         facts=shared,
         inputs=inputs,
+        gaps=gaps,
     )
 
 

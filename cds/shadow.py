@@ -93,7 +93,16 @@ def evaluate_shadow(
             engine, {rule.terminology for rule in versions}, live.inputs, have=live.facts
         )
         fired = [f for f in live.fired if f.rule_id not in frame.versions]
+        gaps = live.gaps
+        lacking = {rule_id: list(what) for rule_id, what in frame.lacking.items()}
         for rule in versions:
+            # Data the call could not have stops a shadow version as it stops a pinned one.
+            stopped = gaps.stopping(rule) if gaps is not None else ()
+            if stopped:
+                lacking.setdefault(rule.id, []).extend(
+                    f"{m.prefetch_key} ({m.unavailability})" for m in stopped
+                )
+                continue
             began = time.perf_counter()
             result = attempt_rule(rule, shared[rule.terminology])
             took = (time.perf_counter() - began) * 1000
@@ -106,6 +115,9 @@ def evaluate_shadow(
                 failures.append(ShadowFailure(rule.key, "error", str(result.failure), exc))
             elif result.finding is not None:
                 fired.append(Fired(rule, result.finding))
+        if gaps is not None:
+            fired = gaps.shown(fired)
+        frame = replace(frame, lacking={k: tuple(v) for k, v in lacking.items()})
         _, rendered, unrendered = select_cards(engine, fired, request=request, record=live.record)
         for key, exc in unrendered:
             errors.append(key.partition("@")[0])

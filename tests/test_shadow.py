@@ -255,6 +255,27 @@ def test_a_shadow_version_lacking_prefetched_data_runs_on_what_the_call_has_and_
     ]
 
 
+def test_a_shadow_version_whose_data_could_not_be_had_is_not_run_as_live(
+    two_apps: tuple[str, str, MemoryAuditStore], engine: Engine
+) -> None:
+    """A key the EHR did not send (and no fhirServer to fetch it from) stops the pinned version
+    that needs it, and its shadow version alike: the shadow answer is not made from a record
+    the live one was not allowed to use. What the version lacked is in the row."""
+    _, shadow_url, store = two_apps
+    folder = FIXTURES / "diuretic-electrolytes--furosemide-k-3-49-warning"
+    service_id, body = fixture_call(folder, engine)
+    del body["prefetch"]["MedicationStatement"]
+    answer = httpx.post(f"{shadow_url}/cds-services/{service_id}", json=body, timeout=30)
+    assert answer.status_code == 200
+    not_evaluated = answer.json()["extension"]["legpain-cds-rules-not-evaluated"]
+    assert "diuretic-electrolytes" in {n["rule"] for n in not_evaluated}
+    (row,) = rows_once(store, 1)
+    shadow = shadow_of(row)
+    assert shadow.cards is not None
+    assert "diuretic-electrolytes" not in {c.rule for c in shadow.cards}
+    assert "MedicationStatement (not-sent)" in shadow.lacking["diuretic-electrolytes"]
+
+
 def test_an_order_hook_applies_its_card_selection_to_the_shadow_set(
     two_apps: tuple[str, str, MemoryAuditStore], engine: Engine
 ) -> None:

@@ -77,7 +77,8 @@ class ShadowRecord:
     pinned: Mapping[str, str]  # rule id -> the pinned version it stands in for, if pinned
     cards: tuple[ShadowCard, ...] | None
     errors: tuple[str, ...] = ()  # rule ids whose shadow version raised or made no valid card
-    # rule id -> what it declares reading that the service's prefetch does not ask for
+    # rule id -> what it declares reading that the service's prefetch does not ask for, and
+    # the keys of its essential types this call could not have (then it was not run, as live)
     lacking: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     slow: Mapping[str, float] = field(default_factory=dict)  # rule id -> ms, when slow
     ms: float = 0.0  # what evaluating them cost this call
