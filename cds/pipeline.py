@@ -17,7 +17,6 @@ Patient is missing. When every key was had, none of this costs anything.
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -272,7 +271,11 @@ def evaluate(
         drafts = draft_orders(request)
     # A draft order may reference a Medication that travels in the draftOrders Bundle.
     inputs = RecordInputs(
-        resources=list(itertools.chain(resources, drafts.medications)),
+        # A copy only when there is something to add: `resources` is usually the list the
+        # call flattened its prefetch into, made for this call alone.
+        resources=[*resources, *drafts.medications]
+        if drafts.medications or not isinstance(resources, list)
+        else resources,
         draft_orders=drafts.active,
         patient_id=patient_id if isinstance(patient_id, str) else None,
         as_of=as_of,

@@ -39,6 +39,7 @@ from cds.fhir.bundles import resource_list
 from cds.fhir.date_shift import days_to_yesterday, shift_in_place
 from cds.fhir.gather import split_prefetch
 from cds.fhir.local_search import LocalSearch
+from cds.fhir.prefetch import resource_type_of
 from cds.pipeline import DATA_WARNINGS_EXTENSION, Engine, evaluate
 from cds.replay.hook_request import build_hook_request
 from cds.rules.registry import load_registry
@@ -182,10 +183,10 @@ class Evaluator:
         (claims, billing...) need not be read at all."""
         services = [self.baseline] + ([self.candidate] if self.candidate else [])
         return frozenset(
-            template.split("?")[0].split("/")[0]
+            resource_type_of(template)
             for service in services
             for template in service.definition.prefetch.values()
-        )
+        ) - {""}
 
     def pinned(self) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
         """rule@version of every rule each set of pins runs."""
