@@ -22,6 +22,11 @@ from cds.fhir.prefetch import context_tokens, render
 from cds.services import ServiceDefinition
 
 DEFAULT_USER_ID = "Practitioner/cds-replay"
+# Prefetch keys whose searchsets get the Medications their resources reference, as a FHIR
+# server answers `...&_include=MedicationRequest:medication`.
+_MEDICATION_ORDER_TYPES = frozenset(
+    {"MedicationRequest", "MedicationStatement", "MedicationAdministration", "MedicationDispense"}
+)
 
 
 def build_hook_request(
@@ -39,6 +44,9 @@ def build_hook_request(
       searchset Bundle (possibly empty), a read that finds nothing gives null ("no data");
     - a template whose token has no value in the context is left out, as the spec tells an EHR
       to do with a key it cannot satisfy;
+    - the Medications of the bundle that the medication orders reference are added to their
+      searchsets as `_include` results: the service would fetch them from the EHR's FHIR server,
+      which a request built here does not name;
     - `draft_orders` (resources or a Bundle) becomes `context.draftOrders` for order-select and
       order-sign; in order-select every draft order is selected.
 
@@ -70,6 +78,7 @@ def build_hook_request(
         except UnresolvedToken:
             continue
         prefetch[key] = search.answer(query)
+    _include_medications(prefetch, search)
     return {
         "hook": service.hook,
         "hookInstance": str(hook_instance),
@@ -91,3 +100,35 @@ def _draft_bundle(
     # caller's data.
     entries = orjson.loads(orjson.dumps([{"resource": r} for r in resources]))
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+def _include_medications(prefetch: dict[str, Any], chart: LocalSearch) -> None:
+    """Medications of the chart that the medication searchsets reference, added to those
+    searchsets with search.mode "include" (what `_include` gives from a FHIR server). Copies,
+    like the rest of the request: the bundle is never shared with what is built from it."""
+    medications = {
+        f"Medication/{r.get('id')}": r
+        for r in chart.by_type.get("Medication", ())
+        if isinstance(r.get("id"), str)
+    }
+    if not medications:
+        return
+    for key, value in prefetch.items():
+        if key not in _MEDICATION_ORDER_TYPES or not isinstance(value, dict):
+            continue
+        entries = value.get("entry") or []
+        wanted: list[str] = []
+        for entry in entries:
+            holder = entry.get("resource", {}).get("medicationReference")
+            reference = holder.get("reference") if isinstance(holder, dict) else None
+            if reference in medications and reference not in wanted:
+                wanted.append(reference)
+        entries.extend(
+            {
+                "fullUrl": reference,
+                "resource": orjson.loads(orjson.dumps(medications[reference])),
+                "search": {"mode": "include"},
+            }
+            for reference in wanted
+        )
+        value["entry"] = entries

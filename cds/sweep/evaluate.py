@@ -10,8 +10,7 @@ this module alone follows when that path changes:
   per process, and one ServiceDefinition per set of pins (unreleased versions allowed: a sweep
   is how a version proves its burden before it is released and pinned);
 - `Evaluator.evaluate(chart)`: the chart's hook request built from its Bundle exactly as `cds
-  replay` builds one (`cds.replay.hook_request.build_hook_request`), Medications that its
-  medication orders reference added to their searchsets as `_include` results, its dates moved
+  replay` builds one (`cds.replay.hook_request.build_hook_request`), its dates moved
   if asked (`cds.fhir.date_shift`: the prefetch, so that the latest date the service reads is
   the day before as_of), then the service's own call path in process at `as_of`: request
   validation, the prefetch checks of `gather`, `cds.pipeline.evaluate`.
@@ -30,7 +29,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import orjson
 from pydantic import ValidationError
 
 from cds.cards import RULE_EXTENSION
@@ -62,11 +60,6 @@ SWEEP_HOOK = "patient-view"  # a population has no draft orders: only chart-open
 # hookInstance of a swept chart: uuid5(namespace, patient id).
 HOOK_INSTANCE_NAMESPACE = uuid.UUID("0b8f3f4e-61a2-4d0c-9a57-3c2d7e5b9a14")
 SWEEP_USER = "Practitioner/cds-sweep"
-# Prefetch keys whose searchsets get the Medications their resources reference, as a FHIR
-# server answers `...&_include=MedicationRequest:medication`.
-_MEDICATION_ORDER_TYPES = frozenset(
-    {"MedicationRequest", "MedicationStatement", "MedicationAdministration", "MedicationDispense"}
-)
 OFF = "off"  # `rule@off`: the rule is not run
 
 
@@ -210,7 +203,6 @@ class Evaluator:
                 body = build_hook_request(
                     search, service, hook_instance=hook_instance, user_id=SWEEP_USER
                 )
-                _include_medications(body["prefetch"], search)
                 bodies.append(body)
             except Exception as exc:  # e.g. a template the local search cannot answer
                 bodies.append(Outcome((), error=f"{type(exc).__name__}: {exc}"))
@@ -358,36 +350,3 @@ def _add_complaint(prefetch: dict[str, Any], patient_id: str, as_of: datetime) -
     entries = searchset.setdefault("entry", [])
     entries.append(entry)
     searchset["total"] = len(entries)
-
-
-def _include_medications(prefetch: dict[str, Any], chart: LocalSearch) -> None:
-    """Medications of the chart that the medication searchsets reference, added to those
-    searchsets with search.mode "include" (what `_include` gives from a FHIR server). Copies,
-    like the rest of the request: the chart's resources may be shared with other charts, and
-    the request may be changed (its dates moved)."""
-    medications = {
-        f"Medication/{r.get('id')}": r
-        for r in chart.by_type.get("Medication", ())
-        if isinstance(r.get("id"), str)
-    }
-    if not medications:
-        return
-    for key, value in prefetch.items():
-        if key not in _MEDICATION_ORDER_TYPES or not isinstance(value, dict):
-            continue
-        entries = value.get("entry") or []
-        wanted: list[str] = []
-        for entry in entries:
-            holder = entry.get("resource", {}).get("medicationReference")
-            reference = holder.get("reference") if isinstance(holder, dict) else None
-            if reference in medications and reference not in wanted:
-                wanted.append(reference)
-        entries.extend(
-            {
-                "fullUrl": reference,
-                "resource": orjson.loads(orjson.dumps(medications[reference])),
-                "search": {"mode": "include"},
-            }
-            for reference in wanted
-        )
-        value["entry"] = entries

@@ -127,3 +127,44 @@ def test_build_hook_request_needs_a_patient(engine: Engine) -> None:
             engine.services["leg-pain-patient-view"],
             hook_instance="h",
         )
+
+
+def test_medications_the_orders_reference_come_as_include_results(engine: Engine) -> None:
+    """As the service would fetch them from the EHR's server (which a built request does not
+    name): `cds replay` and `cds sweep` send the same request for a chart that codes its drugs
+    as Medication resources."""
+    hctz = {
+        "resourceType": "Medication",
+        "id": "hctz",
+        "code": {
+            "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "5487"}]
+        },
+    }
+    order = {
+        "resourceType": "MedicationRequest",
+        "id": "rx",
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": "Patient/p"},
+        "medicationReference": {"reference": "urn:uuid:med-1"},
+    }
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": {"resourceType": "Patient", "id": "p"}},
+            {"fullUrl": "urn:uuid:med-1", "resource": hctz},
+            {"resource": order},
+        ],
+    }
+    body = build_hook_request(bundle, engine.services["leg-pain-patient-view"], hook_instance="h")
+    searchset = body["prefetch"]["MedicationRequest"]
+    assert searchset["total"] == 1  # the matches; includes are not counted
+    matched, included = searchset["entry"]
+    assert matched["resource"]["medicationReference"] == {"reference": "Medication/hctz"}
+    assert included == {
+        "fullUrl": "Medication/hctz",
+        "resource": hctz,
+        "search": {"mode": "include"},
+    }
+    assert included["resource"] is not hctz
